@@ -1,0 +1,63 @@
+"""Built-in audit handler: one line in ``audit_log`` for every processed event.
+
+It gives admins a trail of what WHMCS reported, independent of the other handlers' outcomes.
+It never copies message bodies (they may hold secrets); only identifiers and the hook name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hooks.context import Event, HandlerContext
+from hooks.names import KNOWN_HOOKS
+from hooks.registry import on
+from whmcs_bridge.store.tables import audit_log
+
+_ID_KEYS = ("ticketid", "ticketId", "masterTicketId", "originalTicketId")
+_CLIENT_KEYS = ("userid", "client_id", "clientId", "userId")
+
+
+def _first_int(data: dict[str, Any], keys: tuple[str, ...]) -> int | None:
+    for key in keys:
+        value = data.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.isdigit():
+            return int(value)
+    params = data.get("params")
+    if isinstance(params, dict) and keys is _CLIENT_KEYS:
+        return _first_int(params, keys)
+    return None
+
+
+def summarize(event: Event) -> str:
+    """A short, secret-free line describing the event."""
+    parts = [event.type]
+    ticket = _first_int(event.data, _ID_KEYS)
+    if ticket is not None:
+        parts.append(f"ticket={ticket}")
+    client = _first_int(event.data, _CLIENT_KEYS)
+    if client is not None:
+        parts.append(f"client={client}")
+    for key in ("status", "priority", "deptid"):
+        if key in event.data and isinstance(event.data[key], (str, int)):
+            parts.append(f"{key}={event.data[key]}")
+    return " ".join(parts)
+
+
+def record(event: Event, ctx: HandlerContext) -> None:
+    ctx.conn.execute(
+        audit_log.insert().values(
+            event_id=event.id,
+            type=event.type,
+            ticket_id=_first_int(event.data, _ID_KEYS),
+            client_id=_first_int(event.data, _CLIENT_KEYS),
+            summary=summarize(event),
+            recorded_at=ctx.now,
+        )
+    )
+
+
+# Register the audit recorder for every known hook, first in line.
+for _hook in sorted(KNOWN_HOOKS):
+    record = on(_hook, priority=0, name="audit.record")(record)

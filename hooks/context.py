@@ -1,0 +1,68 @@
+"""What a handler receives: the event and a context with the transaction and services.
+
+A handler runs inside one database transaction together with the record of its own outcome,
+so whatever it writes (ticket state, an outbox notification) commits if and only if the
+handler is recorded as succeeded. Calls to WHMCS are side effects outside that transaction:
+handlers make them idempotent (dedupe keys, checking state first).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import Connection
+
+from whmcs_bridge.settings import Settings
+
+
+@dataclass(frozen=True)
+class Event:
+    """One WHMCS hook event as stored in the inbox; ``data`` is the validated, coerced $vars."""
+
+    id: str
+    type: str
+    data: dict[str, Any]
+    timestamp: datetime | None
+    received_at: datetime
+
+
+class Services:
+    """Lazily built clients shared by handlers of one worker process."""
+
+    def __init__(self, settings: Settings, **overrides: Any) -> None:
+        self.settings = settings
+        self._overrides = overrides
+
+    @cached_property
+    def whmcs(self) -> Any:
+        """The WHMCS API client (``whmcs_bridge.api.WhmcsClient``) built from settings."""
+        if "whmcs" in self._overrides:
+            return self._overrides["whmcs"]
+        api = importlib.import_module("whmcs_bridge.api")
+        return api.WhmcsClient.from_settings(self.settings)
+
+
+@dataclass
+class HandlerContext:
+    settings: Settings
+    conn: Connection
+    now: datetime
+    services: Services
+    event: Event | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def whmcs(self) -> Any:
+        return self.services.whmcs
+
+    def notify(self, notification: str, payload: dict[str, Any], *, dedupe_key: str,
+               **options: Any) -> Any:
+        """Queue a notification in the outbox, in this handler's transaction."""
+        outbox = importlib.import_module("whmcs_bridge.notify.outbox")
+        return outbox.enqueue(self.conn, notification=notification, payload=payload,
+                              dedupe_key=dedupe_key, now=self.now, settings=self.settings,
+                              **options)

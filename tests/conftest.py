@@ -1,0 +1,111 @@
+"""Shared fixtures: settings, databases (SQLite and the machine's real PostgreSQL), apps.
+
+PostgreSQL tests never skip silently: when the server cannot be reached they fail with a
+message saying how to start it. Each test session works in its own fresh database, created
+here and dropped at the end.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from whmcs_bridge.settings import Settings, load_settings
+from whmcs_bridge.store import make_engine, upgrade
+
+PG_ADMIN_URL = os.environ.get(
+    "WHMCS_BRIDGE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+TEST_SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
+TEST_TOKEN = "staff-token-" + "x" * 20
+
+
+def make_settings(db_url: str = "sqlite://", **sections: Any) -> Settings:
+    """Settings for tests: a known webhook secret and staff token, overridable per section."""
+    data: dict[str, Any] = {
+        "database": {"url": db_url},
+        "webhooks": {"secrets": [TEST_SECRET]},
+        "api": {"tokens": [TEST_TOKEN]},
+    }
+    for name, values in sections.items():
+        data.setdefault(name, {}).update(values)
+    return load_settings(data=data, environ={})
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session; fails loudly if PG is down."""
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        pytest.fail(
+            f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({type(exc).__name__}). Start it "
+            "with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+        )
+    name = f"wb_test_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
+        ), {"n": name})
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+def _fresh_pg_url(base_url: str) -> str:
+    """A new empty database next to the session one (so each test starts clean)."""
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"{base_url.rsplit('/', 1)[1]}_{secrets.token_hex(4)}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database URL: once on SQLite, once on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'bridge.db'}"
+    else:
+        url = _fresh_pg_url(request.getfixturevalue("pg_database"))
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A migrated SQLite database URL (for tests that do not need both backends)."""
+    url = f"sqlite:///{tmp_path / 'bridge.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def engine(sqlite_url: str) -> Iterator[Any]:
+    eng = make_engine(sqlite_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def settings(sqlite_url: str) -> Settings:
+    return make_settings(sqlite_url)

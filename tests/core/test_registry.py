@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import types
+
+import pytest
+
+from hooks.registry import HookRegistry, UnknownHookError, load_registry, on, periodic
+
+
+def test_typo_in_hook_name_fails_loudly() -> None:
+    reg = HookRegistry()
+    with pytest.raises(UnknownHookError, match="TicketUserReplied"):
+        reg.register("TicketUserReplied", lambda e, c: None)
+
+
+def test_handlers_run_in_priority_then_name_order() -> None:
+    mod = types.SimpleNamespace()
+
+    @on("TicketOpen", priority=20, name="b")
+    def b(e, c):  # type: ignore[no-untyped-def]
+        return "b"
+
+    @on("TicketOpen", priority=10, name="z")
+    @on("TicketClose", priority=5, name="z")
+    def z(e, c):  # type: ignore[no-untyped-def]
+        return "z"
+
+    @on("TicketOpen", priority=20, name="a")
+    def a(e, c):  # type: ignore[no-untyped-def]
+        return "a"
+
+    @periodic("sweep", every_seconds=60)
+    def job(ctx):  # type: ignore[no-untyped-def]
+        return None
+
+    mod.a, mod.b, mod.z, mod.job = a, b, z, job
+    reg = HookRegistry()
+    reg.register_module(mod)
+    assert [h.name for h in reg.handlers_for("TicketOpen")] == ["z", "a", "b"]
+    assert [h.name for h in reg.handlers_for("TicketClose")] == ["z"]
+    assert [j.name for j in reg.jobs()] == ["sweep"]
+
+
+def test_duplicate_registration_is_refused() -> None:
+    reg = HookRegistry()
+    reg.register("TicketOpen", lambda e, c: None, name="x")
+    with pytest.raises(ValueError, match="twice"):
+        reg.register("TicketOpen", lambda e, c: None, name="x")
+
+
+def test_builtin_registry_has_audit_on_every_ticket_hook() -> None:
+    reg = load_registry(entry_point_group=None)
+    names = [h.name for h in reg.handlers_for("TicketOpen")]
+    assert names[0] == "audit.record"

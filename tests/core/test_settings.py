@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+
+from whmcs_bridge.settings import Secret, SettingsError, load_settings
+
+GOOD = "whsec_" + base64.b64encode(b"s" * 24).decode()
+
+
+def test_defaults_load_with_empty_environment() -> None:
+    s = load_settings(environ={})
+    assert s.timezone == "Asia/Ho_Chi_Minh"
+    assert s.database_url.startswith("sqlite:///")
+    assert s.webhooks.tolerance_seconds == 300
+    assert s.webhooks.max_body_bytes == 1024 * 1024
+
+
+def test_toml_file_and_env_override(tmp_path: Path) -> None:
+    cfg = tmp_path / "bridge.toml"
+    cfg.write_text('timezone = "UTC"\n[worker]\nmax_attempts = 3\n[server]\nport = 9000\n')
+    s = load_settings(cfg, environ={"WHMCS_BRIDGE_SERVER__PORT": "9100",
+                                    "WHMCS_BRIDGE_DATABASE_URL": "sqlite:////tmp/x.db"})
+    assert s.timezone == "UTC"
+    assert s.worker.max_attempts == 3
+    assert s.server.port == 9100
+    assert s.database_url == "sqlite:////tmp/x.db"
+
+
+def test_several_webhook_secrets_from_env_for_rotation() -> None:
+    other = "whsec_" + base64.b64encode(b"t" * 32).decode()
+    s = load_settings(environ={"WHMCS_BRIDGE_WEBHOOK_SECRET": f"{GOOD} {other}"})
+    assert [x.reveal() for x in s.webhooks.secrets] == [GOOD, other]
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"WHMCS_BRIDGE_WEBHOOK_SECRET": "plainsecret"}, "webhooks.secrets"),
+        ({"WHMCS_BRIDGE_WEBHOOK_SECRET": "whsec_" + base64.b64encode(b"x" * 8).decode()},
+         "webhooks.secrets"),
+        ({"WHMCS_BRIDGE_WEBHOOK_SECRET": "whsec_@@@"}, "webhooks.secrets"),
+        ({"WHMCS_BRIDGE_SERVER__PORT": "not-a-number"}, "server.port"),
+        ({"WHMCS_BRIDGE_NOPE__X": "1"}, "WHMCS_BRIDGE_NOPE__X"),
+        ({"WHMCS_BRIDGE_SERVER__NOPE": "1"}, "server.nope"),
+        ({"WHMCS_BRIDGE_TIMEZONE": "Mars/Olympus"}, "timezone"),
+        ({"WHMCS_BRIDGE_WHMCS_URL": "not a url"}, "whmcs.url"),
+    ],
+)
+def test_bad_values_name_the_key(env: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError) as err:
+        load_settings(environ=env)
+    assert named in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_unknown_key_in_file_is_named(tmp_path: Path) -> None:
+    cfg = tmp_path / "bridge.toml"
+    cfg.write_text("[webhooks]\ntolerance = 5\n")
+    with pytest.raises(SettingsError, match=r"webhooks\.tolerance: unknown setting"):
+        load_settings(cfg, environ={})
+
+
+def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[webhooks\n")
+    with pytest.raises(SettingsError, match="not valid TOML"):
+        load_settings(bad, environ={})
+    with pytest.raises(SettingsError, match="not found"):
+        load_settings(tmp_path / "missing.toml", environ={})
+
+
+def test_secrets_never_show_in_repr() -> None:
+    s = load_settings(environ={"WHMCS_BRIDGE_WEBHOOK_SECRET": GOOD,
+                               "WHMCS_BRIDGE_WHMCS_SECRET": "api-secret-value"})
+    assert GOOD not in repr(s)
+    assert "api-secret-value" not in repr(s.whmcs)
+    assert isinstance(s.whmcs.secret, Secret)
+    assert s.whmcs.secret.reveal() == "api-secret-value"

@@ -1,0 +1,62 @@
+"""Flask app factory. Settings are loaded once and handed down; nothing happens at import time.
+
+Blueprints are listed in :data:`BLUEPRINTS` as ``module:attribute`` strings; each room adds its
+own (one line each).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, current_app, jsonify
+from sqlalchemy import Engine
+from werkzeug.exceptions import HTTPException
+
+from whmcs_bridge.settings import Settings, load_settings
+from whmcs_bridge.store import make_engine
+
+BLUEPRINTS: list[str] = [
+    "webhooks.health:bp",
+]
+
+
+@dataclass
+class BridgeState:
+    """What request handlers need, reachable as ``bridge()`` inside a request."""
+
+    settings: Settings
+    engine: Engine
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def bridge() -> BridgeState:
+    return current_app.extensions["whmcs_bridge"]
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None,
+               **extras: Any) -> Flask:
+    settings = settings or load_settings()
+    engine = engine or make_engine(settings.database_url,
+                                   pool_size=settings.database.pool_size)
+    app = Flask("whmcs_bridge")
+    app.config["MAX_CONTENT_LENGTH"] = settings.webhooks.max_body_bytes
+    app.config["JSON_SORT_KEYS"] = False
+    app.extensions["whmcs_bridge"] = BridgeState(settings=settings, engine=engine, extras=extras)
+
+    for path in BLUEPRINTS:
+        module, _, attr = path.partition(":")
+        app.register_blueprint(getattr(importlib.import_module(module), attr))
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Any:
+        """Every error is JSON with a short machine code and a human message."""
+        body = {"error": (exc.name or "error").lower().replace(" ", "_"),
+                "message": exc.description}
+        extra = getattr(exc, "errors", None)
+        if extra:
+            body["errors"] = extra
+        return jsonify(body), exc.code
+
+    return app

@@ -1,0 +1,53 @@
+"""Request authentication shared by blueprints: staff bearer tokens and signed requests."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import abort, request
+
+from webhooks.app import bridge
+from whmcs_bridge.signing import SignatureError, verify
+
+
+def token_is_valid(token: str | None) -> bool:
+    """Constant-time check of a staff token against every configured token."""
+    if not token:
+        return False
+    ok = False
+    for configured in bridge().settings.api.tokens:
+        ok |= hmac.compare_digest(configured.reveal().encode(), token.encode())
+    return ok
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def require_token(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Staff API guard: ``Authorization: Bearer <token>`` or 401."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not token_is_valid(bearer_token()):
+            abort(401, description="missing or invalid bearer token")
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def verify_signed_request(body: bytes) -> str:
+    """Verify the Standard Webhooks headers of the current request; return the webhook-id.
+
+    Raises :class:`SignatureError` (callers turn it into a 401 and count it).
+    """
+    settings = bridge().settings
+    secrets = [s.reveal() for s in settings.webhooks.secrets]
+    if not secrets:
+        raise SignatureError("not_configured", "no webhook secret is configured")
+    return verify(secrets, request.headers, body, tolerance=settings.webhooks.tolerance_seconds)

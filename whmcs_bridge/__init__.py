@@ -1,0 +1,3 @@
+"""whmcs-bridge: makes WHMCS enforce a hosting company's support policy."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,115 @@
+"""The ``whmcs-bridge`` command line (click, as Flask uses).
+
+Exit codes: 0 ok, 1 the work failed, 2 usage or settings error. Errors are one line on stderr,
+never a traceback (``WHMCS_BRIDGE_DEBUG=1`` shows it for bug reports).
+
+Command modules are listed in :data:`COMMAND_MODULES`; each exposes ``commands``: a list of
+click commands/groups added to the top-level group. Rooms add their module (one line each).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+from whmcs_bridge.settings import SettingsError
+
+COMMAND_MODULES: list[str] = [
+    "whmcs_bridge.cli.core",
+]
+
+
+class BridgeGroup(click.Group):
+    """Loads command modules lazily so ``--help`` stays fast and imports stay side-effect free."""
+
+    _loaded = False
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        for module in COMMAND_MODULES:
+            for cmd in importlib.import_module(module).commands:
+                self.add_command(cmd)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        self._load()
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=BridgeGroup)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              envvar="WHMCS_BRIDGE_CONFIG", help="Settings file (TOML).")
+@click.version_option(package_name="whmcs-bridge")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None) -> None:
+    """whmcs-bridge: enforce the support policy (SLA, channels, verification) on WHMCS."""
+    ctx.obj = CliState(config_path)
+
+
+class CliState:
+    """Per-invocation state: settings are loaded on first use, once."""
+
+    def __init__(self, config_path: str | None) -> None:
+        self.config_path = config_path
+        self._settings: Any = None
+        self._engine: Any = None
+
+    @property
+    def settings(self) -> Any:
+        if self._settings is None:
+            from whmcs_bridge.settings import load_settings
+
+            self._settings = load_settings(self.config_path)
+            from whmcs_bridge import logs
+
+            logs.configure(self._settings.log.level, self._settings.log.format)
+        return self._settings
+
+    @property
+    def engine(self) -> Any:
+        if self._engine is None:
+            from whmcs_bridge.store import make_engine
+
+            self._engine = make_engine(self.settings.database_url,
+                                       pool_size=self.settings.database.pool_size)
+        return self._engine
+
+
+pass_state = click.make_pass_decorator(CliState)
+
+
+class Failed(click.ClickException):
+    """The requested work failed (exit 1), with a one-line explanation."""
+
+    exit_code = 1
+
+
+def main(argv: list[str] | None = None) -> None:
+    debug = os.environ.get("WHMCS_BRIDGE_DEBUG") == "1"
+    try:
+        cli.main(args=argv, prog_name="whmcs-bridge", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except SettingsError as exc:
+        click.echo(f"settings error: {exc}", err=True)
+        sys.exit(2)
+    except Exception as exc:
+        if debug:
+            raise
+        name = type(exc).__name__
+        click.echo(f"error: {name}: {exc}", err=True)
+        sys.exit(1)
+    sys.exit(0)

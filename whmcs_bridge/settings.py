@@ -1,0 +1,352 @@
+"""Settings: one TOML file plus environment overrides, validated once at start-up.
+
+Every key lives in a section (``[database]``, ``[webhooks]`` …) or at the top level
+(``timezone``). Any key can be overridden from the environment as
+``WHMCS_BRIDGE_<SECTION>__<KEY>`` (double underscore between section and key); the common ones
+also have the short documented names in :data:`ENV_ALIASES`. Values from the environment are
+parsed as TOML values when they look like one (``8``, ``true``, ``["a", "b"]``) and taken as
+strings otherwise.
+
+Room-specific sections (SLA policy, verification, notifications, …) are declared by their
+rooms and listed in :data:`SECTIONS` so the whole file is validated in one pass and an unknown
+key anywhere is an error that names it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import importlib
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+ENV_PREFIX = "WHMCS_BRIDGE_"
+CONFIG_ENV = "WHMCS_BRIDGE_CONFIG"
+
+#: Short environment names documented in the README, mapped to ``section.key``.
+ENV_ALIASES: dict[str, str] = {
+    "WHMCS_BRIDGE_DATABASE_URL": "database.url",
+    "WHMCS_BRIDGE_WEBHOOK_SECRET": "webhooks.secrets",
+    "WHMCS_BRIDGE_API_TOKEN": "api.tokens",
+    "WHMCS_BRIDGE_WHMCS_URL": "whmcs.url",
+    "WHMCS_BRIDGE_WHMCS_IDENTIFIER": "whmcs.identifier",
+    "WHMCS_BRIDGE_WHMCS_SECRET": "whmcs.secret",
+    "WHMCS_BRIDGE_WHMCS_ACCESS_KEY": "whmcs.access_key",
+    "WHMCS_BRIDGE_TIMEZONE": "timezone",
+    "WHMCS_BRIDGE_LOG_LEVEL": "log.level",
+}
+#: Environment names that are not settings keys and must not be rejected as unknown.
+ENV_IGNORED = {CONFIG_ENV, "WHMCS_BRIDGE_DATA_DIR"}
+#: Keys whose environment value is a list given as whitespace/comma separated words.
+LIST_KEYS = {"webhooks.secrets", "api.tokens"}
+
+
+class SettingsError(Exception):
+    """A settings problem, phrased for the admin in one line that names the key."""
+
+
+class Secret:
+    """A string that never shows itself in reprs, logs or ``doctor`` output.
+
+    Call :meth:`reveal` at the one place that needs the value (signing, an API call).
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+class SecretField(fields.String):
+    """A string setting loaded as :class:`Secret`."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Secret:
+        return Secret(super()._deserialize(value, attr, data, **kwargs))
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else "********"
+
+
+class TimeZoneField(fields.String):
+    """An IANA zone name, validated by loading it."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        name = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValidationError(f"unknown time zone {name!r}") from exc
+        return name
+
+
+def validate_webhook_secret(value: Secret) -> None:
+    """Standard Webhooks secrets are ``whsec_`` + base64 of at least 24 random bytes."""
+    raw = value.reveal()
+    if not raw.startswith("whsec_"):
+        raise ValidationError("must start with 'whsec_' (Standard Webhooks secret)")
+    try:
+        key = base64.b64decode(raw[len("whsec_") :], validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValidationError("the part after 'whsec_' is not valid base64") from exc
+    if len(key) < 24:
+        raise ValidationError(f"decodes to {len(key)} bytes; at least 24 are required")
+
+
+class StrictSchema(Schema):
+    """Base of every settings section: unknown keys are errors."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class DatabaseSettings(StrictSchema):
+    url = fields.String(load_default=None)
+    pool_size = fields.Integer(load_default=5, validate=validate.Range(min=1, max=200))
+    echo = fields.Boolean(load_default=False)
+
+
+class WebhookSettings(StrictSchema):
+    secrets = fields.List(
+        SecretField(validate=validate_webhook_secret), load_default=list
+    )
+    tolerance_seconds = fields.Integer(load_default=300, validate=validate.Range(min=1, max=3600))
+    max_body_bytes = fields.Integer(
+        load_default=1024 * 1024, validate=validate.Range(min=1024, max=64 * 1024 * 1024)
+    )
+
+
+class ApiSettings(StrictSchema):
+    tokens = fields.List(SecretField(validate=validate.Length(min=16)), load_default=list)
+
+
+class WhmcsSettings(StrictSchema):
+    url = fields.Url(load_default=None, require_tld=False, schemes={"http", "https"})
+    identifier = SecretField(load_default=None)
+    secret = SecretField(load_default=None)
+    access_key = SecretField(load_default=None)
+    timeout = fields.Float(load_default=10.0, validate=validate.Range(min=0.1, max=300))
+    verify_tls = fields.Boolean(load_default=True)
+    timezone = TimeZoneField(load_default=None)
+    admin_url = fields.Url(load_default=None, require_tld=False, schemes={"http", "https"})
+    admin_username = fields.String(load_default=None)
+
+
+class ServerSettings(StrictSchema):
+    host = fields.String(load_default="127.0.0.1")
+    port = fields.Integer(load_default=8080, validate=validate.Range(min=0, max=65535))
+    workers = fields.Integer(load_default=0, validate=validate.Range(min=0, max=256))
+    public_url = fields.Url(load_default=None, require_tld=False, schemes={"http", "https"})
+    secret_key = SecretField(load_default=None)
+
+
+class WorkerSettings(StrictSchema):
+    max_attempts = fields.Integer(load_default=8, validate=validate.Range(min=1, max=100))
+    backoff_base_seconds = fields.Float(load_default=5.0, validate=validate.Range(min=0))
+    backoff_max_seconds = fields.Float(load_default=3600.0, validate=validate.Range(min=0))
+    lease_seconds = fields.Integer(load_default=300, validate=validate.Range(min=1))
+    poll_interval_seconds = fields.Float(load_default=1.0, validate=validate.Range(min=0.01))
+    batch_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=10000))
+
+
+class LogSettings(StrictSchema):
+    level = fields.String(
+        load_default="INFO",
+        validate=validate.OneOf(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]),
+    )
+    format = fields.String(load_default="auto", validate=validate.OneOf(["auto", "json", "text"]))
+
+
+#: section name -> "module:SchemaClass". Rooms add their own section here (one line each).
+SECTIONS: dict[str, str] = {
+    "database": "whmcs_bridge.settings:DatabaseSettings",
+    "webhooks": "whmcs_bridge.settings:WebhookSettings",
+    "api": "whmcs_bridge.settings:ApiSettings",
+    "whmcs": "whmcs_bridge.settings:WhmcsSettings",
+    "server": "whmcs_bridge.settings:ServerSettings",
+    "worker": "whmcs_bridge.settings:WorkerSettings",
+    "log": "whmcs_bridge.settings:LogSettings",
+}
+
+
+def _section_schema(path: str) -> type[Schema]:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+class Section(dict):
+    """A validated section: a dict whose keys can also be read as attributes."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated settings. Sections are :class:`Section` objects (``settings.whmcs.url``)."""
+
+    timezone: str
+    sections: Mapping[str, Section]
+    source: str | None = None
+
+    def __getattr__(self, name: str) -> Section:
+        try:
+            return self.sections[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def whmcs_tz(self) -> ZoneInfo:
+        return ZoneInfo(self.sections["whmcs"].get("timezone") or self.timezone)
+
+    @property
+    def database_url(self) -> str:
+        return self.sections["database"]["url"] or default_database_url()
+
+
+def default_data_dir() -> Path:
+    env = os.environ.get("WHMCS_BRIDGE_DATA_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "whmcs-bridge"
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{default_data_dir() / 'bridge.db'}"
+
+
+def _parse_env_value(dotted: str, raw: str) -> Any:
+    if dotted in LIST_KEYS:
+        if raw.strip().startswith("["):
+            return tomllib.loads(f"v = {raw}")["v"]
+        return [w for w in raw.replace(",", " ").split() if w]
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Collect ``section.key -> value`` from the environment; unknown names are errors."""
+    out: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in ENV_IGNORED:
+            continue
+        if name in ENV_ALIASES:
+            dotted = ENV_ALIASES[name]
+        else:
+            rest = name[len(ENV_PREFIX) :].lower()
+            section, sep, key = rest.partition("__")
+            if not sep:
+                dotted = section
+            else:
+                dotted = f"{section}.{key}"
+            if dotted.split(".")[0] not in SECTIONS and dotted != "timezone":
+                raise SettingsError(f"{name}: unknown setting (no section {section!r})")
+        out[dotted] = _parse_env_value(dotted, raw)
+    return out
+
+
+def _flatten_errors(errors: Any, prefix: str = "") -> list[str]:
+    if isinstance(errors, dict):
+        out: list[str] = []
+        for key, val in errors.items():
+            out += _flatten_errors(val, f"{prefix}.{key}" if prefix else str(key))
+        return out
+    if isinstance(errors, list) and errors and all(isinstance(e, str) for e in errors):
+        msg = "; ".join(errors)
+        if msg == "Unknown field.":
+            msg = "unknown setting"
+        return [f"{prefix}: {msg}"]
+    if isinstance(errors, list):
+        return [m for e in errors for m in _flatten_errors(e, prefix)]
+    return [f"{prefix}: {errors}"]
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    data: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Load, merge and validate settings; raise :class:`SettingsError` naming the bad key.
+
+    ``data`` (already-parsed mapping) is for tests and the demo; a path or ``WHMCS_BRIDGE_CONFIG``
+    names a TOML file; the environment overrides either.
+    """
+    environ = os.environ if environ is None else environ
+    path = path or environ.get(CONFIG_ENV) or None
+    raw: dict[str, Any] = {}
+    if data is not None:
+        raw = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in data.items()}
+    elif path:
+        try:
+            with open(path, "rb") as fh:
+                raw = tomllib.load(fh)
+        except FileNotFoundError:
+            raise SettingsError(f"config file {path}: not found") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"config file {path}: not valid TOML ({exc})") from None
+    for dotted, value in _env_overrides(environ).items():
+        if "." in dotted:
+            section, key = dotted.split(".", 1)
+            existing = raw.setdefault(section, {})
+            if not isinstance(existing, dict):
+                raise SettingsError(f"{section}: must be a table")
+            existing[key] = value
+        else:
+            raw[dotted] = value
+
+    timezone = raw.pop("timezone", "Asia/Ho_Chi_Minh")
+    errors: list[str] = []
+    try:
+        timezone = TimeZoneField().deserialize(timezone)
+    except ValidationError as exc:
+        errors += _flatten_errors(exc.messages, "timezone")
+    for key in raw:
+        if key not in SECTIONS:
+            errors.append(f"{key}: unknown setting")
+    sections: dict[str, Section] = {}
+    for name, schema_path in SECTIONS.items():
+        value = raw.get(name, {})
+        if not isinstance(value, Mapping):
+            errors.append(f"{name}: must be a table")
+            continue
+        try:
+            sections[name] = Section(_section_schema(schema_path)().load(value))
+        except ValidationError as exc:
+            errors += _flatten_errors(exc.messages, name)
+    if errors:
+        raise SettingsError(errors[0] if len(errors) == 1 else "; ".join(sorted(errors)))
+    return Settings(timezone=timezone, sections=sections, source=str(path) if path else None)
+
