@@ -66,3 +66,25 @@ class HandlerContext:
         return outbox.enqueue(self.conn, notification=notification, payload=payload,
                               dedupe_key=dedupe_key, now=self.now, settings=self.settings,
                               **options)
+
+
+@dataclass
+class JobContext:
+    """What a periodic job receives. Jobs manage their own transactions on ``engine``
+    (a sweep over many tickets commits as it goes rather than in one huge transaction)."""
+
+    settings: Settings
+    engine: Any
+    now: datetime
+    services: Services
+
+    @property
+    def whmcs(self) -> Any:
+        return self.services.whmcs
+
+    def notify(self, conn: Connection, notification: str, payload: dict[str, Any], *,
+               dedupe_key: str, **options: Any) -> Any:
+        outbox = importlib.import_module("whmcs_bridge.notify.outbox")
+        return outbox.enqueue(conn, notification=notification, payload=payload,
+                              dedupe_key=dedupe_key, now=self.now, settings=self.settings,
+                              **options)
