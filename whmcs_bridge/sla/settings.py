@@ -1,0 +1,170 @@
+"""Settings sections of the SLA room: ``[sla]`` (the promise), ``[channels]`` (how tickets
+arrive and where billing goes) and ``[escalation]`` (what happens on risk and breach).
+
+Defaults are the company's published policy: High/Medium/Low = urgent/normal/low answered in
+30/60/120 minutes, round the clock, at risk at 80 % of the target, ``On Hold`` pauses the clock,
+chat carries no promise, and the billing hotline is 1900 6046 / (08) 7301 6046.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
+
+from whmcs_bridge.settings import StrictSchema, TimeZoneField
+
+LEVELS = ("urgent", "normal", "low")
+PRIORITIES = ("High", "Medium", "Low")
+CHANNELS = ("client_area", "email", "phone", "chat", "staff")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ALWAYS = "24/7"
+ACTIONS = ("note", "raise_priority", "move_department", "flag_admin", "notify")
+
+DEFAULT_FIRST = {"urgent": 30, "normal": 60, "low": 120}
+DEFAULT_HOURS = {d: ["08:00-17:30"] for d in DAYS[:5]} | {"sat": ["08:00-12:00"]}
+_RANGE = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+
+
+def parse_range(text: str) -> tuple[int, int]:
+    """``"08:00-17:30"`` -> minutes of day ``(480, 1050)``; end may be ``24:00``."""
+    m = _RANGE.match(text)
+    if not m:
+        raise ValidationError(f"{text!r} is not HH:MM-HH:MM")
+    start = int(m.group(1)) * 60 + int(m.group(2))
+    end = int(m.group(3)) * 60 + int(m.group(4))
+    if not 0 <= start < end <= 24 * 60:
+        raise ValidationError(f"{text!r}: the end must be after the start, within one day")
+    return start, end
+
+
+def _validate_range(text: str) -> None:
+    parse_range(text)
+
+
+def _minutes_map(default: dict[str, int] | None) -> fields.Dict:
+    return fields.Dict(
+        keys=fields.String(validate=validate.OneOf(LEVELS)),
+        values=fields.Integer(validate=validate.Range(min=1, max=60 * 24 * 90)),
+        load_default=(lambda: dict(default)) if default is not None else dict,
+    )
+
+
+class CalendarSchema(StrictSchema):
+    """Business hours in a named zone, minus public holidays and extra closed dates."""
+
+    timezone = TimeZoneField(load_default="Asia/Ho_Chi_Minh")
+    hours = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(DAYS)),
+        values=fields.List(fields.String(validate=_validate_range)),
+        load_default=lambda: {k: list(v) for k, v in DEFAULT_HOURS.items()},
+    )
+    #: ISO country code for the ``holidays`` package ("VN" includes the lunar holidays);
+    #: empty string for none.
+    holidays = fields.String(load_default="VN")
+    closed_dates = fields.List(fields.Date(), load_default=list)
+
+    @validates_schema
+    def _check_country(self, data: dict[str, Any], **_: Any) -> None:
+        code = data.get("holidays")
+        if code:
+            import holidays as holidays_lib
+
+            if code not in holidays_lib.list_supported_countries():
+                raise ValidationError(f"unknown holidays country {code!r}", "holidays")
+
+
+class OverrideSchema(StrictSchema):
+    """What a department or a channel changes in the policy (unset keys inherit)."""
+
+    calendar = fields.String(load_default=None)
+    first_reply_minutes = _minutes_map(None)
+    next_reply_minutes = _minutes_map(None)
+    applicable = fields.Boolean(load_default=None, allow_none=True)
+
+
+class SlaSettings(StrictSchema):
+    enabled = fields.Boolean(load_default=True)
+    levels = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(PRIORITIES)),
+        values=fields.String(validate=validate.OneOf(LEVELS)),
+        load_default=lambda: {"High": "urgent", "Medium": "normal", "Low": "low"},
+    )
+    first_reply_minutes = _minutes_map(DEFAULT_FIRST)
+    next_reply_minutes = _minutes_map(DEFAULT_FIRST)
+    at_risk_percent = fields.Float(load_default=80.0, validate=validate.Range(min=1, max=99))
+    #: calendar used when no department override names another; "24/7" is built in.
+    calendar = fields.String(load_default=ALWAYS)
+    calendars = fields.Dict(keys=fields.String(), values=fields.Nested(CalendarSchema),
+                            load_default=dict)
+    pause_statuses = fields.List(fields.String(), load_default=lambda: ["On Hold"])
+    closed_statuses = fields.List(fields.String(), load_default=lambda: ["Closed"])
+    #: admin display names whose replies are automatic (never meet the SLA).
+    automatic_reply_admins = fields.List(fields.String(), load_default=list)
+    departments = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^\d+$")),
+                              values=fields.Nested(OverrideSchema), load_default=dict)
+    channels = fields.Dict(keys=fields.String(validate=validate.OneOf(CHANNELS)),
+                           values=fields.Nested(OverrideSchema), load_default=dict)
+    sweep_seconds = fields.Integer(load_default=60, validate=validate.Range(min=5, max=3600))
+
+    @validates_schema
+    def _check_refs(self, data: dict[str, Any], **_: Any) -> None:
+        names = set(data.get("calendars", {})) | {ALWAYS}
+        if data.get("calendar", ALWAYS) not in names:
+            raise ValidationError(f"no calendar named {data['calendar']!r}", "calendar")
+        for group in ("departments", "channels"):
+            for key, override in data.get(group, {}).items():
+                cal = override.get("calendar")
+                if cal is not None and cal not in names:
+                    raise ValidationError({key: {"calendar": [f"no calendar named {cal!r}"]}},
+                                          group)
+
+    @post_load
+    def _fill(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        for level in LEVELS:
+            data["first_reply_minutes"].setdefault(level, DEFAULT_FIRST[level])
+            data["next_reply_minutes"].setdefault(level, data["first_reply_minutes"][level])
+        chat = data["channels"].setdefault("chat", {
+            "calendar": None, "first_reply_minutes": {}, "next_reply_minutes": {},
+            "applicable": None})
+        if chat.get("applicable") is None:
+            chat["applicable"] = False  # the policy: "no handling time is guaranteed"
+        return data
+
+
+class ChannelSettings(StrictSchema):
+    technical_department_id = fields.Integer(load_default=None, allow_none=True)
+    billing_department_ids = fields.List(fields.Integer(), load_default=list)
+    chat_department_ids = fields.List(fields.Integer(), load_default=list)
+    #: a ticket whose subject or opening message contains this marker came from chat.
+    chat_marker = fields.String(load_default="[chat]")
+    billing_auto_reply = fields.Boolean(load_default=True)
+    hotline_numbers = fields.List(fields.String(validate=validate.Length(min=3)),
+                                  load_default=lambda: ["1900 6046", "(08) 7301 6046"])
+    #: language used when the client's WHMCS language is unknown.
+    default_language = fields.String(load_default="vi", validate=validate.OneOf(["vi", "en"]))
+
+
+class LevelActionsSchema(StrictSchema):
+    at_risk = fields.List(fields.String(validate=validate.OneOf(ACTIONS)),
+                          load_default=lambda: ["note", "notify"])
+    breached = fields.List(fields.String(validate=validate.OneOf(ACTIONS)),
+                           load_default=lambda: ["note", "notify", "flag_admin"])
+
+
+class EscalationSettings(StrictSchema):
+    enabled = fields.Boolean(load_default=True)
+    levels = fields.Dict(keys=fields.String(validate=validate.OneOf(LEVELS)),
+                         values=fields.Nested(LevelActionsSchema), load_default=dict)
+    #: department a ``move_department`` action moves the ticket to.
+    move_department_id = fields.Integer(load_default=None, allow_none=True)
+    #: admin id a ``flag_admin`` action flags the ticket to (skipped while unset).
+    flag_admin_id = fields.Integer(load_default=None, allow_none=True)
+    note_language = fields.String(load_default="en", validate=validate.OneOf(["vi", "en"]))
+
+    @post_load
+    def _fill(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        for level in LEVELS:
+            data["levels"].setdefault(level, LevelActionsSchema().load({}))
+        return data
