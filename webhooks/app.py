@@ -19,6 +19,7 @@ from whmcs_bridge.store import make_engine
 
 BLUEPRINTS: list[str] = [
     "webhooks.health:bp",
+    "webhooks.openapi:bp",
 ]
 
 

@@ -1,0 +1,364 @@
+"""The bridge's HTTP API as an OpenAPI 3 document, built with apispec from marshmallow schemas.
+
+Why an explicit registry (:data:`OPERATIONS`) rather than scraping view docstrings: the routes
+are written by several rooms, and the description is a public contract the PHP module and
+admins rely on; keeping it in one place makes it reviewable as a whole. A CI test
+(``tests/openapi``) walks the Flask ``url_map`` and fails when a route is missing here or when
+this registry names a route that does not exist, so the document cannot drift from the code.
+
+Keys are Flask rules exactly as registered (``/api/tickets/<int:ticket_id>``); :func:`build_spec`
+turns them into OpenAPI paths (``/api/tickets/{ticket_id}``) with typed path parameters.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import INCLUDE, Schema, fields, validate
+
+from whmcs_bridge import __version__
+
+OPENAPI_VERSION = "3.0.3"
+
+LEVELS = ["urgent", "normal", "low"]
+CHANNELS = ["client_area", "email", "phone", "chat", "staff"]
+SLA_STATES = ["on_track", "at_risk", "breached", "met", "paused", "not_applicable"]
+VERIFICATION_STATES = ["not_required", "required", "verified", "locked", "refused"]
+
+
+# --------------------------------------------------------------------------- schemas
+class OpenSchema(Schema):
+    """Documentation schemas accept extra keys: answers may grow fields without breaking."""
+
+    class Meta:
+        unknown = INCLUDE
+
+
+class ErrorSchema(OpenSchema):
+    """Every error answer: a short machine code, a message, and field errors when relevant."""
+
+    error = fields.String(metadata={"description": "machine code, e.g. `unauthorized`"})
+    message = fields.String()
+    errors = fields.Dict(metadata={"description": "field path -> list of messages"})
+
+
+class HealthSchema(OpenSchema):
+    status = fields.String(required=True, validate=validate.OneOf(["ok"]))
+    version = fields.String()
+
+
+class ReadySchema(OpenSchema):
+    status = fields.String(required=True, validate=validate.OneOf(["ok", "unavailable"]))
+    database = fields.String()
+    schema = fields.String()
+    hint = fields.String()
+    error = fields.String()
+
+
+class ActorSchema(OpenSchema):
+    type = fields.String(
+        required=True,
+        validate=validate.OneOf(["client", "masquerading_admin", "admin", "api", "system"]),
+    )
+    client_id = fields.Integer(allow_none=True)
+    user_id = fields.Integer(allow_none=True)
+    admin_id = fields.Integer(allow_none=True)
+    admin_username = fields.String(allow_none=True)
+
+
+class EnvelopeSchema(OpenSchema):
+    """A WHMCS hook event as the addon module forwards it."""
+
+    type = fields.String(required=True, metadata={"description": "WHMCS hook name"})
+    timestamp = fields.String(metadata={"description": "ISO 8601", "format": "date-time"})
+    data = fields.Dict(required=True, metadata={"description": "the hook's $vars"})
+    actor = fields.Nested(ActorSchema)
+
+
+class ReceiptSchema(OpenSchema):
+    """What the receiver answers for a stored (202) or already stored (200) event."""
+
+    id = fields.String(metadata={"description": "the webhook-id"})
+    status = fields.String()
+
+
+class GateDecisionSchema(OpenSchema):
+    allow = fields.Boolean(required=True)
+    reason = fields.String(allow_none=True)
+    message = fields.String(allow_none=True)
+    ticket_id = fields.Integer(allow_none=True)
+
+
+class SlaSchema(OpenSchema):
+    target_minutes = fields.Integer(allow_none=True)
+    opened_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    first_response_due_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    first_response_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    next_response_due_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    state = fields.String(required=True, validate=validate.OneOf(SLA_STATES))
+    remaining_seconds = fields.Integer(allow_none=True)
+
+
+class VerificationStateSchema(OpenSchema):
+    required = fields.Boolean(required=True)
+    state = fields.String(required=True, validate=validate.OneOf(VERIFICATION_STATES))
+    method = fields.String(allow_none=True)
+    verified_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+
+
+class TicketSchema(OpenSchema):
+    """The enriched ticket of the staff API."""
+
+    id = fields.Integer(required=True)
+    tid = fields.String(allow_none=True)
+    subject = fields.String(allow_none=True)
+    priority = fields.String(allow_none=True)
+    level = fields.String(allow_none=True, validate=validate.OneOf(LEVELS))
+    status = fields.String(allow_none=True)
+    department_id = fields.Integer(allow_none=True)
+    client_id = fields.Integer(allow_none=True)
+    channel = fields.String(allow_none=True, validate=validate.OneOf(CHANNELS))
+    sla = fields.Nested(SlaSchema, required=True)
+    verification = fields.Nested(VerificationStateSchema, required=True)
+    escalations = fields.List(fields.Dict())
+    contact_preference = fields.String(allow_none=True)
+
+
+class VerificationRequestSchema(OpenSchema):
+    """A staff member records a verification from the ticket panel (method fields vary)."""
+
+    method = fields.String(required=True)
+    admin = fields.String(required=True, metadata={"description": "WHMCS admin username"})
+
+
+class VerificationResultSchema(OpenSchema):
+    """The ticket's verification state after the attempt."""
+
+    required = fields.Boolean()
+    state = fields.String(validate=validate.OneOf(VERIFICATION_STATES))
+    method = fields.String(allow_none=True)
+    verified_at = fields.String(allow_none=True)
+
+
+class LoginFormSchema(Schema):
+    token = fields.String(required=True, metadata={"description": "a staff API token"})
+
+
+SCHEMAS: dict[str, type[Schema]] = {
+    "Error": ErrorSchema,
+    "Health": HealthSchema,
+    "Ready": ReadySchema,
+    "Actor": ActorSchema,
+    "Envelope": EnvelopeSchema,
+    "Receipt": ReceiptSchema,
+    "GateDecision": GateDecisionSchema,
+    "Sla": SlaSchema,
+    "VerificationState": VerificationStateSchema,
+    "Ticket": TicketSchema,
+    "VerificationRequest": VerificationRequestSchema,
+    "VerificationResult": VerificationResultSchema,
+    "LoginForm": LoginFormSchema,
+}
+
+
+# --------------------------------------------------------------------------- operations
+JSON = "application/json"
+HTML = "text/html"
+TEXT = "text/plain"
+
+SIGNED_HEADERS = [
+    {"name": name, "in": "header", "required": True, "schema": {"type": "string"},
+     "description": desc}
+    for name, desc in (
+        ("webhook-id", "unique id of the message (Standard Webhooks)"),
+        ("webhook-timestamp", "unix seconds; refused outside the tolerance (default ±300 s)"),
+        ("webhook-signature", "`v1,<base64 HMAC-SHA256 of id.timestamp.body>`, space separated"),
+    )
+]
+LANG_QUERY = {"name": "lang", "in": "query", "required": False,
+              "schema": {"type": "string", "enum": ["vi", "en"]}}
+
+
+@dataclass(frozen=True)
+class Op:
+    """One documented operation. ``responses`` maps status -> (description, schema, media)."""
+
+    summary: str
+    tag: str
+    responses: dict[int, tuple[str, Any, str]]
+    body: tuple[Any, str] | None = None
+    security: str | None = None  # "bearer", "signature", "session_or_bearer"
+    parameters: list[dict[str, Any]] = field(default_factory=list)
+    description: str = ""
+
+
+def _json(desc: str, schema: Any = "Error") -> tuple[str, Any, str]:
+    return (desc, schema, JSON)
+
+
+def _html(desc: str) -> tuple[str, Any, str]:
+    return (desc, {"type": "string"}, HTML)
+
+
+UNAUTHORIZED = _json("missing or invalid bearer token")
+BAD_SIGNATURE = _json("missing or invalid signature, or stale timestamp")
+SIGNED_ERRORS: dict[int, tuple[str, Any, str]] = {
+    400: _json("bad JSON, or data failing the hook's schema (`errors` names the fields)"),
+    401: BAD_SIGNATURE,
+    413: _json("body over `webhooks.max_body_bytes`"),
+    415: _json("body is not JSON"),
+}
+
+#: Flask rule -> HTTP method -> operation. Every route of the app appears here exactly once.
+OPERATIONS: dict[str, dict[str, Op]] = {
+    "/healthz": {"get": Op("Process is alive", "health",
+                           {200: _json("alive", "Health")})},
+    "/readyz": {"get": Op("Database reachable and schema current", "health",
+                          {200: _json("ready", "Ready"),
+                           503: _json("not ready (database or schema)", "Ready")})},
+    "/openapi.json": {"get": Op("This document", "meta",
+                                {200: _json("the OpenAPI document", {"type": "object"})})},
+    "/webhooks/whmcs": {"post": Op(
+        "Receive a WHMCS hook event", "receiver",
+        {202: _json("new event stored", "Receipt"),
+         200: _json("same webhook-id already stored; nothing done twice", "Receipt"),
+         **SIGNED_ERRORS},
+        body=("Envelope", JSON), security="signature", parameters=SIGNED_HEADERS,
+        description="An unknown `type` is stored as ignored and answered 202.")},
+    "/gates/<hook>": {"post": Op(
+        "Ask whether a change may go ahead (WHMCS waits for the answer)", "gates",
+        {200: _json("the decision", "GateDecision"), 404: _json("no gate for this hook"),
+         **SIGNED_ERRORS},
+        body=("Envelope", JSON), security="signature", parameters=SIGNED_HEADERS)},
+    "/api/tickets/<int:ticket_id>": {"get": Op(
+        "The enriched ticket (SLA, verification, escalations)", "staff",
+        {200: _json("the ticket", "Ticket"), 401: UNAUTHORIZED,
+         404: _json("unknown ticket")},
+        security="bearer")},
+    "/api/tickets/<int:ticket_id>/panel": {"get": Op(
+        "HTML fragment for the WHMCS admin ticket page", "staff",
+        {200: _html("the panel"), 401: UNAUTHORIZED, 404: _json("unknown ticket")},
+        security="bearer", parameters=[LANG_QUERY])},
+    "/api/tickets/<int:ticket_id>/verification": {"post": Op(
+        "Record an ownership verification done by staff", "staff",
+        {200: _json("verification state after the attempt", "VerificationResult"),
+         400: _json("bad request (`errors` names the fields)"), 401: UNAUTHORIZED,
+         404: _json("unknown ticket"), 409: _json("verification not possible in this state"),
+         415: _json("body is not JSON")},
+        body=("VerificationRequest", JSON), security="bearer")},
+    "/dashboard": {"get": Op(
+        "SLA dashboard (HTML); shows the login form without a session", "dashboard",
+        {200: _html("the dashboard, or the login form")},
+        security="session_or_bearer", parameters=[LANG_QUERY])},
+    "/dashboard/login": {"post": Op(
+        "Log in to the dashboard with a staff token (sets a signed session cookie)",
+        "dashboard",
+        {303: ("logged in; redirect to the dashboard", None, HTML),
+         400: _html("no token given"), 401: _html("wrong token: the form again")},
+        body=("LoginForm", "application/x-www-form-urlencoded"),
+        parameters=[LANG_QUERY])},
+    "/dashboard/logout": {"post": Op(
+        "Log out of the dashboard", "dashboard",
+        {303: ("session cleared; redirect to the dashboard", None, HTML)})},
+}
+
+SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer",
+               "description": "a staff token from `api.tokens`"},
+    "session": {"type": "apiKey", "in": "cookie", "name": "wb_session",
+                "description": "dashboard session cookie (signed with `server.secret_key`)"},
+}
+
+_CONVERTER_TYPES = {"int": {"type": "integer"}, "float": {"type": "number"}}
+_RULE_PARAM = re.compile(r"<(?:(?P<conv>[a-z_]+)(?:\([^)]*\))?:)?(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)>")
+
+
+def openapi_path(rule: str) -> tuple[str, list[dict[str, Any]]]:
+    """``/api/tickets/<int:ticket_id>`` -> (``/api/tickets/{ticket_id}``, path parameters)."""
+    params: list[dict[str, Any]] = []
+
+    def repl(match: re.Match[str]) -> str:
+        conv, name = match.group("conv") or "string", match.group("name")
+        schema = dict(_CONVERTER_TYPES.get(conv, {"type": "string"}))
+        if conv == "int":
+            schema["minimum"] = 0  # Flask's int converter takes no sign
+        params.append({"name": name, "in": "path", "required": True, "schema": schema})
+        return "{" + name + "}"
+
+    return _RULE_PARAM.sub(repl, rule), params
+
+
+def _operation(op: Op, path_params: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {"summary": op.summary, "tags": [op.tag],
+                           "operationId": None, "responses": {}}
+    if op.description:
+        out["description"] = op.description
+    params = path_params + op.parameters
+    if params:
+        out["parameters"] = params
+    if op.body is not None:
+        schema, media = op.body
+        out["requestBody"] = {"required": True, "content": {media: {"schema": schema}}}
+    for status, (desc, schema, media) in sorted(op.responses.items()):
+        response: dict[str, Any] = {"description": desc}
+        if schema is not None:
+            response["content"] = {media: {"schema": schema}}
+        out["responses"][str(status)] = response
+    if op.security == "bearer":
+        out["security"] = [{"bearer": []}]
+    elif op.security == "session_or_bearer":
+        out["security"] = [{"session": []}, {"bearer": []}, {}]
+    return out
+
+
+def build_spec(operations: dict[str, dict[str, Op]] | None = None) -> dict[str, Any]:
+    """The OpenAPI document as a dict (pure: no app, no I/O)."""
+    operations = OPERATIONS if operations is None else operations
+    spec = APISpec(
+        title="whmcs-bridge",
+        version=__version__,
+        openapi_version=OPENAPI_VERSION,
+        plugins=[MarshmallowPlugin()],
+        info={"description": "Signed webhook receiver, gates, staff API, dashboard and health "
+                             "of whmcs-bridge. Signed requests follow Standard Webhooks."},
+    )
+    for name, scheme in SECURITY_SCHEMES.items():
+        spec.components.security_scheme(name, scheme)
+    for name, schema in SCHEMAS.items():
+        spec.components.schema(name, schema=schema)
+    for rule in sorted(operations):
+        path, path_params = openapi_path(rule)
+        ops = {}
+        for method, op in operations[rule].items():
+            body = _operation(op, path_params)
+            body["operationId"] = _operation_id(method, rule)
+            ops[method] = body
+        spec.path(path=path, operations=ops)
+    return spec.to_dict()
+
+
+def _operation_id(method: str, rule: str) -> str:
+    words = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"by_\1", rule).strip("/")
+    return method + "_" + re.sub(r"[^a-zA-Z0-9]+", "_", words).strip("_")
+
+
+def documented_routes(operations: dict[str, dict[str, Op]] | None = None) -> set[tuple[str, str]]:
+    """``{(flask rule, METHOD)}`` described by the registry."""
+    operations = OPERATIONS if operations is None else operations
+    return {(rule, method.upper()) for rule, ops in operations.items() for method in ops}
+
+
+def app_routes(url_map: Any) -> set[tuple[str, str]]:
+    """``{(flask rule, METHOD)}`` an app really serves (HEAD/OPTIONS and static left out)."""
+    out: set[tuple[str, str]] = set()
+    for rule in url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        for method in rule.methods or ():
+            if method not in {"HEAD", "OPTIONS"}:
+                out.add((rule.rule, method))
+    return out
