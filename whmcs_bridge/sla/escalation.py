@@ -1,0 +1,49 @@
+"""Which escalation actions are due for a ticket. Pure: the caller records what was done.
+
+An action is identified by ``(cycle key, trigger, action)``: each happens at most once per
+SLA cycle, however often the sweep runs. ``at_risk`` actions are due while a cycle is at risk;
+``breached`` actions once it is breached (a cycle that jumps straight to breached — e.g. after
+an outage of the worker — runs only the breach actions: warning about a risk that has already
+come true helps nobody).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from whmcs_bridge.sla.engine import AT_RISK, BREACHED, Cycle
+
+PRIORITY_ORDER = ("Low", "Medium", "High")
+
+
+def cycle_key(cycle: Cycle) -> str:
+    """Stable id of a cycle: its kind and start second (re-targeting keeps the key)."""
+    return f"{cycle.kind}:{int(cycle.started_at)}"
+
+
+def trigger_for(state: str) -> str | None:
+    return {AT_RISK: "at_risk", BREACHED: "breached"}.get(state)
+
+
+def due_actions(state: str, level: str, escalation: Mapping[str, Any],
+                done: Collection[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``[(trigger, action), ...]`` still to do for a cycle in ``state``.
+
+    ``done`` holds the ``(trigger, action)`` pairs already recorded for this cycle.
+    """
+    if not escalation.get("enabled", True):
+        return []
+    trigger = trigger_for(state)
+    if trigger is None:
+        return []
+    actions = escalation["levels"].get(level, {}).get(trigger, [])
+    return [(trigger, a) for a in actions if (trigger, a) not in done]
+
+
+def raised(priority: str | None) -> str | None:
+    """One step up (Low→Medium→High); ``None`` when already at the top or unknown."""
+    if priority not in PRIORITY_ORDER:
+        return None
+    i = PRIORITY_ORDER.index(priority)
+    return PRIORITY_ORDER[i + 1] if i + 1 < len(PRIORITY_ORDER) else None
