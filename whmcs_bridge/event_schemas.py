@@ -1,0 +1,473 @@
+"""Marshmallow schemas for the ``$vars`` of the WHMCS hooks the bridge handles as events.
+
+WHMCS hands hooks loosely typed arrays: ids arrive as ``"123"`` or ``123`` depending on the
+code path and version, optional ids as ``""`` or ``0``, and new keys appear between releases.
+So every schema here
+
+* coerces ids to ``int`` (:class:`Id`) and keeps the other values as WHMCS sent them;
+* keeps unknown keys (``unknown = INCLUDE``): a key we do not model is still useful to a
+  third-party handler, and rejecting it would make WHMCS retry a perfectly good event forever;
+* **drops** password-like values (:data:`SECRET_KEYS`, at any depth) before anything else
+  happens, so they are never stored. The PHP module scrubs them too; this is the second line.
+
+:data:`SCHEMAS` maps each handled hook name (reference section 4) to its schema. A hook name
+that is not in it is "not handled": the receiver stores such an event as ``ignored``. To make a
+new hook reach handlers, add its schema here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC
+from typing import Any
+
+from marshmallow import (
+    EXCLUDE,
+    INCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    pre_load,
+    validate,
+    validates_schema,
+)
+
+#: Keys whose values are never stored (compared lower-cased, at every nesting level).
+SECRET_KEYS = frozenset({
+    "password", "password2", "newpassword", "oldpassword", "loginpassword", "serverpassword",
+    "serveraccesshash", "accesshash", "securityqans", "cardnum", "cardnumber", "ccnumber",
+    "cccvv", "cardcvv", "cvv", "bankacct",
+})
+
+
+def scrub_secrets(value: Any) -> Any:
+    """Return ``value`` with every password-like key removed, recursively (dicts and lists)."""
+    if isinstance(value, Mapping):
+        return {k: scrub_secrets(v) for k, v in value.items()
+                if not (isinstance(k, str) and k.lower() in SECRET_KEYS)}
+    if isinstance(value, list):
+        return [scrub_secrets(v) for v in value]
+    return value
+
+
+class Id(fields.Field):
+    """A WHMCS id: an int or a string of digits, loaded as a non-negative ``int``.
+
+    ``""`` (how WHMCS spells "no id" in many arrays) loads as ``None`` where the field allows
+    it. Floats, booleans and other strings are errors: ``"12abc"`` is not silently ``12``.
+    """
+
+    default_error_messages = {"invalid": "Not a valid id (an integer or a string of digits)."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int | None:
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        if isinstance(value, int):
+            number = value
+        elif isinstance(value, str) and value.strip().isdigit():
+            number = int(value.strip())
+        elif isinstance(value, str) and not value.strip() and self.allow_none:
+            return None
+        else:
+            raise self.make_error("invalid")
+        if number < 0:
+            raise self.make_error("invalid")
+        return number
+
+
+def _opt_id(**kwargs: Any) -> Id:
+    return Id(allow_none=True, **kwargs)
+
+
+def _opt_str(**kwargs: Any) -> fields.String:
+    return fields.String(allow_none=True, **kwargs)
+
+
+class HookData(Schema):
+    """Base of every ``$vars`` schema: unknown keys kept, secrets dropped first."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    @pre_load
+    def _drop_secrets(self, data: Any, **_: Any) -> Any:
+        return scrub_secrets(data) if isinstance(data, Mapping) else data
+
+
+# --- tickets (reference 4.2) -------------------------------------------------------------
+
+class TicketOpen(HookData):
+    ticketid = Id(required=True)
+    ticketmask = _opt_str()
+    userid = _opt_id()  # 0 or "" for a guest (e-mail) ticket
+    deptid = _opt_id()
+    deptname = _opt_str()
+    subject = _opt_str()
+    message = _opt_str()
+    priority = _opt_str()
+
+
+class TicketOpenAdmin(TicketOpen):
+    pass
+
+
+class TicketUserReply(HookData):
+    ticketid = Id(required=True)
+    replyid = _opt_id()
+    userid = _opt_id()
+    deptid = _opt_id()
+    deptname = _opt_str()
+    subject = _opt_str()
+    message = _opt_str()
+    priority = _opt_str()
+    status = _opt_str()
+
+
+class TicketAdminReply(HookData):
+    ticketid = Id(required=True)
+    replyid = _opt_id()
+    deptid = _opt_id()
+    deptname = _opt_str()
+    subject = _opt_str()
+    message = _opt_str()
+    priority = _opt_str()
+    admin = _opt_str()  # display name, not an id
+    status = _opt_str()
+
+
+class TicketAddNote(HookData):
+    ticketid = Id(required=True)
+    message = _opt_str()
+    adminid = _opt_id()
+    attachments = fields.Raw(allow_none=True)
+
+
+class TicketStatusChange(HookData):
+    ticketid = Id(required=True)
+    status = fields.String(required=True)
+    adminid = _opt_id()
+
+
+class TicketPriorityChange(HookData):
+    ticketid = Id(required=True)
+    priority = fields.String(required=True)
+
+
+class TicketDepartmentChange(HookData):
+    ticketid = Id(required=True)
+    deptid = Id(required=True)
+    deptname = _opt_str()
+
+
+class TicketSubjectChange(HookData):
+    ticketid = Id(required=True)
+    subject = fields.String(required=True)
+
+
+class TicketFlagged(HookData):
+    ticketid = Id(required=True)
+    adminid = _opt_id()  # 0 when the flag is removed
+    adminname = _opt_str()
+
+
+class TicketClose(HookData):
+    ticketid = Id(required=True)
+
+
+class TicketDelete(HookData):
+    """camelCase in WHMCS, unlike the other ticket hooks."""
+
+    ticketId = Id(required=True)
+    adminId = _opt_id()
+
+
+class TicketDeleteReply(HookData):
+    ticketId = Id(required=True)
+    replyId = Id(required=True)
+    adminId = _opt_id()
+
+
+class TicketMerge(HookData):
+    mergedTicketIds = fields.List(Id(), required=True)
+    masterTicketId = Id(required=True)
+
+
+class TicketSplit(HookData):
+    originalTicketId = Id(required=True)
+    newTicketID = Id(required=True)
+
+
+class TicketPiping(HookData):
+    to = _opt_str()
+    cc = fields.Raw(allow_none=True)  # array in 8.x, a string in older versions
+    name = _opt_str()
+    email = _opt_str()
+    subject = _opt_str()
+    body = _opt_str()
+    attachments = fields.Raw(allow_none=True)
+
+
+# --- clients, users, contacts (reference 4.3) ---------------------------------------------
+
+class ClientEdit(HookData):
+    userid = Id(required=True)
+    uuid = _opt_str()
+    email = _opt_str()
+    olddata = fields.Dict(allow_none=True)
+
+
+class ClientAdd(HookData):
+    client_id = _opt_id()
+    user_id = _opt_id()
+    userid = _opt_id()  # deprecated alias of client_id, still sent
+    email = _opt_str()
+
+    @validates_schema
+    def _need_a_client_id(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("client_id") is None and data.get("userid") is None:
+            raise ValidationError("Missing data for required field.", "client_id")
+
+
+class ClientChangePassword(HookData):
+    userid = Id(required=True)
+
+
+class UserChangePassword(HookData):
+    userid = Id(required=True)
+
+
+class UserEdit(HookData):
+    user_id = Id(required=True)
+    firstname = _opt_str()
+    lastname = _opt_str()
+    email = _opt_str()
+    olddata = fields.Dict(allow_none=True)
+
+
+class UserAdd(HookData):
+    user_id = Id(required=True)
+    firstname = _opt_str()
+    lastname = _opt_str()
+    email = _opt_str()
+    language = _opt_str()
+
+
+class UserEmailVerificationComplete(HookData):
+    userId = Id(required=True)
+
+
+class ContactAdd(HookData):
+    userid = Id(required=True)
+    contactid = Id(required=True)
+
+
+class ContactEdit(ContactAdd):
+    olddata = fields.Dict(allow_none=True)
+
+
+class ContactDelete(ContactAdd):
+    pass
+
+
+class ClientClose(HookData):
+    userid = Id(required=True)
+
+
+class PreDeleteClient(ClientClose):
+    pass
+
+
+# --- services, upgrades, billing (reference 4.4) -------------------------------------------
+
+class ModuleParams(HookData):
+    """Standard provisioning-module params; password fields are dropped by the base class."""
+
+    serviceid = Id(required=True)
+    userid = _opt_id()
+    pid = _opt_id()
+    serverid = _opt_id()
+    domain = _opt_str()
+    username = _opt_str()
+    producttype = _opt_str()
+    moduletype = _opt_str()
+
+
+class ModuleHook(HookData):
+    params = fields.Nested(ModuleParams, required=True)
+
+
+class AfterModuleChangePackage(ModuleHook):
+    pass
+
+
+class AfterModuleChangePackageFailed(ModuleHook):
+    failureResponseMessage = _opt_str()
+
+
+class AfterModuleChangePassword(ModuleHook):
+    pass
+
+
+class AfterModuleCustom(ModuleHook):
+    pass
+
+
+class AfterProductUpgrade(HookData):
+    upgradeid = Id(required=True)
+
+
+class AfterConfigOptionsUpgrade(AfterProductUpgrade):
+    pass
+
+
+class ServiceEdit(HookData):
+    serviceid = Id(required=True)
+    userid = _opt_id()
+
+
+class AdminServiceEdit(ServiceEdit):
+    pass
+
+
+class CancellationRequest(HookData):
+    userid = Id(required=True)
+    relid = Id(required=True)  # the service id
+    reason = _opt_str()
+    type = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class InvoicePaid(HookData):
+    invoiceid = Id(required=True)
+
+
+class AddInvoicePayment(InvoicePaid):
+    pass
+
+
+#: hook name -> schema instance. Instances are stateless and safe to share between threads.
+SCHEMAS: dict[str, Schema] = {
+    cls.__name__: cls()
+    for cls in (
+        TicketOpen, TicketOpenAdmin, TicketUserReply, TicketAdminReply, TicketAddNote,
+        TicketStatusChange, TicketPriorityChange, TicketDepartmentChange, TicketSubjectChange,
+        TicketFlagged, TicketClose, TicketDelete, TicketDeleteReply, TicketMerge, TicketSplit,
+        TicketPiping,
+        ClientEdit, ClientAdd, ClientChangePassword, UserChangePassword, UserEdit, UserAdd,
+        UserEmailVerificationComplete, ContactAdd, ContactEdit, ContactDelete, ClientClose,
+        PreDeleteClient,
+        AfterModuleChangePackage, AfterModuleChangePackageFailed, AfterModuleChangePassword,
+        AfterModuleCustom, AfterProductUpgrade, AfterConfigOptionsUpgrade, ServiceEdit,
+        AdminServiceEdit, CancellationRequest, InvoicePaid, AddInvoicePayment,
+    )
+}
+
+
+def is_handled(hook_type: str) -> bool:
+    """True when the bridge validates and processes events of this hook name."""
+    return hook_type in SCHEMAS
+
+
+def load_event_data(hook_type: str, data: Any) -> dict[str, Any]:
+    """Validate and coerce one hook's ``$vars``; secrets are dropped.
+
+    Raises :class:`marshmallow.ValidationError` whose ``messages`` are keyed by field name
+    (nested for ``params`` and lists). For a hook that is not handled the data is only
+    required to be an object, and is returned scrubbed.
+    """
+    schema = SCHEMAS.get(hook_type)
+    if not isinstance(data, Mapping):
+        raise ValidationError("Must be an object.", "_schema")
+    if schema is None:
+        return scrub_secrets(data)
+    return schema.load(data)
+
+
+# --- the envelope (design.md "Event envelope") -----------------------------------------
+
+ACTOR_TYPES = ("client", "masquerading_admin", "admin", "api", "system")
+
+
+class Actor(Schema):
+    """Who caused the event, as the PHP module saw it (optional on events)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    type = fields.String(required=True, validate=validate.OneOf(ACTOR_TYPES))
+    client_id = _opt_id()
+    user_id = _opt_id()
+    admin_id = _opt_id()
+    admin_username = _opt_str()
+
+
+class Envelope(Schema):
+    """``{"type", "timestamp", "data", "actor"?}``. Extra top-level keys are dropped, not
+    refused, so a newer addon module adding one does not make WHMCS retry forever."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    type = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    timestamp = fields.DateTime(required=True)
+    data = fields.Raw(required=True)
+    actor = fields.Nested(Actor, allow_none=True)
+
+
+_ENVELOPE = Envelope()
+
+
+class EnvelopeError(ValueError):
+    """The envelope or its data is invalid; ``errors`` maps field paths to messages."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def load_envelope(obj: Any) -> dict[str, Any]:
+    """Validate a parsed request body; return what the inbox stores as ``payload``.
+
+    The result holds ``type``, ``timestamp`` (ISO 8601, UTC assumed when WHMCS sent none),
+    the validated ``data`` and ``actor`` when present. Errors name the field path
+    (``type``, ``timestamp``, ``data.ticketid``, ``actor.type``).
+    """
+    if not isinstance(obj, Mapping):
+        raise EnvelopeError({"_schema": ["The body must be a JSON object."]})
+    try:
+        env = _ENVELOPE.load(obj)
+    except ValidationError as exc:
+        raise EnvelopeError(error_paths(exc.messages)) from None
+    try:
+        data = load_event_data(env["type"], env["data"])
+    except ValidationError as exc:
+        raise EnvelopeError(error_paths(exc.messages, "data")) from None
+    ts = env["timestamp"]
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    payload: dict[str, Any] = {"type": env["type"], "timestamp": ts.isoformat(), "data": data}
+    if env.get("actor") is not None:
+        payload["actor"] = env["actor"]
+    return payload
+
+
+def error_paths(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Flatten marshmallow's nested error dict to ``{"data.params.serviceid": [...]}``.
+
+    ``_schema`` (a whole-object error) maps to the prefix itself.
+    """
+    out: dict[str, list[str]] = {}
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            path = prefix if key == "_schema" and prefix else (
+                f"{prefix}.{key}" if prefix else str(key))
+            for sub, msgs in error_paths(value, path).items():
+                out.setdefault(sub, []).extend(msgs)
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        out[prefix or "_schema"] = list(messages)
+    elif isinstance(messages, list):
+        for item in messages:
+            for sub, msgs in error_paths(item, prefix).items():
+                out.setdefault(sub, []).extend(msgs)
+    else:
+        out[prefix or "_schema"] = [str(messages)]
+    return out
