@@ -19,6 +19,8 @@ from whmcs_bridge.store import make_engine
 
 BLUEPRINTS: list[str] = [
     "webhooks.health:bp",
+    "webhooks.receiver:bp",
+    "webhooks.metrics:bp",
     "webhooks.openapi:bp",
 ]
 

@@ -189,6 +189,7 @@ SECTIONS: dict[str, str] = {
     "server": "whmcs_bridge.settings:ServerSettings",
     "worker": "whmcs_bridge.settings:WorkerSettings",
     "log": "whmcs_bridge.settings:LogSettings",
+    "ingest": "whmcs_bridge.store.ingest:IngestSettings",
     "sla": "whmcs_bridge.sla.settings:SlaSettings",
     "channels": "whmcs_bridge.sla.settings:ChannelSettings",
     "escalation": "whmcs_bridge.sla.settings:EscalationSettings",
