@@ -22,6 +22,7 @@ BLUEPRINTS: list[str] = [
     "webhooks.receiver:bp",
     "webhooks.metrics:bp",
     "webhooks.openapi:bp",
+    "webhooks.dashboard:bp",
 ]
 
 

@@ -1,0 +1,120 @@
+"""The dashboard page: sign-in with a token, signed session cookie, bearer, languages, links."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+import webhooks.dashboard as view
+from tests.conftest import TEST_TOKEN, make_settings
+from webhooks.app import create_app
+from whmcs_bridge.dashboard.data import Compliance, shape
+
+NOW = datetime.now(UTC)
+
+
+def fake_tickets() -> list[dict[str, Any]]:
+    def t(i: int, state: str, remaining: int | None, verification: str = "not_required"):
+        return {"id": i, "tid": f"ABC-{i}", "subject": f"Subject <{i}>", "level": "urgent",
+                "status": "Open", "channel": "email",
+                "sla": {"state": state, "remaining_seconds": remaining,
+                        "first_response_due_at": "2030-01-01T00:00:00+00:00"},
+                "verification": {"state": verification}}
+    return [t(1, "on_track", 900), t(2, "breached", -60), t(3, "paused", None, "required")]
+
+
+@pytest.fixture
+def app(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The real app; the data read (I/O edge) returns a fixed set of enriched tickets."""
+    def load(engine: Any, settings: Any, now: datetime) -> Any:
+        return shape(fake_tickets(), now=now, admin_url=settings.whmcs.admin_url,
+                     compliance=[Compliance("urgent", 7, 3, 1), Compliance("urgent", 30, 9, 1)])
+
+    monkeypatch.setattr(view, "load_dashboard", load)
+    settings = make_settings(sqlite_url, whmcs={"admin_url": "https://billing.example/admin/"},
+                             server={"secret_key": "k" * 32})
+    return create_app(settings)
+
+
+def test_without_a_session_the_login_form_is_shown(app: Any) -> None:
+    resp = app.test_client().get("/dashboard?lang=en")
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    assert 'name="token"' in html and "Staff sign-in" in html
+    assert "ABC-1" not in html
+
+
+def test_wrong_or_missing_token_is_refused(app: Any) -> None:
+    client = app.test_client()
+    assert client.post("/dashboard/login", data={"token": "nope"}).status_code == 401
+    assert client.post("/dashboard/login", data={}).status_code == 400
+    assert view.SESSION_COOKIE not in {c.key for c in client._cookies.values()}
+
+
+def test_login_sets_a_signed_cookie_that_opens_the_dashboard(app: Any) -> None:
+    client = app.test_client()
+    resp = client.post("/dashboard/login?lang=en", data={"token": TEST_TOKEN})
+    assert resp.status_code == 303
+    cookie = resp.headers["Set-Cookie"]
+    assert view.SESSION_COOKIE in cookie and "HttpOnly" in cookie
+    assert TEST_TOKEN not in cookie  # a fingerprint, never the token
+    html = client.get("/dashboard?lang=en").get_data(as_text=True)
+    assert "Open tickets by time to breach" in html
+    # sorted by time to breach: the breached ticket first
+    assert html.index("ABC-2") < html.index("ABC-1") < html.index("ABC-3")
+    assert "https://billing.example/admin/supporttickets.php?action=view&amp;id=2" in html
+    assert "Subject &lt;1&gt;" in html  # escaped
+    assert html.count("<svg") >= 2
+    assert 'data-due="2030-01-01T00:00:00+00:00"' in html
+
+
+def test_tampered_cookie_and_logout(app: Any) -> None:
+    client = app.test_client()
+    client.set_cookie(view.SESSION_COOKIE, "eyJmcCI6IngifQ.forged.sig")
+    assert 'name="token"' in client.get("/dashboard").get_data(as_text=True)
+    client.post("/dashboard/login", data={"token": TEST_TOKEN})
+    assert 'name="token"' not in client.get("/dashboard").get_data(as_text=True)
+    assert client.post("/dashboard/logout").status_code == 303
+    assert 'name="token"' in client.get("/dashboard").get_data(as_text=True)
+
+
+def test_session_ends_when_the_token_is_removed_from_settings(app: Any) -> None:
+    client = app.test_client()
+    client.post("/dashboard/login", data={"token": TEST_TOKEN})
+    cookie = client.get_cookie(view.SESSION_COOKIE).value
+    other = create_app(make_settings(app.extensions["whmcs_bridge"].settings.database_url,
+                                     api={"tokens": ["another-token-" + "y" * 20]},
+                                     server={"secret_key": "k" * 32}))
+    c2 = other.test_client()
+    c2.set_cookie(view.SESSION_COOKIE, cookie)
+    assert 'name="token"' in c2.get("/dashboard").get_data(as_text=True)
+
+
+def test_bearer_token_works_without_a_cookie_and_vietnamese_is_default(app: Any) -> None:
+    resp = app.test_client().get("/dashboard",
+                                 headers={"Authorization": f"Bearer {TEST_TOKEN}",
+                                          "Accept-Language": "vi"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    assert "Phiếu đang mở theo thời gian còn lại" in html
+    assert '<html lang="vi">' in html
+
+
+def test_strict_csp_with_a_nonce_matching_the_inline_script(app: Any) -> None:
+    resp = app.test_client().get("/dashboard", headers={"Authorization": f"Bearer {TEST_TOKEN}"})
+    csp = resp.headers["Content-Security-Policy"]
+    nonce = re.search(r"'nonce-([^']+)'", csp).group(1)
+    html = resp.get_data(as_text=True)
+    assert f'<script nonce="{nonce}">' in html
+    assert "http" not in re.sub(r'href="https://billing[^"]*"', "", html).replace(
+        "http://www.w3.org/2000/svg", "")  # nothing loaded from elsewhere
+
+
+def test_ephemeral_key_when_no_secret_key(sqlite_url: str, caplog: Any) -> None:
+    with caplog.at_level("WARNING"):
+        app = create_app(make_settings(sqlite_url))
+    assert "secret_key" in caplog.text
+    assert len(app.extensions["whmcs_bridge_dashboard_key"]) >= 32

@@ -1,0 +1,90 @@
+"""Dashboard wording in Vietnamese and English (one table, so a missing word is a test failure)."""
+
+from __future__ import annotations
+
+LANGUAGES = ("vi", "en")
+DEFAULT_LANGUAGE = "vi"
+
+STRINGS: dict[str, dict[str, str]] = {
+    "title": {"en": "Support SLA dashboard", "vi": "Bảng theo dõi SLA hỗ trợ"},
+    "login_title": {"en": "Staff sign-in", "vi": "Đăng nhập nhân viên"},
+    "login_help": {"en": "Enter a staff API token.",
+                   "vi": "Nhập mã truy cập API của nhân viên."},
+    "token": {"en": "Token", "vi": "Mã truy cập"},
+    "sign_in": {"en": "Sign in", "vi": "Đăng nhập"},
+    "sign_out": {"en": "Sign out", "vi": "Đăng xuất"},
+    "bad_token": {"en": "That token is not valid.", "vi": "Mã truy cập không hợp lệ."},
+    "no_token": {"en": "Please enter a token.", "vi": "Vui lòng nhập mã truy cập."},
+    "open_tickets": {"en": "Open tickets by time to breach",
+                     "vi": "Phiếu đang mở theo thời gian còn lại"},
+    "none_open": {"en": "No open tickets.", "vi": "Không có phiếu nào đang mở."},
+    "ticket": {"en": "Ticket", "vi": "Phiếu"},
+    "subject": {"en": "Subject", "vi": "Tiêu đề"},
+    "level": {"en": "Level", "vi": "Mức"},
+    "channel": {"en": "Channel", "vi": "Kênh"},
+    "status": {"en": "Status", "vi": "Trạng thái"},
+    "sla": {"en": "SLA", "vi": "SLA"},
+    "time_left": {"en": "Time left", "vi": "Còn lại"},
+    "verification": {"en": "Verification", "vi": "Xác minh"},
+    "compliance": {"en": "Compliance by level", "vi": "Tỉ lệ đạt SLA theo mức"},
+    "last_days": {"en": "last {days} days", "vi": "{days} ngày qua"},
+    "met_of": {"en": "{met} of {total} in time", "vi": "{met}/{total} đúng hạn"},
+    "no_data": {"en": "no data", "vi": "chưa có dữ liệu"},
+    "open_by_state": {"en": "Open tickets by SLA state", "vi": "Phiếu đang mở theo trạng thái SLA"},
+    "breaches": {"en": "Breaches", "vi": "Vi phạm SLA"},
+    "none_breached": {"en": "No breaches.", "vi": "Không có vi phạm."},
+    "due": {"en": "Due", "vi": "Hạn"},
+    "verifications": {"en": "Ownership verification", "vi": "Xác minh chủ sở hữu"},
+    "none_verification": {"en": "No tickets need verification.",
+                          "vi": "Không có phiếu cần xác minh."},
+    "overdue": {"en": "overdue", "vi": "quá hạn"},
+    "paused_label": {"en": "clock paused", "vi": "tạm dừng"},
+    "updated": {"en": "Updated", "vi": "Cập nhật"},
+    "language": {"en": "Language", "vi": "Ngôn ngữ"},
+    "open_in_whmcs": {"en": "Open in WHMCS", "vi": "Mở trong WHMCS"},
+    # SLA states
+    "on_track": {"en": "on track", "vi": "trong hạn"},
+    "at_risk": {"en": "at risk", "vi": "sắp quá hạn"},
+    "breached": {"en": "breached", "vi": "vi phạm"},
+    "met": {"en": "met", "vi": "đã đạt"},
+    "paused": {"en": "paused", "vi": "tạm dừng"},
+    "not_applicable": {"en": "no SLA", "vi": "không áp dụng"},
+    # levels
+    "urgent": {"en": "urgent", "vi": "khẩn cấp"},
+    "normal": {"en": "normal", "vi": "bình thường"},
+    "low": {"en": "low", "vi": "thấp"},
+    # verification states
+    "not_required": {"en": "not required", "vi": "không cần"},
+    "required": {"en": "awaiting verification", "vi": "chờ xác minh"},
+    "verified": {"en": "verified", "vi": "đã xác minh"},
+    "locked": {"en": "locked", "vi": "đã khóa"},
+    "refused": {"en": "refused", "vi": "bị từ chối"},
+    # channels
+    "client_area": {"en": "client area", "vi": "khu vực khách hàng"},
+    "email": {"en": "e-mail", "vi": "e-mail"},
+    "phone": {"en": "phone", "vi": "điện thoại"},
+    "chat": {"en": "chat", "vi": "chat"},
+    "staff": {"en": "staff", "vi": "nhân viên"},
+}
+
+
+def pick_language(requested: str | None, remembered: str | None,
+                  accept: str | None = None) -> str:
+    """``?lang=`` wins, then the remembered choice, then the browser's best match."""
+    for candidate in (requested, remembered, accept):
+        if candidate in LANGUAGES:
+            return candidate
+    return DEFAULT_LANGUAGE
+
+
+def translator(lang: str):
+    """``t(key, **fmt)``: the word in ``lang``; unknown keys come back as themselves."""
+
+    def t(key: str | None, **fmt: object) -> str:
+        if key is None:
+            return "–"
+        entry = STRINGS.get(key)
+        text = entry[lang] if entry else key
+        return text.format(**fmt) if fmt else text
+
+    return t
