@@ -1,0 +1,134 @@
+"""The client's error tree: every failure of a WHMCS call is a :class:`WhmcsError`.
+
+Callers branch on the class (``except NotFoundError``) or on :attr:`WhmcsError.retryable`;
+nothing from ``requests``, ``json`` or ``marshmallow`` escapes a client method. Messages carry
+the action, the HTTP status and WHMCS's own text, and never a credential or a password: the
+client scrubs every message through :func:`scrub_secrets` before raising.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+
+class WhmcsError(Exception):
+    """A WHMCS API call did not succeed.
+
+    ``action`` is the API action (``GetTickets``), ``http_status`` the HTTP status when a
+    response arrived (``None`` for transport failures) and ``message`` WHMCS's text (or ours
+    when WHMCS gave none).
+    """
+
+    #: Whether trying the same call later may succeed (transport trouble, 429, 5xx).
+    retryable: bool = False
+
+    def __init__(self, action: str, http_status: int | None, message: str) -> None:
+        self.action = action
+        self.http_status = http_status
+        self.message = message
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        status = f" (HTTP {self.http_status})" if self.http_status is not None else ""
+        return f"WHMCS {self.action}{status}: {self.message}"
+
+    def __reduce__(self):  # keep errors picklable for worker queues / multiprocessing
+        return (type(self), (self.action, self.http_status, self.message))
+
+
+class AuthenticationError(WhmcsError):
+    """WHMCS refused the API credentials (``Authentication Failed``)."""
+
+
+class IpNotAllowedError(WhmcsError):
+    """WHMCS refused the caller's IP (``Invalid IP <ip>``, HTTP 403).
+
+    ``ip`` is the address WHMCS saw; the message tells the admin where to allow it or to
+    configure an API access key instead.
+    """
+
+    def __init__(self, action: str, http_status: int | None, message: str) -> None:
+        found = re.search(r"Invalid IP\s+(\S+)", message)
+        self.ip = found.group(1) if found else None
+        self.whmcs_message = message
+        if self.ip:
+            hint = (f"{message}: WHMCS does not accept API calls from {self.ip}. Allow {self.ip} "
+                    "under Setup > General Settings > Security > API IP Access Restriction, "
+                    "or set whmcs.access_key to the $api_access_key of configuration.php")
+        else:
+            hint = (f"{message}: allow the bridge's IP in WHMCS's API IP Access Restriction, "
+                    "or set whmcs.access_key")
+        super().__init__(action, http_status, hint)
+
+    def __reduce__(self):
+        return (type(self), (self.action, self.http_status, self.whmcs_message))
+
+
+class PermissionDeniedError(WhmcsError):
+    """The credential's API role does not allow this action (``Invalid Permissions: …``)."""
+
+
+class UnknownActionError(WhmcsError):
+    """WHMCS does not know the action (``Command Not Found``): old WHMCS or a typo."""
+
+
+class NotFoundError(WhmcsError):
+    """The object asked for does not exist (``Ticket ID Not Found``, ``Client Not Found`` …)."""
+
+
+class WhmcsValidationError(WhmcsError):
+    """WHMCS rejected the request's parameters (``Message is required``, bad status …).
+
+    Named so it does not clash with :class:`marshmallow.ValidationError`.
+    """
+
+
+class TransportError(WhmcsError):
+    """No usable HTTP response arrived (timeout, refused connection, TLS failure)."""
+
+    retryable = True
+
+
+class WhmcsTimeoutError(TransportError):
+    """WHMCS did not answer within the configured timeout."""
+
+
+class WhmcsConnectionError(TransportError):
+    """The connection to WHMCS could not be made or broke (DNS, refused, reset, TLS)."""
+
+
+class InvalidResponseError(WhmcsError):
+    """WHMCS answered with something that is not a WHMCS API answer (HTML, empty, non-JSON,
+    a shape the client cannot read)."""
+
+
+class ServerError(InvalidResponseError):
+    """WHMCS (or a proxy in front of it) answered 429 or 5xx without an API error body."""
+
+    retryable = True
+
+
+def classify(message: str) -> type[WhmcsError]:
+    """The error class for a WHMCS ``result: error`` message (pure; texts from the reference)."""
+    text = message.strip()
+    lowered = text.lower()
+    if lowered.startswith("invalid ip"):
+        return IpNotAllowedError
+    if lowered.startswith("authentication failed"):
+        return AuthenticationError
+    if lowered.startswith("invalid permissions"):
+        return PermissionDeniedError
+    if lowered.startswith("command not found"):
+        return UnknownActionError
+    if "not found" in lowered:
+        return NotFoundError
+    return WhmcsValidationError
+
+
+def scrub_secrets(text: str, secrets: Iterable[str | None]) -> str:
+    """Replace every occurrence of each (non-trivial) secret in ``text`` by ``********``."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "********")
+    return text

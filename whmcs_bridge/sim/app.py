@@ -1,0 +1,204 @@
+"""The simulator's Flask app: ``POST /includes/api.php`` the way WHMCS answers it.
+
+Order of checks, as WHMCS: injected faults / latency, IP allow-list (403 ``Invalid IP <ip>``
+unless the ``accesskey`` matches), credentials (``identifier``+``secret``, the same pair in
+``username``+``password``, or legacy ``username`` + md5 of the admin password), the
+credential's API role (``Invalid Permissions: API action "<action>" is not allowed``), the
+action (``Command Not Found``), then the action itself. Every response carries an
+``X-Simulator`` header, and ``GET /`` says plainly that this is a test double.
+
+``/_sim/*`` endpoints are for tests and the demo only (recorded e-mails, notifications, posted
+events, fault injection).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import random
+import threading
+import time
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+
+from whmcs_bridge.api.encoding import decode_params
+from whmcs_bridge.sim.actions import ACTIONS, ActionError, Caller, Params
+from whmcs_bridge.sim.config import BANNER, ApiCredential, SimConfig
+from whmcs_bridge.sim.state import SimState
+
+API_PATH = "/includes/api.php"
+HEADER_BANNER = BANNER.replace("\u2014", "-")  # HTTP headers are latin-1
+_HTML_ERROR = ("<!DOCTYPE html><html><head><title>{code} {title}</title></head><body>"
+               "<h1>{title}</h1><p>{banner}: injected fault.</p></body></html>")
+
+
+def _json(payload: dict[str, Any], status: int = 200) -> Response:
+    response = jsonify(payload)
+    response.status_code = status
+    return response
+
+
+def _error(message: str, status: int = 200) -> Response:
+    return _json({"result": "error", "message": message}, status)
+
+
+def _authenticate(config: SimConfig, form: dict[str, Any]) -> ApiCredential | None:
+    identifier = form.get("identifier") or form.get("username") or ""
+    secret = form.get("secret") or form.get("password") or ""
+    if not isinstance(identifier, str) or not isinstance(secret, str):
+        return None
+    for cred in config.credentials:
+        if hmac.compare_digest(cred.identifier, identifier) and \
+                hmac.compare_digest(cred.secret, secret):
+            return cred
+        legacy = config.legacy_admin_password
+        if legacy and cred.allowed_actions is None and identifier == cred.admin_username:
+            digest = hashlib.md5(legacy.encode(), usedforsecurity=False).hexdigest()
+            if hmac.compare_digest(digest, secret.lower()):
+                return cred
+    return None
+
+
+def _fault_response(state: SimState, kind: str) -> Response | None:
+    """The response for an injected fault, or None to go on (after a delay or a notice)."""
+    banner = BANNER
+    if kind in ("500", "502", "503", "429"):
+        code = int(kind)
+        title = {500: "Internal Server Error", 502: "Bad Gateway",
+                 503: "Service Unavailable", 429: "Too Many Requests"}[code]
+        response = Response(_HTML_ERROR.format(code=code, title=title, banner=banner), code,
+                            mimetype="text/html")
+        if code == 429:
+            response.headers["Retry-After"] = "0"
+        return response
+    if kind == "html":
+        return Response(_HTML_ERROR.format(code=200, title="Login", banner=banner), 200,
+                        mimetype="text/html")
+    if kind == "empty":
+        return Response(b"", 200, mimetype="application/json")
+    if kind == "garbage":
+        return Response("result=success;not json", 200, mimetype="text/plain")
+    if kind == "error_json_500":
+        return _error("Simulated internal error", 500)
+    if kind == "timeout":
+        time.sleep(state.config.timeout_fault_seconds)
+        return None
+    return None
+
+
+def create_sim_app(config: SimConfig | None = None, *, state: SimState | None = None) -> Flask:
+    """The simulator app over a fresh :class:`SimState` (or the one given)."""
+    if state is None:
+        state = SimState(config or SimConfig())
+    config = state.config
+    app = Flask("whmcs_bridge.sim")
+    app.extensions["whmcs_sim"] = state
+    fault_rng = random.Random(f"faults:{config.seed}")
+    rng_lock = threading.Lock()
+
+    @app.after_request
+    def _label(response: Response) -> Response:
+        response.headers["X-Simulator"] = HEADER_BANNER
+        return response
+
+    @app.get("/")
+    def index() -> Response:
+        return Response(
+            f"<!DOCTYPE html><html><head><title>{BANNER}</title></head><body>"
+            f"<h1>{BANNER}</h1><p>This server imitates WHMCS's <code>{API_PATH}</code> for "
+            "tests and demos. It holds seeded sample data, no real customers, and is not "
+            f"WHMCS.</p><p>Tickets: {len(state.tickets)}, clients: {len(state.clients)}, "
+            f"seed: {config.seed}.</p></body></html>", mimetype="text/html")
+
+    @app.route(API_PATH, methods=["GET", "PUT", "DELETE", "PATCH"])
+    def api_wrong_method() -> Response:
+        return _error(f"{BANNER}: the API takes POST only", 405)
+
+    @app.post(API_PATH)
+    def api() -> Response:
+        form = decode_params(request.form.items(multi=True))
+        action = form.get("action") if isinstance(form.get("action"), str) else ""
+        if config.latency_ms:
+            time.sleep(config.latency_ms / 1000.0)
+        kind = state.take_fault(action)
+        if kind is None and config.error_rate:
+            with rng_lock:
+                if fault_rng.random() < config.error_rate:
+                    kind = fault_rng.choice(config.random_faults)
+        notice = kind == "notice"
+        if kind and not notice:
+            response = _fault_response(state, kind)
+            if response is not None:
+                return response
+        response = _dispatch(state, form, action)
+        if notice:
+            body = (b"<br />\n<b>Notice</b>:  Undefined index: foo in "
+                    b"/var/www/whmcs/includes/api.php on line 1<br />\n" + response.get_data())
+            response.set_data(body)
+        return response
+
+    @app.get("/_sim/emails")
+    def sim_emails() -> Response:
+        with state.lock:
+            return _json({"note": BANNER, "emails": list(state.sent_emails),
+                          "admin_emails": list(state.admin_emails),
+                          "notifications": list(state.notifications)})
+
+    @app.get("/_sim/events")
+    def sim_events() -> Response:
+        with state.lock:
+            return _json({"note": BANNER, "events": list(state.posted_events)})
+
+    @app.get("/_sim/state")
+    def sim_state() -> Response:
+        with state.lock:
+            return _json({"note": BANNER, "tickets": len(state.tickets),
+                          "clients": len(state.clients), "version": state.version,
+                          "logins": list(state.logins), "faults": list(state.faults)})
+
+    @app.post("/_sim/faults")
+    def sim_faults() -> Response:
+        body = request.get_json(silent=True) or {}
+        kind = body.get("kind")
+        if not isinstance(kind, str) or not kind:
+            return _json({"errors": {"kind": ["required"]}}, 400)
+        count = body.get("count", 1)
+        if not isinstance(count, int) or count < 1:
+            return _json({"errors": {"count": ["must be a positive integer"]}}, 400)
+        state.inject_fault(kind, count=count, action=body.get("action"))
+        return _json({"ok": True}, 201)
+
+    @app.delete("/_sim/faults")
+    def sim_clear_faults() -> Response:
+        state.clear_faults()
+        return _json({"ok": True})
+
+    return app
+
+
+def _dispatch(state: SimState, form: dict[str, Any], action: str) -> Response:
+    config = state.config
+    remote = request.remote_addr or ""
+    if config.allowed_ips is not None and remote not in config.allowed_ips:
+        key = form.get("accesskey")
+        if not (config.access_key and isinstance(key, str)
+                and hmac.compare_digest(key, config.access_key)):
+            return _error(f"Invalid IP {remote}", 403)
+    cred = _authenticate(config, form)
+    if cred is None:
+        return _error("Authentication Failed", config.auth_failure_status)
+    if cred.allowed_actions is not None and action not in cred.allowed_actions:
+        return _error(f'Invalid Permissions: API action "{action.lower()}" is not allowed',
+                      config.permission_status)
+    handler = ACTIONS.get(action)
+    if handler is None:
+        return _error("Command Not Found", config.unknown_action_status)
+    caller = Caller(admin_username=cred.admin_username,
+                    admin_id=1 + config.credentials.index(cred))
+    try:
+        with state.lock:
+            payload = handler(state, Params(form), caller)
+    except ActionError as exc:
+        return _error(exc.message, exc.status)
+    return _json(payload)

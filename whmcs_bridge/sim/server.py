@@ -1,0 +1,96 @@
+"""Running the simulator: in a background thread (tests, demo, bench) or in the foreground
+(``whmcs-bridge sim``). Loopback by default."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from whmcs_bridge.sim.app import API_PATH, create_sim_app
+from whmcs_bridge.sim.config import DEFAULT_IDENTIFIER, DEFAULT_SECRET, SimConfig
+from whmcs_bridge.sim.events import EventPoster
+from whmcs_bridge.sim.state import SimState
+
+
+@dataclass
+class SimHandle:
+    """A running simulator: ``url`` is the WHMCS root (``api_url`` the endpoint)."""
+
+    url: str
+    state: SimState
+    app: Flask
+    server: BaseWSGIServer
+    thread: threading.Thread | None = None
+    poster: EventPoster | None = None
+    identifier: str = DEFAULT_IDENTIFIER
+    secret: str = DEFAULT_SECRET
+    _stopped: bool = field(default=False, repr=False)
+
+    @property
+    def api_url(self) -> str:
+        return self.url + API_PATH
+
+    def client(self, **kwargs: Any) -> Any:
+        """A :class:`~whmcs_bridge.api.WhmcsClient` for this sim (its default credential)."""
+        from whmcs_bridge.api import WhmcsClient
+
+        kwargs.setdefault("timezone", self.state.config.timezone)
+        return WhmcsClient(self.url, self.identifier, self.secret, **kwargs)
+
+    def flush_events(self, timeout: float = 10.0) -> bool:
+        return self.poster.flush(timeout) if self.poster else True
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self.server.shutdown()
+        self.server.server_close()
+        if self.thread is not None:
+            self.thread.join(timeout=5)
+        if self.poster is not None:
+            self.poster.stop()
+
+    def __enter__(self) -> SimHandle:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+class QuietHandler(WSGIRequestHandler):
+    """No per-request access log lines (tests and benchmarks make thousands)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+
+def build(config: SimConfig, host: str = "127.0.0.1", port: int = 0, *,
+          quiet: bool = True) -> SimHandle:
+    """Create state, app, event poster and a bound (not yet serving) threaded server."""
+    state = SimState(config)
+    poster = None
+    if config.bridge_url and config.webhook_secret:
+        poster = EventPoster(state, config.bridge_url, config.webhook_secret)
+        state.event_sink = poster
+    app = create_sim_app(state=state)
+    server = make_server(host, port, app, threaded=True,
+                         request_handler=QuietHandler if quiet else None)
+    shown = f"[{host}]" if ":" in host else host
+    return SimHandle(url=f"http://{shown}:{server.server_port}", state=state, app=app,
+                     server=server, poster=poster)
+
+
+def run_in_thread(config: SimConfig | None = None, host: str = "127.0.0.1",
+                  port: int = 0) -> SimHandle:
+    """Start a simulator on a free loopback port in a daemon thread; ``.stop()`` ends it."""
+    handle = build(config or SimConfig(), host, port)
+    handle.thread = threading.Thread(target=handle.server.serve_forever,
+                                     kwargs={"poll_interval": 0.1},
+                                     name="whmcs-sim", daemon=True)
+    handle.thread.start()
+    return handle

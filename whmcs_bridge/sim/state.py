@@ -1,0 +1,161 @@
+"""The simulator's state: seeded records, their mutations, and what the sim has recorded
+(e-mails, notifications, logins, posted events) for tests to read.
+
+All access goes through one re-entrant lock; the HTTP server is threaded.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from whmcs_bridge.sim import data
+from whmcs_bridge.sim.config import SimConfig
+from whmcs_bridge.sim.records import (
+    SimClient,
+    SimDepartment,
+    SimNote,
+    SimReply,
+    SimService,
+    SimTicket,
+    SimTransaction,
+)
+
+EventSink = Callable[[str, dict[str, Any]], None]
+
+
+class SimState:
+    """Everything the simulator knows. Build once per sim; mutate through the methods."""
+
+    def __init__(self, config: SimConfig) -> None:
+        config.validate()
+        self.config = config
+        self.tz = ZoneInfo(config.timezone)
+        self.lock = threading.RLock()
+        self.anchor = config.anchor or config.clock()
+        self.departments: dict[int, SimDepartment] = {d.id: d for d in data.DEPARTMENTS}
+        self.statuses = {s.title: s for s in data.STATUSES}
+        self.clients: dict[int, SimClient] = {
+            c.id: c for c in data.make_clients(config.seed, config.clients, self.anchor)}
+        self.clients_by_email = {c.email.lower(): c for c in self.clients.values()}
+        self.users_by_id = {c.user_id: c for c in self.clients.values()}
+        self.services: dict[int, SimService] = {
+            s.id: s for c in self.clients.values() for s in c.services}
+        self.transactions: list[SimTransaction] = data.make_transactions(
+            config.seed, list(self.clients.values()))
+        self.tickets: dict[int, SimTicket] = {
+            t.id: t for t in data.make_tickets(config.seed, config.tickets, self.anchor,
+                                               list(self.clients.values()))}
+        self.tickets_by_tid = {t.tid: t.id for t in self.tickets.values()}
+        self._seeded_ticket_count = config.tickets
+        self._next_reply_id = (config.tickets + 1) * 100
+        self._new_reply_owner: dict[int, int] = {}
+        self.version = 0  # bumped on every write; listing caches key on it
+        self._cache: dict[Any, Any] = {}
+        # what tests and the demo read back
+        self.sent_emails: list[dict[str, Any]] = []
+        self.admin_emails: list[dict[str, Any]] = []
+        self.notifications: list[dict[str, Any]] = []
+        self.logins: list[dict[str, Any]] = []
+        self.posted_events: deque[dict[str, Any]] = deque(maxlen=1000)
+        self.faults: list[dict[str, Any]] = []
+        self.event_sink: EventSink | None = None
+
+    # ------------------------------------------------------------------ helpers
+
+    def now(self) -> datetime:
+        return self.config.clock()
+
+    def emit(self, hook: str, payload: dict[str, Any]) -> None:
+        """Hand a hook event to the poster (if the sim posts to a bridge)."""
+        if self.event_sink is not None:
+            self.event_sink(hook, payload)
+
+    def touch(self) -> None:
+        self.version += 1
+        self._cache.clear()
+
+    def cached(self, key: Any, build: Callable[[], Any]) -> Any:
+        value = self._cache.get(key)
+        if value is None:
+            if len(self._cache) > 32:
+                self._cache.clear()
+            value = self._cache[key] = build()
+        return value
+
+    def config_admin_usernames(self) -> set[str]:
+        return {c.admin_username for c in self.config.credentials}
+
+    # ------------------------------------------------------------------ tickets
+
+    def ticket(self, ticket_id: int) -> SimTicket | None:
+        return self.tickets.get(ticket_id)
+
+    def conversation(self, ticket: SimTicket) -> tuple[list[SimReply], list[SimNote]]:
+        """Replies (opening message first) and notes, built from the seed on first access."""
+        if ticket.replies is None or ticket.notes is None:
+            replies, notes = data.build_conversation(
+                self.config.seed, ticket, self.anchor, ticket.id * 100 + 1)
+            ticket.replies, ticket.notes = replies, notes
+        return ticket.replies, ticket.notes
+
+    def find_reply(self, replyid: int) -> tuple[SimTicket, SimReply] | None:
+        owner = self._new_reply_owner.get(replyid)
+        if owner is None and 0 < replyid < (self._seeded_ticket_count + 1) * 100:
+            owner = replyid // 100
+        ticket = self.tickets.get(owner) if owner else None
+        if ticket is None:
+            return None
+        replies, _ = self.conversation(ticket)
+        for reply in replies:
+            if reply.replyid == replyid and replyid != 0:
+                return ticket, reply
+        return None
+
+    def next_reply_id(self, ticket: SimTicket) -> int:
+        self._next_reply_id += 1
+        self._new_reply_owner[self._next_reply_id] = ticket.id
+        return self._next_reply_id
+
+    def add_ticket(self, ticket: SimTicket) -> None:
+        self.tickets[ticket.id] = ticket
+        self.tickets_by_tid[ticket.tid] = ticket.id
+        self.touch()
+
+    def next_ticket_id(self) -> int:
+        return max(self.tickets, default=0) + 1
+
+    def client_services(self, client_id: int) -> list[SimService]:
+        client = self.clients.get(client_id)
+        return client.services if client else []
+
+    def iter_tickets(self) -> Iterable[SimTicket]:
+        return self.tickets.values()
+
+    # ------------------------------------------------------------------ faults
+
+    def inject_fault(self, kind: str, *, count: int = 1, action: str | None = None) -> None:
+        """Answer the next ``count`` requests (for ``action``, or any) with fault ``kind``:
+        ``500``/``502``/``503``/``429`` (HTML error page), ``html`` (HTML with 200), ``empty``,
+        ``garbage`` (non-JSON text), ``notice`` (PHP notice before valid JSON), ``timeout``
+        (hold the request ``timeout_fault_seconds``), ``error_json_500`` (JSON error + 500)."""
+        with self.lock:
+            self.faults.append({"kind": kind, "count": count, "action": action})
+
+    def take_fault(self, action: str) -> str | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault["action"] in (None, action) and fault["count"] > 0:
+                    fault["count"] -= 1
+                    kind = fault["kind"]
+                    self.faults = [f for f in self.faults if f["count"] > 0]
+                    return kind
+        return None
+
+    def clear_faults(self) -> None:
+        with self.lock:
+            self.faults.clear()
