@@ -1,0 +1,57 @@
+<?php
+/**
+ * Router for `php -S`: a scripted stand-in bridge for the unit suite (the integration suites use
+ * the real `whmcs-bridge serve`). The behaviour is chosen by the URL prefix the test puts in
+ * the module's bridge URL:
+ *   /status/<code>/...   answer <code> with a JSON body
+ *   /gate/allow/...      {"allow": true}
+ *   /gate/refuse/...     {"allow": false, "reason": "verification_required", "message": ..., "ticket_id": 7}
+ *   /gate/garbage/...    200 with a body that is not a gate answer
+ *   /panel/...           an HTML fragment for GET .../api/tickets/<id>/panel, JSON for POST .../verification
+ * Every request is appended (method, path, headers, body) to $WB_FAKE_LOG as one JSON line.
+ */
+
+$path = parse_url($_SERVER['REQUEST_URI'], PHP_URL_PATH);
+$body = file_get_contents('php://input');
+$log = getenv('WB_FAKE_LOG');
+if ($log) {
+    $headers = function_exists('getallheaders') ? getallheaders() : [];
+    file_put_contents($log, json_encode(['method' => $_SERVER['REQUEST_METHOD'], 'uri' => $_SERVER['REQUEST_URI'],
+        'headers' => array_change_key_case($headers, CASE_LOWER), 'body' => $body]) . "\n", FILE_APPEND | LOCK_EX);
+}
+header('Content-Type: application/json');
+if (preg_match('#^/status/(\d{3})/#', $path, $m)) {
+    http_response_code((int) $m[1]);
+    echo json_encode(['error' => 'scripted', 'message' => 'scripted ' . $m[1]]);
+    return true;
+}
+if (str_starts_with($path, '/gate/allow/')) {
+    echo json_encode(['allow' => true]);
+    return true;
+}
+if (str_starts_with($path, '/gate/refuse/')) {
+    echo json_encode(['allow' => false, 'reason' => 'verification_required',
+        'message' => 'Please verify ownership first (ticket #7).', 'ticket_id' => 7]);
+    return true;
+}
+if (str_starts_with($path, '/gate/garbage/')) {
+    echo 'not a gate answer';
+    return true;
+}
+if (str_starts_with($path, '/panel/')) {
+    if ($_SERVER['REQUEST_METHOD'] === 'POST') {
+        echo json_encode(['required' => true, 'state' => 'verified', 'method' => 'in_person', 'verified_at' => '2026-01-01T00:00:00+00:00']);
+        return true;
+    }
+    if (preg_match('#/api/tickets/404/panel#', $path)) {
+        http_response_code(404);
+        echo json_encode(['error' => 'not_found']);
+        return true;
+    }
+    header('Content-Type: text/html; charset=utf-8');
+    echo '<section id="fake-panel">SLA on track</section>';
+    return true;
+}
+http_response_code(404);
+echo json_encode(['error' => 'not_found']);
+return true;

@@ -1,0 +1,125 @@
+<?php
+/**
+ * Helpers shared by the suites: configure the module, read its tables, run scripted servers.
+ */
+
+use WHMCS\Database\Capsule;
+use WHMCS\Module\Addon\WhmcsBridge\Spool;
+
+function env_required(string $name): string
+{
+    $value = getenv($name);
+    if ($value === false || $value === '') {
+        fail("environment variable {$name} is required for this suite");
+    }
+    return $value;
+}
+
+/** Configure the module against a bridge URL (other settings: the test bridge's). */
+function configure(string $bridgeUrl, array $extra = []): void
+{
+    StandIn::settings(array_merge([
+        'bridge_url' => $bridgeUrl,
+        'webhook_secret' => getenv('WB_SECRET') ?: 'whsec_' . base64_encode(str_repeat('k', 32)),
+        'api_token' => getenv('WB_TOKEN') ?: 'staff-token-' . str_repeat('x', 20),
+        'timeout_ms' => '2000',
+        'fail_mode' => 'closed',
+        'forward_hooks' => '',
+        'log_level' => 'all',
+        'panel_position' => 'main',
+    ], $extra));
+}
+
+/** @return list<object> */
+function spool_rows(?string $status = null): array
+{
+    $q = Capsule::table(Spool::TABLE);
+    if ($status !== null) {
+        $q = $q->where('status', $status);
+    }
+    return $q->orderBy('id')->get()->all();
+}
+
+function clear_spool(): void
+{
+    Capsule::table(Spool::TABLE)->delete();
+}
+
+/** @return list<object> Module Log rows, oldest first, optionally only since an id */
+function module_log(int $afterId = 0): array
+{
+    return Capsule::table('tblmodulelog')->where('id', '>', $afterId)->orderBy('id')->get()->all();
+}
+
+function last_log_id(): int
+{
+    return (int) (Capsule::table('tblmodulelog')->orderBy('id', 'desc')->value('id') ?? 0);
+}
+
+function free_port(): int
+{
+    $server = stream_socket_server('tcp://127.0.0.1:0');
+    $name = stream_socket_get_name($server, false);
+    fclose($server);
+    return (int) substr($name, strrpos($name, ':') + 1);
+}
+
+/**
+ * Start `php -S` with the scripted fake bridge; returns [base URL, request-log path]. Stopped
+ * at exit. Bounded wait (5 s) for the port.
+ */
+function start_fake_bridge(): array
+{
+    static $started = null;
+    if ($started !== null) {
+        return $started;
+    }
+    $port = free_port();
+    $log = tempnam(sys_get_temp_dir(), 'wb-fake-');
+    $cmd = [PHP_BINARY, '-S', '127.0.0.1:' . $port, __DIR__ . '/fake_bridge.php'];
+    $proc = proc_open($cmd, [0 => ['file', '/dev/null', 'r'], 1 => ['file', '/dev/null', 'w'], 2 => ['file', '/dev/null', 'w']],
+        $pipes, null, ['WB_FAKE_LOG' => $log, 'PATH' => getenv('PATH')]);
+    register_shutdown_function(static function () use ($proc, $log) {
+        proc_terminate($proc);
+        proc_close($proc);
+        @unlink($log);
+    });
+    for ($i = 0; $i < 100; $i++) {
+        $conn = @fsockopen('127.0.0.1', $port, $errno, $errstr, 0.1);
+        if ($conn) {
+            fclose($conn);
+            return $started = ['http://127.0.0.1:' . $port, $log];
+        }
+        usleep(50000);
+    }
+    fail('the fake bridge (php -S) did not start');
+}
+
+/** @return list<array> requests the fake bridge saw */
+function fake_requests(string $log): array
+{
+    $lines = array_filter(explode("\n", (string) file_get_contents($log)));
+    return array_values(array_map(static fn ($l) => json_decode($l, true), $lines));
+}
+
+/**
+ * A port that accepts connections (kernel backlog) but never answers: the timeout path.
+ * Returns its URL; the socket lives until exit.
+ */
+function hanging_bridge(): string
+{
+    static $url = null;
+    if ($url === null) {
+        $server = stream_socket_server('tcp://127.0.0.1:0');
+        $GLOBALS['wb_hanging_socket'] = $server;
+        $name = stream_socket_get_name($server, false);
+        $url = 'http://' . $name;
+    }
+    return $url;
+}
+
+/** A URL nothing listens on (connection refused at once). */
+function closed_port_url(): string
+{
+    return 'http://127.0.0.1:' . free_port();
+}

@@ -1,0 +1,131 @@
+<?php
+/**
+ * The WHMCS stand-in: the functions and classes the module uses, backed by an SQLite file so
+ * state (module settings, the spool) survives between test phases run as separate processes.
+ *
+ * Usage: require this file, then StandIn::boot($dbPath) and StandIn::loadModule().
+ */
+
+define('WHMCS', true);
+
+require_once __DIR__ . '/Capsule.php';
+require_once __DIR__ . '/CurrentUser.php';
+
+use WHMCS\Authentication\CurrentUser;
+use WHMCS\Database\Capsule;
+
+$GLOBALS['CONFIG'] = ['Version' => '8.10.1-release.1'];
+
+/** @var array<string, list<array{int, int, callable}>> hook point => [priority, order, callback] */
+$GLOBALS['standin_hooks'] = [];
+
+function add_hook(string $hookPointName, int $priority, callable $callback): void
+{
+    $GLOBALS['standin_hooks'][$hookPointName][] = [$priority, count($GLOBALS['standin_hooks'][$hookPointName] ?? []), $callback];
+}
+
+function logModuleCall($module, $action, $request, $response, $processed = '', $replaceVars = []): void
+{
+    $scrub = static function ($value) use ($replaceVars) {
+        $text = is_string($value) ? $value : json_encode($value);
+        foreach ((array) $replaceVars as $secret) {
+            if ($secret !== '' && $secret !== null) {
+                $text = str_replace((string) $secret, '********', $text);
+            }
+        }
+        return $text;
+    };
+    Capsule::table('tblmodulelog')->insert([
+        'date' => gmdate('Y-m-d H:i:s'), 'module' => $module, 'action' => $action,
+        'request' => $scrub($request), 'response' => $scrub($response), 'arrdata' => $scrub($processed),
+    ]);
+}
+
+function logActivity($message, $userId = 0): void
+{
+    Capsule::table('tblactivitylog')->insert(['date' => gmdate('Y-m-d H:i:s'), 'description' => $message, 'userid' => (int) $userId]);
+}
+
+final class StandIn
+{
+    public const MODULE_DIR = __DIR__ . '/../../../whmcs/modules/addons/whmcs_bridge';
+
+    public static function boot(string $dbPath): void
+    {
+        Capsule::connect($dbPath);
+        $pdo = Capsule::pdo();
+        $pdo->exec('CREATE TABLE IF NOT EXISTS tbladdonmodules (module TEXT, setting TEXT, value TEXT)');
+        $pdo->exec('CREATE TABLE IF NOT EXISTS tbladmins (id INTEGER PRIMARY KEY, username TEXT, language TEXT)');
+        $pdo->exec('CREATE TABLE IF NOT EXISTS tblmodulelog (id INTEGER PRIMARY KEY AUTOINCREMENT, date TEXT, module TEXT, action TEXT, request TEXT, response TEXT, arrdata TEXT)');
+        $pdo->exec('CREATE TABLE IF NOT EXISTS tblactivitylog (id INTEGER PRIMARY KEY AUTOINCREMENT, date TEXT, description TEXT, userid INTEGER)');
+        $pdo->exec("INSERT OR IGNORE INTO tbladmins (id, username, language) VALUES (1, 'alice', 'english'), (2, 'binh', 'vietnamese')");
+        if (session_status() === PHP_SESSION_NONE) {
+            $GLOBALS['_SESSION'] = [];
+        }
+        self::logout();
+    }
+
+    /** Load the real module files, as WHMCS does on an admin page. */
+    public static function loadModule(): void
+    {
+        require_once self::MODULE_DIR . '/whmcs_bridge.php';
+        require_once self::MODULE_DIR . '/hooks.php';
+    }
+
+    /** Save module settings the way WHMCS does (one tbladdonmodules row per field). */
+    public static function settings(array $values): void
+    {
+        foreach ($values as $setting => $value) {
+            Capsule::table('tbladdonmodules')->where('module', 'whmcs_bridge')->where('setting', $setting)->delete();
+            Capsule::table('tbladdonmodules')->insert(['module' => 'whmcs_bridge', 'setting' => $setting, 'value' => (string) $value]);
+        }
+        \WHMCS\Module\Addon\WhmcsBridge\Settings::forget();
+        \WHMCS\Module\Addon\WhmcsBridge\Panel::forget();
+    }
+
+    /** run_hook(): every callback of a hook point in priority order; their return values. */
+    public static function runHook(string $hook, array $vars): array
+    {
+        $callbacks = $GLOBALS['standin_hooks'][$hook] ?? [];
+        usort($callbacks, static fn ($a, $b) => [$a[0], $a[1]] <=> [$b[0], $b[1]]);
+        $results = [];
+        foreach ($callbacks as [, , $callback]) {
+            $results[] = $callback($vars);
+        }
+        return $results;
+    }
+
+    /** @return list<string> hook points with at least one callback */
+    public static function registeredHooks(): array
+    {
+        return array_keys($GLOBALS['standin_hooks']);
+    }
+
+    public static function logout(): void
+    {
+        CurrentUser::$state = ['user' => null, 'client' => null, 'admin' => null, 'masquerading' => false];
+        $_SESSION = [];
+    }
+
+    public static function loginClient(int $clientId, int $userId): void
+    {
+        self::logout();
+        CurrentUser::$state['user'] = (object) ['id' => $userId];
+        CurrentUser::$state['client'] = (object) ['id' => $clientId];
+    }
+
+    public static function loginAdmin(int $adminId, string $username): void
+    {
+        self::logout();
+        CurrentUser::$state['admin'] = (object) ['id' => $adminId, 'username' => $username];
+        $_SESSION['adminid'] = $adminId;
+    }
+
+    public static function masquerade(int $adminId, string $username, int $clientId, int $userId): void
+    {
+        self::loginClient($clientId, $userId);
+        CurrentUser::$state['admin'] = (object) ['id' => $adminId, 'username' => $username];
+        CurrentUser::$state['masquerading'] = true;
+        $_SESSION['adminid'] = $adminId;
+    }
+}

@@ -1,0 +1,136 @@
+<?php
+/**
+ * The bridge's ticket panel on WHMCS's admin ticket page, and the staff verification form under
+ * it. The form posts to the module's own admin page (addonmodules.php?module=whmcs_bridge),
+ * which proxies to POST {bridge}/api/tickets/<id>/verification: the staff token stays on the
+ * server, and a CSRF token (HMAC of admin, session and ticket under the module's secret) proves
+ * the post came from the page we rendered.
+ */
+
+namespace WHMCS\Module\Addon\WhmcsBridge;
+
+if (!defined('WHMCS')) {
+    die('This file cannot be accessed directly');
+}
+
+final class Panel
+{
+    public const MODULE_LINK = 'addonmodules.php?module=' . Module::NAME;
+    /** Method fields the form offers and the proxy forwards (nothing else gets through). */
+    public const FIELDS = ['email', 'password', 'service_id', 'username', 'last4', 'invoice_id',
+        'transaction_id', 'amount', 'note'];
+    public const METHODS = ['client_login', 'service_login', 'card_last4', 'payment', 'in_person', 'link'];
+
+    /** @var array<string, Response> one fetch per ticket and page, whichever hook asks first */
+    private static array $fetched = [];
+
+    public function __construct(
+        private readonly Settings $settings,
+        private readonly Http $http,
+        private readonly Log $log,
+    ) {
+    }
+
+    public static function forget(): void
+    {
+        self::$fetched = [];
+    }
+
+    /** GET {bridge}/api/tickets/<id>/panel?lang=vi|en with the staff token. */
+    public function fetch(int $ticketId, string $langCode): Response
+    {
+        $key = $ticketId . '/' . $langCode;
+        if (!isset(self::$fetched[$key])) {
+            $url = sprintf('%s/api/tickets/%d/panel?lang=%s', $this->settings->bridgeUrl, $ticketId, rawurlencode($langCode));
+            $answer = $this->http->send('GET', $url, ['Authorization: Bearer ' . $this->settings->token]);
+            $this->log->call('panel', 'GET /api/tickets/' . $ticketId . '/panel', $answer, !$answer->isSuccess());
+            self::$fetched[$key] = $answer;
+        }
+        return self::$fetched[$key];
+    }
+
+    /** The panel HTML for one ticket page; a short line when the bridge cannot provide it. */
+    public function render(int $ticketId, string $language, int $adminId, string $sessionId): string
+    {
+        if ($ticketId <= 0 || $this->settings->bridgeUrl === '' || $this->settings->token === '') {
+            return self::notice(Lang::get('bridge_unavailable', $language));
+        }
+        $answer = $this->fetch($ticketId, Lang::code($language));
+        if ($answer->status === 404) {
+            return self::notice(Lang::get('ticket_unknown', $language));
+        }
+        if (!$answer->isSuccess()) {
+            $this->log->error('panel', 'ticket ' . $ticketId . ': ' . $answer->describe());
+            return self::notice(Lang::get('bridge_unavailable', $language));
+        }
+        $csrf = self::csrfToken($this->settings->secret, $adminId, $sessionId, $ticketId);
+        return '<div class="whmcs-bridge-panel">' . $answer->body . '</div>'
+            . self::form($ticketId, $csrf, $language);
+    }
+
+    public static function notice(string $text): string
+    {
+        return '<div class="whmcs-bridge-panel whmcs-bridge-unavailable"><small>'
+            . htmlspecialchars($text, ENT_QUOTES) . '</small></div>';
+    }
+
+    /** Pure: the same inputs always give the same token; changing any of them breaks it. */
+    public static function csrfToken(string $secret, int $adminId, string $sessionId, int $ticketId): string
+    {
+        return hash_hmac('sha256', 'verify|' . $adminId . '|' . $sessionId . '|' . $ticketId, 'csrf|' . $secret);
+    }
+
+    /** Pure: the verification form posting to the module page. */
+    public static function form(int $ticketId, string $csrf, string $language): string
+    {
+        $e = static fn (string $s): string => htmlspecialchars($s, ENT_QUOTES);
+        $html = '<form class="whmcs-bridge-verify" method="post" action="' . $e(self::MODULE_LINK . '&action=verify') . '">'
+            . '<input type="hidden" name="ticketid" value="' . $ticketId . '">'
+            . '<input type="hidden" name="wb_csrf" value="' . $e($csrf) . '">';
+        if (function_exists('generate_token')) {
+            $html .= (string) generate_token('form'); // WHMCS's own CSRF field, when present
+        }
+        $html .= '<strong>' . $e(Lang::get('verify_title', $language)) . '</strong> '
+            . '<label>' . $e(Lang::get('verify_method', $language)) . ' <select name="method">';
+        foreach (self::METHODS as $method) {
+            $html .= '<option value="' . $method . '">' . $e(Lang::get('method_' . $method, $language)) . '</option>';
+        }
+        $html .= '</select></label> ';
+        foreach (self::FIELDS as $field) {
+            $type = $field === 'password' ? 'password' : 'text';
+            $html .= '<label>' . $e(Lang::get('verify_field_' . $field, $language))
+                . ' <input type="' . $type . '" name="f_' . $field . '" autocomplete="off"></label> ';
+        }
+        return $html . '<button type="submit" class="btn btn-default btn-sm">' . $e(Lang::get('verify_submit', $language))
+            . '</button> <small>' . $e(Lang::get('verify_hint', $language)) . '</small></form>';
+    }
+
+    /**
+     * Pure: the JSON request for the bridge from the posted form: the method, the admin's
+     * username and the non-empty known method fields (bounded), nothing else.
+     */
+    public static function verificationRequest(array $post, string $adminUsername): array
+    {
+        $request = ['method' => (string) ($post['method'] ?? ''), 'admin' => $adminUsername];
+        foreach (self::FIELDS as $field) {
+            $value = $post['f_' . $field] ?? null;
+            if (is_string($value) && trim($value) !== '') {
+                $request[$field] = Text::cut(trim($value), 500);
+            }
+        }
+        return $request;
+    }
+
+    /** Proxy the verification to the bridge. The body (it may hold a password) is never logged. */
+    public function submitVerification(int $ticketId, array $request): Response
+    {
+        $url = sprintf('%s/api/tickets/%d/verification', $this->settings->bridgeUrl, $ticketId);
+        $answer = $this->http->send('POST', $url, [
+            'Authorization: Bearer ' . $this->settings->token,
+            'Content-Type: application/json',
+        ], json_encode($request, JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE));
+        $this->log->call('verification', 'POST /api/tickets/' . $ticketId . '/verification method='
+            . ($request['method'] ?? ''), $answer, !$answer->isSuccess());
+        return $answer;
+    }
+}
