@@ -193,6 +193,7 @@ SECTIONS: dict[str, str] = {
     "sla": "whmcs_bridge.sla.settings:SlaSettings",
     "channels": "whmcs_bridge.sla.settings:ChannelSettings",
     "escalation": "whmcs_bridge.sla.settings:EscalationSettings",
+    "verification": "whmcs_bridge.verification.settings:VerificationSettings",
 }
 
 
@@ -353,4 +354,3 @@ def load_settings(
     if errors:
         raise SettingsError(errors[0] if len(errors) == 1 else "; ".join(sorted(errors)))
     return Settings(timezone=timezone, sections=sections, source=str(path) if path else None)
-

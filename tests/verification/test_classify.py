@@ -1,0 +1,70 @@
+"""The classification corpus: precision and recall printed, thresholds asserted."""
+
+from __future__ import annotations
+
+from tests.verification.corpus import CORPUS
+from whmcs_bridge.settings import load_settings
+from whmcs_bridge.verification.classify import Classifier, fold, parse_custom_fields
+from whmcs_bridge.verification.settings import VerificationSettings
+
+
+def _classifier(**overrides) -> Classifier:
+    return Classifier.from_settings(VerificationSettings().load(overrides))
+
+
+def test_fold_removes_diacritics_and_case() -> None:
+    assert fold("Nâng  Cấp GÓI") == "nang cap goi"
+    assert fold("Đổi thông tin") == "doi thong tin"
+    assert fold("cài đặt phần mềm") == fold("cai dat phan mem")
+
+
+def test_corpus_precision_and_recall(capsys) -> None:
+    clf = _classifier()
+    assert len(CORPUS) >= 60
+    tp = fp = fn = 0
+    exact = 0
+    misses = []
+    for text, expected in CORPUS:
+        subject, _, message = text.partition(" | ")
+        got = set(clf.classify(subject, message).kinds)
+        exact += got == expected
+        tp += len(got & expected)
+        fp += len(got - expected)
+        fn += len(expected - got)
+        if got != expected:
+            misses.append((text, sorted(expected), sorted(got)))
+    precision = tp / (tp + fp)
+    recall = tp / (tp + fn)
+    with capsys.disabled():
+        print(f"\nclassification corpus: {len(CORPUS)} examples, precision {precision:.3f}, "
+              f"recall {recall:.3f}, exact {exact}/{len(CORPUS)}")
+        for miss in misses:
+            print("  miss:", miss)
+    assert precision >= 0.95
+    assert recall >= 0.9
+
+
+def test_near_miss_price_question_vs_real_request() -> None:
+    clf = _classifier()
+    assert not clf.classify("Hỏi giá", "tôi muốn hỏi giá gói nâng cấp").is_change
+    assert clf.classify("Hỏi giá", "tôi muốn hỏi giá gói nâng cấp").excluded
+    real = clf.classify("Nâng cấp", "tôi muốn nâng cấp gói, giá bao nhiêu cũng được")
+    assert real.kinds == {"package_change"}
+
+
+def test_department_and_custom_field_rules() -> None:
+    clf = _classifier(departments={"4": "package_change"},
+                      custom_fields={"7": "software_install"})
+    got = clf.classify("Hello", "see attached", department_id=4,
+                       custom_fields=parse_custom_fields([{"id": 7, "value": "on"}]))
+    assert got.kinds == {"package_change", "software_install"}
+    assert not clf.classify("Hello", "x", department_id=5,
+                            custom_fields={"7": ""}).is_change
+
+
+def test_rules_are_settings_data() -> None:
+    s = load_settings(data={"verification": {"patterns": {"software_install": [r"\bcai game\b"]}}},
+                      environ={})
+    clf = Classifier.from_settings(s.verification)
+    assert clf.classify("", "Cài game giúp em").kinds == {"software_install"}
+    assert not clf.classify("", "Cài WordPress giúp em").is_change

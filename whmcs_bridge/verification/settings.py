@@ -1,0 +1,141 @@
+"""The ``[verification]`` settings section, with the classification rules kept as data.
+
+Patterns are regular expressions matched against *folded* text: lower case, Vietnamese
+diacritics removed and ``đ`` written ``d`` (see :func:`whmcs_bridge.verification.classify.fold`),
+so ``nang cap goi`` and ``nâng cấp gói`` match the same rule. A message is an account-change
+request when a change pattern matches, unless an ``exclude`` pattern (price questions, how-to
+questions, reports about a past change) matches and no ``intent`` pattern (an explicit ask for
+someone to do it) does. An admin can replace any list in the TOML file.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from whmcs_bridge.settings import SecretField, StrictSchema
+from whmcs_bridge.verification import CHANGE_KINDS
+
+_DO = (r"(nang cap|ha cap|doi|thay doi|cap nhat|chinh sua|sua|chuyen|cai|cai dat|them|tang"
+       r"|upgrade|downgrade|change|update|modify|install|setup|set up|switch|move|reset|add"
+       r"|increase|transfer|edit|correct)")
+
+DEFAULT_PATTERNS: dict[str, list[str]] = {
+    "package_change": [
+        r"\bnang cap\b",
+        r"\bha cap\b",
+        r"\b(doi|chuyen|thay) (sang |qua |len |xuong |lai )?goi\b",
+        r"\b(tang|them|mo rong|nang) (them )?(dung luong|ram|cpu|core|bang thong|o cung|disk"
+        r"|tai nguyen|cau hinh|so luong website|so website|addon domain|email account)",
+        r"\bthay doi cau hinh (goi|hosting|vps|server|may chu|dich vu)",
+        r"\b(upgrad|downgrad)(e|ed|es|ing)\b",
+        r"\bchange (my |the |our |this )?(hosting |vps |server |service )?(plan|package|tier)\b",
+        r"\bswitch (to|my|our|us|me) .{0,30}\b(plan|package|tier)\b",
+        r"\b(increase|add( more)?|more|extra|bigger) (the )?(disk|storage|ram|memory|cpu|cores?"
+        r"|bandwidth|space|resources|inodes|quota)\b",
+        r"\bmove (me|us|my account|my site|my hosting) to (a |the )?(bigger|larger|higher|"
+        r"smaller|lower|business|pro|premium)",
+    ],
+    "customer_details_change": [
+        r"\b(doi|thay doi|cap nhat|sua|chinh sua|thay|bo sung)( lai)? (thong tin|email|e-mail"
+        r"|dia chi|so dien thoai|sdt|ten|ho ten|ten cong ty|chu so huu|chu tai khoan|mat khau"
+        r"|ma so thue|mst|nguoi lien he|lien he)",
+        r"\b(reset|cap lai|dat lai|lay lai) (lai )?(mat khau|password|pass|mk)\b",
+        r"\bchuyen (quyen )?(so huu|chu so huu|tai khoan|dich vu)( \w+){0,3} (sang|cho|qua)\b",
+        r"\b(change|update|modify|correct|edit|replace) (my |the |our |account |billing |contact "
+        r"|registered |primary |login |company )*(e-?mail|address|phone|phone number|name"
+        r"|company|contact|details|information|info|owner|password|tax id|vat)\b",
+        r"\breset (my |the |our )?(account |client area |login )?password\b",
+        r"\btransfer (the |my |our )?(account|ownership|service|hosting) to\b",
+        r"\bnew (billing )?(e-?mail|address|phone number) (is|should be|for my account)",
+    ],
+    "software_install": [
+        r"\bcai dat phan mem\b",
+        r"\bcai (dat )?(them |giup |len |cho |ho |giup minh |giup em |giup toi )*(wordpress"
+        r"|joomla|drupal|magento|opencart|prestashop|laravel|ssl|php|mysql|node|nodejs|python"
+        r"|ioncube|plugin|phan mem|ung dung|module|extension|composer|redis|memcached|imagick"
+        r"|ffmpeg|docker|directadmin|cpanel|softaculous|git|java|tomcat|mongodb)",
+        r"\binstall(ing|ed)? (a |an |the |some |me )?([\w.-]+ )?(wordpress|joomla|drupal|magento"
+        r"|opencart|prestashop|laravel|software|plugin|module|extension|ssl|php|package"
+        r"|application|app|ioncube|redis|memcached|nodejs|node|python|docker|imagick|ffmpeg"
+        r"|composer|git|java|tomcat|mongodb)\b",
+        r"\bset ?up (a |an |the )?(wordpress|joomla|magento|ssl certificate|ssl|mail server"
+        r"|docker|node)\b",
+        r"\b(enable|kich hoat|bat) (the )?(php )?(extension|module) ",
+    ],
+}
+
+DEFAULT_EXCLUDE: list[str] = [
+    r"\b(hoi gia|bao gia|xin gia|bang gia|gia bao nhieu|bao nhieu tien|chi phi|phi)\b",
+    r"\b(how much|price|prices|pricing|cost|costs|quote)\b",
+    r"\b(huong dan|lam sao|lam the nao|cach nao|the nao de)\b",
+    r"\b(how do i|how can i|how to|is there a guide|where can i)\b",
+    r"\bsau khi (nang cap|ha cap|cai|doi|thay doi|cap nhat)\b",
+    r"\b(after|since) (the |i |we |you )?(upgrad|install|chang|updat)",
+    r"\b(khong|chua) (can|muon) (nang cap|doi|cai)\b",
+    r"\b(don't|do not|no need to) (want to |need to )?(upgrade|change|install)\b",
+]
+
+DEFAULT_INTENT: list[str] = [
+    r"(?<!khong )(?<!chua )(?<!don't )(?<!not )"
+    r"\b(giup|nho|hay|vui long|lam on|please|want to|would like to|'d like to|need to|muon"
+    r"|can|de nghi|yeu cau|xin|kindly)( (toi|minh|em|anh|chi|giup|help|me|us|to|duoc|cho|se"
+    r"|you|kindly|ben))* " + _DO + r"\b",
+]
+
+
+def _compiles(value: str) -> None:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValidationError(f"not a valid regular expression ({exc})") from exc
+
+
+_PATTERN = fields.String(validate=_compiles)
+_KIND = fields.String(validate=validate.OneOf(CHANGE_KINDS))
+
+
+class VerificationSettings(StrictSchema):
+    """Every knob of ownership verification; defaults follow the published policy."""
+
+    enabled = fields.Boolean(load_default=True)
+    patterns = fields.Dict(keys=_KIND, values=fields.List(_PATTERN),
+                           load_default=lambda: {k: list(v) for k, v in DEFAULT_PATTERNS.items()})
+    exclude = fields.List(_PATTERN, load_default=lambda: list(DEFAULT_EXCLUDE))
+    intent = fields.List(_PATTERN, load_default=lambda: list(DEFAULT_INTENT))
+    #: WHMCS department id -> change kind implied by opening a ticket there.
+    departments = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^\d+$")),
+                              values=_KIND, load_default=dict)
+    #: ticket custom field id -> change kind implied when the field is filled in (not "", "0",
+    #: "off", "no").
+    custom_fields = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^\d+$")),
+                                values=_KIND, load_default=dict)
+    #: Channels on which proof is required (client_area never is).
+    channels_requiring_proof = fields.List(
+        fields.String(validate=validate.OneOf(["email", "phone", "chat", "staff"])),
+        load_default=lambda: ["email", "phone", "chat", "staff"])
+    lockout_failures = fields.Integer(load_default=5, validate=validate.Range(min=1, max=100))
+    lockout_window_hours = fields.Float(load_default=24.0, validate=validate.Range(min=0.1))
+    link_ttl_minutes = fields.Integer(load_default=30, validate=validate.Range(min=1, max=1440))
+    auto_send_link = fields.Boolean(load_default=True)
+    refusal_timeout_hours = fields.Float(load_default=72.0, validate=validate.Range(min=0.01))
+    #: How long a verification authorises the requested change (gates allow it meanwhile).
+    verified_ttl_hours = fields.Float(load_default=72.0, validate=validate.Range(min=0.01))
+    awaiting_status = fields.String(load_default="On Hold")
+    refused_status = fields.String(load_default="Closed")
+    verified_status = fields.String(load_default="Open")
+    #: Also rewrite the WHMCS message that holds a credential (UpdateTicketReply / UpdateTicket).
+    redact_in_whmcs = fields.Boolean(load_default=False)
+    default_language = fields.String(load_default="vi", validate=validate.OneOf(["vi", "en"]))
+    #: Previous ``server.secret_key`` values, still accepted for links and fingerprints.
+    old_secret_keys = fields.List(SecretField(validate=validate.Length(min=16)),
+                                  load_default=list)
+    sweep_every_seconds = fields.Integer(load_default=300, validate=validate.Range(min=5))
+
+    @validates_schema
+    def _kinds_have_patterns(self, data: dict[str, Any], **_: Any) -> None:
+        for kind, items in data.get("patterns", {}).items():
+            if not items:
+                raise ValidationError({"patterns": {kind: ["needs at least one pattern"]}})
