@@ -194,6 +194,7 @@ SECTIONS: dict[str, str] = {
     "channels": "whmcs_bridge.sla.settings:ChannelSettings",
     "escalation": "whmcs_bridge.sla.settings:EscalationSettings",
     "verification": "whmcs_bridge.verification.settings:VerificationSettings",
+    "handlers": "whmcs_bridge.worker:HandlerSettings",
 }
 
 
