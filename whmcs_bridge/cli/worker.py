@@ -1,0 +1,173 @@
+"""Running commands: ``serve``, ``worker``, ``events list|replay`` and ``doctor``."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import click
+
+from whmcs_bridge.cli import CliState, Failed, pass_state
+
+
+def ensure_schema(state: CliState, *, upgrade_sqlite: bool) -> None:
+    """Refuse to run on an outdated schema; ``serve`` on SQLite upgrades it by itself."""
+    from whmcs_bridge.doctor import safe_url, schema_is_current
+    from whmcs_bridge.store import upgrade
+
+    engine = state.engine
+    try:
+        current = schema_is_current(engine)
+    except Exception as exc:
+        raise Failed(f"database {safe_url(state.settings.database_url)} unreachable: "
+                     f"{type(exc).__name__}") from None
+    if current:
+        return
+    if upgrade_sqlite and engine.dialect.name == "sqlite":
+        upgrade(engine)
+        return
+    raise Failed("database schema is outdated: run `whmcs-bridge db upgrade` first")
+
+
+def _registry(state: CliState) -> Any:
+    from whmcs_bridge.worker import build_registry
+
+    try:
+        return build_registry(state.settings)
+    except (ImportError, ValueError) as exc:
+        raise Failed(f"handlers: {exc}") from None
+
+
+@click.command("serve")
+@click.option("--host", help="Listen address (default: server.host).")
+@click.option("--port", type=click.IntRange(0, 65535), help="Listen port (default: server.port).")
+@click.option("--workers", type=click.IntRange(1, 256),
+              help="Web worker processes (default: server.workers, 0 = one per core).")
+@click.option("--no-worker", is_flag=True,
+              help="Web only: run `whmcs-bridge worker` elsewhere (scale-out).")
+@pass_state
+def serve(state: CliState, host: str | None, port: int | None, workers: int | None,
+          no_worker: bool) -> None:
+    """Run the receiver and APIs under gunicorn, with an event worker process."""
+    from webhooks.app import create_app
+    from whmcs_bridge.server import WORKER_ARGV, BridgeServer, WorkerProcess, gunicorn_options
+
+    settings = state.settings
+    ensure_schema(state, upgrade_sqlite=True)
+    if not no_worker:
+        _registry(state)  # a broken handler module fails here, in one line, not in a loop
+    state.engine.dispose()  # no pooled connection may cross gunicorn's fork
+    options = gunicorn_options(
+        host=host or settings.server.host,
+        port=settings.server.port if port is None else port,
+        workers=workers or settings.server.workers,
+        log_level=settings.log.level,
+    )
+    worker_process = None
+    if not no_worker:
+        env = dict(os.environ)
+        if state.config_path:
+            env["WHMCS_BRIDGE_CONFIG"] = os.path.abspath(state.config_path)
+        worker_process = WorkerProcess(WORKER_ARGV, env)
+    BridgeServer(lambda: create_app(settings), options, worker_process).run()
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Process what is due now, then exit.")
+@click.option("--no-jobs", is_flag=True, help="Do not run the periodic jobs in this worker.")
+@pass_state
+def worker(state: CliState, once: bool, no_jobs: bool) -> None:
+    """Process stored events with the registered hook handlers (and periodic jobs)."""
+    from whmcs_bridge.worker import Worker
+
+    ensure_schema(state, upgrade_sqlite=False)
+    loop = Worker(state.settings, state.engine, _registry(state), run_jobs=not no_jobs)
+    loop.install_signal_handlers()
+    loop.run(once=once)
+    if once:
+        click.echo(f"processed {loop.stats['events']} events: {loop.stats['done']} done, "
+                   f"{loop.stats['failed']} to retry, {loop.stats['dead']} dead")
+
+
+@click.group("events")
+def events_group() -> None:
+    """The events inbox."""
+
+
+STATUSES = ["pending", "processing", "done", "failed", "dead", "ignored"]
+
+
+@events_group.command("list")
+@click.option("--status", "statuses", multiple=True, type=click.Choice(STATUSES),
+              help="Only these statuses (repeatable).")
+@click.option("--type", "types", multiple=True, help="Only these hook names (repeatable).")
+@click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_state
+def events_list(state: CliState, statuses: tuple[str, ...], types: tuple[str, ...],
+                limit: int, as_json: bool) -> None:
+    """Show stored events, newest first."""
+    from whmcs_bridge.store.inbox import list_events
+
+    ensure_schema(state, upgrade_sqlite=False)
+    rows = list_events(state.engine, statuses=statuses, types=types, limit=limit)
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in rows], indent=2))
+        return
+    if not rows:
+        click.echo("no events")
+        return
+    for r in rows:
+        line = (f"{r.received_at:%Y-%m-%d %H:%M:%S}  {r.status:<10} {r.attempts:>2}  "
+                f"{r.type:<24} {r.id}")
+        if r.status in ("failed", "dead") and r.last_error:
+            line += f"  {r.last_error[:120]}"
+        click.echo(line)
+
+
+@events_group.command("replay")
+@click.argument("event_id", required=False)
+@click.option("--dead", is_flag=True, help="Replay every dead-lettered event.")
+@pass_state
+def events_replay(state: CliState, event_id: str | None, dead: bool) -> None:
+    """Queue an event again; handlers that already succeeded on it do not run again."""
+    from whmcs_bridge.store.base import utcnow
+    from whmcs_bridge.store.inbox import ReplayRefused, replay, replay_dead
+
+    if bool(event_id) == dead:
+        raise click.UsageError("give an event id or --dead (not both)")
+    ensure_schema(state, upgrade_sqlite=False)
+    if dead:
+        count = replay_dead(state.engine, now=utcnow())
+        click.echo(f"{count} dead events queued again")
+        return
+    try:
+        replay(state.engine, event_id, now=utcnow())
+    except ReplayRefused as exc:
+        raise Failed(str(exc)) from None
+    click.echo(f"event {event_id} queued again")
+
+
+@click.command("doctor")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_state
+def doctor(state: CliState, as_json: bool) -> None:
+    """Check settings, database, queue, the addon module's last call and WHMCS reachability."""
+    from whmcs_bridge import doctor as checks
+
+    results = checks.run_checks(state.settings, state.engine)
+    report = checks.as_json(results)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        for c in results:
+            click.echo(f"{c.state:<4}  {c.name:<9} {c.summary}")
+            if c.name == "settings":
+                for key, value in c.details.items():
+                    click.echo(f"{'':<15} {key}: {value}")
+    if not report["ok"]:
+        raise Failed("some checks failed")
+
+
+commands = [serve, worker, events_group, doctor]

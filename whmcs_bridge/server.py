@@ -1,0 +1,186 @@
+"""``whmcs-bridge serve``: the Flask app under gunicorn, plus a supervised worker process.
+
+Gunicorn's arbiter (the master process) forks the web workers. We subclass it rather than
+start a thread in the master, because forking a process that has extra threads can leave
+locks held in the children: the arbiter's own loop (woken at least once a second and on every
+SIGCHLD) also keeps the event worker running. That worker is a child process
+(``whmcs-bridge worker``) started after the listeners are bound and restarted with a growing
+delay whenever it dies, so a crashed or killed worker only pauses processing: its leased
+events are picked up again when the lease expires. On shutdown the worker gets SIGTERM at
+the same time as the web workers and finishes the handler it is running.
+
+Logging: gunicorn's loggers propagate to the root logger configured by
+:func:`whmcs_bridge.logs.configure`, so its lines come out in the same JSON format, scrubbed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
+from gunicorn.glogging import Logger as GunicornBaseLogger
+
+log = logging.getLogger(__name__)
+
+#: Used when the receiver does not publish ``GUNICORN_DEFAULTS``: threaded workers let the
+#: receiver's group commit gather concurrent requests of one process into one transaction.
+FALLBACK_WORKER_OPTIONS: dict[str, Any] = {"worker_class": "gthread", "threads": 8}
+#: The worker command run under ``serve`` (``python -c`` so it does not depend on PATH).
+WORKER_ARGV = [sys.executable, "-c", "from whmcs_bridge.cli import main; main()", "worker"]
+RESTART_DELAY_MIN = 1.0
+RESTART_DELAY_MAX = 30.0
+#: A worker that ran at least this long before dying restarts after the minimum delay again.
+HEALTHY_RUN_SECONDS = 60.0
+
+
+def receiver_worker_options() -> dict[str, Any]:
+    """Gunicorn settings the receiver asks for (``webhooks.receiver.GUNICORN_DEFAULTS``)."""
+    try:
+        from webhooks import receiver
+    except ImportError:
+        return dict(FALLBACK_WORKER_OPTIONS)
+    defaults = getattr(receiver, "GUNICORN_DEFAULTS", None)
+    return dict(defaults) if defaults else dict(FALLBACK_WORKER_OPTIONS)
+
+
+def gunicorn_options(*, host: str, port: int, workers: int, log_level: str,
+                     extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The gunicorn settings ``serve`` uses (pure: tested without starting anything)."""
+    options: dict[str, Any] = {
+        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "workers": workers or os.cpu_count() or 1,
+        "proc_name": "whmcs-bridge",
+        "loglevel": log_level.lower(),
+        "logger_class": BridgeGunicornLogger,
+        "accesslog": None,
+        "control_socket_disable": True,  # no control socket file in the working directory
+        "timeout": 60,
+        "graceful_timeout": 30,
+    }
+    options.update(receiver_worker_options())
+    options.update(extra or {})
+    return options
+
+
+class BridgeGunicornLogger(GunicornBaseLogger):
+    """Gunicorn's loggers without their own handlers: records go to our root logger."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for logger in (self.error_log, self.access_log):
+            for handler in list(logger.handlers):
+                logger.removeHandler(handler)
+            logger.propagate = True
+
+
+class WorkerProcess:
+    """The event worker as a child process of the arbiter, restarted when it dies."""
+
+    def __init__(self, argv: list[str], env: Mapping[str, str] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.argv = argv
+        self.env = dict(env) if env is not None else None
+        self.clock = clock
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.started_at = 0.0
+        self.restart_at: float | None = None
+        self.delay = RESTART_DELAY_MIN
+        self.stopping = False
+        self.restarts = 0
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(self.argv, env=self.env)  # noqa: S603 - our own argv
+        self.started_at = self.clock()
+        self.restart_at = None
+        log.info("worker process started", extra={"pid": self.proc.pid})
+
+    def check(self) -> None:
+        """Called from the arbiter loop: notice a dead worker, restart it after a delay."""
+        if self.stopping or self.proc is None:
+            return
+        if self.restart_at is None:
+            code = self.proc.poll()  # 0 when the arbiter's waitpid(-1) reaped it first
+            if code is None:
+                return
+            if self.clock() - self.started_at >= HEALTHY_RUN_SECONDS:
+                self.delay = RESTART_DELAY_MIN
+            log.error("worker process exited; restarting",
+                      extra={"pid": self.proc.pid, "exit_code": code,
+                             "restart_in_seconds": self.delay})
+            self.restart_at = self.clock() + self.delay
+            self.delay = min(RESTART_DELAY_MAX, self.delay * 2)
+        if self.clock() >= self.restart_at:
+            self.restarts += 1
+            self.start()
+
+    def terminate(self) -> None:
+        """Ask the worker to finish its current handler and exit."""
+        self.stopping = True
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+
+    def wait(self, timeout: float) -> None:
+        if self.proc is None:
+            return
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            log.error("worker process did not stop in time; killing it",
+                      extra={"pid": self.proc.pid})
+            self.proc.kill()
+            self.proc.wait()
+
+
+class BridgeArbiter(Arbiter):
+    """Gunicorn's arbiter that also keeps the event worker process alive."""
+
+    def start(self) -> None:
+        super().start()
+        if self.app.worker_process is not None:
+            self.app.worker_process.start()
+
+    def manage_workers(self) -> None:
+        super().manage_workers()
+        if self.app.worker_process is not None:
+            self.app.worker_process.check()
+
+    def stop(self, graceful: bool = True) -> None:
+        wp = self.app.worker_process
+        if wp is not None:
+            wp.terminate()
+        super().stop(graceful)
+        if wp is not None:
+            wp.wait(self.cfg.graceful_timeout)
+
+
+class BridgeServer(BaseApplication):
+    """Gunicorn application: each web worker builds the Flask app from the loaded settings."""
+
+    def __init__(self, app_factory: Callable[[], Any], options: Mapping[str, Any],
+                 worker_process: WorkerProcess | None = None) -> None:
+        self.app_factory = app_factory
+        self.options = dict(options)
+        self.worker_process = worker_process
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        return self.app_factory()
+
+    def run(self) -> None:
+        try:
+            BridgeArbiter(self).run()
+        except RuntimeError as exc:  # e.g. the port is taken
+            log.error("server failed to start", extra={"error": str(exc)})
+            sys.exit(1)
