@@ -240,6 +240,9 @@ def evaluate(history: History, now: float, policy: TicketPolicy, *,
     return Evaluation(applicable, level, cycles, frozenset(pauses), closed)
 
 
+_POLICIES: dict[int, tuple[Any, Policy]] = {}
+
+
 class Policy:
     """The compiled ``[sla]`` settings: calendars built once, per (department, channel)
     policies cached. Precedence: global < department override < channel override."""
@@ -251,7 +254,16 @@ class Policy:
 
     @classmethod
     def from_settings(cls, settings: Any) -> Policy:
-        return cls(settings.sla)
+        """The compiled policy of ``settings`` (built once per settings object: compiling a
+        business-hours calendar computes holidays)."""
+        hit = _POLICIES.get(id(settings))
+        if hit is not None and hit[0] is settings:
+            return hit[1]
+        policy = cls(settings.sla)
+        if len(_POLICIES) > 32:
+            _POLICIES.clear()
+        _POLICIES[id(settings)] = (settings, policy)
+        return policy
 
     def for_ticket(self, department_id: int | None, channel: str | None) -> TicketPolicy:
         key = (department_id, channel)

@@ -1,0 +1,1 @@
+"""The bridge's picture of every WHMCS ticket: store, sync, enrichment, replies, reports."""

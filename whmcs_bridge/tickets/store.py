@@ -1,0 +1,259 @@
+"""Reading and writing the ticket store. Every function takes the caller's connection and
+never commits: handlers run inside their own transaction, the sync commits per batch.
+
+The seam other rooms use (docs/CONTRACTS.md): :func:`get_ticket`, :func:`start_pause`,
+:func:`end_pause`, :func:`set_contact_preference`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from whmcs_bridge.sla import engine as E
+from whmcs_bridge.tickets.tables import (
+    bridge_replies,
+    ticket_escalations,
+    ticket_history,
+    ticket_messages,
+    ticket_pauses,
+    tickets,
+)
+
+LEVELS = {"High": "urgent", "Medium": "normal", "Low": "low"}
+#: reasons a pause may carry (CONTRACTS): a pause status, or waiting for verification
+PAUSE_REASONS = ("status", "awaiting_verification")
+TRACKED = ("priority", "status", "department_id")
+_HISTORY_KIND = {"priority": "priority", "status": "status", "department_id": "department"}
+
+
+@dataclass(frozen=True)
+class TicketRecord:
+    id: int
+    tid: str
+    subject: str
+    priority: str
+    status: str
+    department_id: int | None
+    client_id: int | None
+    channel: str | None
+    opened_at: datetime | None
+    contact_preference: str | None
+    language: str | None
+    opened_priority: str | None = None
+    opened_by_admin: bool = False
+    requestor_type: str | None = None
+    piped: bool = False
+    logged_call: bool = False
+    last_reply_at: datetime | None = None
+    flag_admin_id: int | None = None
+    deleted: bool = False
+    fetched_signature: str | None = None
+    sync_pending: bool = False
+    sla_state: str | None = None
+    sla_due_at: datetime | None = None
+
+    @property
+    def level(self) -> str:
+        return LEVELS.get(self.priority, "normal")
+
+
+_RECORD_FIELDS = [f.name for f in fields(TicketRecord)]
+
+
+def _record(row: Any) -> TicketRecord:
+    m = row._mapping
+    return TicketRecord(**{k: m[k] for k in _RECORD_FIELDS})
+
+
+def get_ticket(conn: Connection, ticket_id: int) -> TicketRecord | None:
+    """The stored ticket (``None`` when unknown or deleted)."""
+    row = conn.execute(select(tickets).where(tickets.c.id == ticket_id,
+                                             tickets.c.deleted.is_(False))).first()
+    return _record(row) if row is not None else None
+
+
+def message_hash(message: str) -> str:
+    """Hash of a message's text (line endings and outer space normalised) — how the bridge
+    recognises its own replies without keeping their text."""
+    norm = "\n".join(line.rstrip() for line in (message or "").replace("\r\n", "\n")
+                     .strip().split("\n"))
+    return hashlib.sha256(norm.encode()).hexdigest()
+
+
+def upsert_ticket(conn: Connection, ticket_id: int, *, now: datetime, at: datetime | None = None,
+                  actor: str = "whmcs", source: str = "event", **values: Any) -> list[tuple]:
+    """Create or update a ticket; return ``[(field, old, new), ...]`` for tracked fields that
+    changed, each also written to ``ticket_history`` (at ``at`` or ``now``) with its actor.
+    ``None`` values are ignored (unknown, not "clear")."""
+    values = {k: v for k, v in values.items() if v is not None}
+    row = conn.execute(select(tickets).where(tickets.c.id == ticket_id)).first()
+    changes: list[tuple] = []
+    if row is None:
+        values.setdefault("opened_priority", values.get("priority"))
+        conn.execute(insert(tickets).values(id=ticket_id, updated_at=now, **values))
+        return changes
+    current = row._mapping
+    for key in TRACKED:
+        if key in values and values[key] != current[key]:
+            changes.append((key, current[key], values[key]))
+    upd = {k: v for k, v in values.items() if current[k] != v}
+    if upd:
+        conn.execute(update(tickets).where(tickets.c.id == ticket_id)
+                     .values(updated_at=now, **upd))
+    for key, old, new in changes:
+        record_change(conn, ticket_id, key, old, new, at=at or now, actor=actor, source=source)
+    return changes
+
+
+def record_change(conn: Connection, ticket_id: int, field: str, old: Any, new: Any, *,
+                  at: datetime, actor: str, source: str) -> None:
+    conn.execute(insert(ticket_history).values(
+        ticket_id=ticket_id, at=at, kind=_HISTORY_KIND.get(field, field),
+        old_value=None if old is None else str(old), value=None if new is None else str(new),
+        actor=actor, source=source))
+
+
+def add_message(conn: Connection, ticket_id: int, source_key: str, kind: str, at: datetime,
+                author: str | None = None) -> bool:
+    """Add one message (idempotent on ``(ticket, source_key)``); True when new."""
+    exists = conn.execute(select(ticket_messages.c.id).where(
+        ticket_messages.c.ticket_id == ticket_id,
+        ticket_messages.c.source_key == source_key)).first()
+    if exists:
+        return False
+    conn.execute(insert(ticket_messages).values(ticket_id=ticket_id, source_key=source_key,
+                                                kind=kind, at=at, author=author))
+    return True
+
+
+def replace_messages(conn: Connection, ticket_id: int,
+                     rows: Iterable[Mapping[str, Any]]) -> None:
+    """Make the ticket's messages exactly ``rows`` (sync is authoritative)."""
+    conn.execute(delete(ticket_messages).where(ticket_messages.c.ticket_id == ticket_id))
+    rows = [dict(r, ticket_id=ticket_id) for r in rows]
+    if rows:
+        conn.execute(insert(ticket_messages), rows)
+
+
+def start_pause(conn: Connection, ticket_id: int, reason: str, at: datetime) -> bool:
+    """Pause the ticket's SLA clock for ``reason`` (no-op if already paused for it)."""
+    if reason not in PAUSE_REASONS:
+        raise ValueError(f"unknown pause reason {reason!r} (one of {PAUSE_REASONS})")
+    open_ = conn.execute(select(ticket_pauses.c.id).where(
+        ticket_pauses.c.ticket_id == ticket_id, ticket_pauses.c.reason == reason,
+        ticket_pauses.c.ended_at.is_(None))).first()
+    if open_:
+        return False
+    conn.execute(insert(ticket_pauses).values(ticket_id=ticket_id, reason=reason,
+                                              started_at=at))
+    return True
+
+
+def end_pause(conn: Connection, ticket_id: int, reason: str, at: datetime) -> bool:
+    """End the open pause for ``reason`` (no-op if none)."""
+    result = conn.execute(update(ticket_pauses).where(
+        ticket_pauses.c.ticket_id == ticket_id, ticket_pauses.c.reason == reason,
+        ticket_pauses.c.ended_at.is_(None)).values(ended_at=at))
+    return bool(result.rowcount)
+
+
+def set_contact_preference(conn: Connection, ticket_id: int, value: str | None) -> None:
+    conn.execute(update(tickets).where(tickets.c.id == ticket_id)
+                 .values(contact_preference=value))
+
+
+def record_bridge_post(conn: Connection, ticket_id: int, kind: str, message: str, *,
+                       at: datetime, dedupe_key: str | None = None) -> bool:
+    """Remember a reply/note the bridge posts; False when ``dedupe_key`` was used before."""
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(bridge_replies).values(
+                ticket_id=ticket_id, kind=kind, dedupe_key=dedupe_key,
+                message_hash=message_hash(message), posted_at=at))
+    except IntegrityError:
+        return False
+    return True
+
+
+def bridge_hashes(conn: Connection, ticket_id: int) -> set[str]:
+    return set(conn.execute(select(bridge_replies.c.message_hash).where(
+        bridge_replies.c.ticket_id == ticket_id, bridge_replies.c.kind == "reply")).scalars())
+
+
+def record_escalation(conn: Connection, ticket_id: int, cycle_key: str, trigger: str,
+                      action: str, *, outcome: str, at: datetime,
+                      detail: str | None = None) -> bool:
+    """Record an escalation action once; False when it was already recorded."""
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(ticket_escalations).values(
+                ticket_id=ticket_id, cycle_key=cycle_key, trigger=trigger, action=action,
+                outcome=outcome, at=at, detail=detail))
+    except IntegrityError:
+        return False
+    return True
+
+
+def escalations_done(conn: Connection, ticket_id: int, cycle_key: str) -> set[tuple[str, str]]:
+    rows = conn.execute(select(ticket_escalations.c.trigger, ticket_escalations.c.action).where(
+        ticket_escalations.c.ticket_id == ticket_id,
+        ticket_escalations.c.cycle_key == cycle_key))
+    return {(r.trigger, r.action) for r in rows}
+
+
+def list_escalations(conn: Connection, ticket_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(select(ticket_escalations).where(
+        ticket_escalations.c.ticket_id == ticket_id).order_by(ticket_escalations.c.at,
+                                                              ticket_escalations.c.id))
+    return [dict(r._mapping) for r in rows]
+
+
+def history(conn: Connection, rec: TicketRecord) -> list[tuple[float, str, Any]]:
+    """The ticket's history in the engine's shape, sorted by time."""
+    out: list[tuple[float, int, str, Any]] = []
+    if rec.opened_at is not None:
+        out.append((rec.opened_at.timestamp(), 0, E.OPEN, rec.opened_priority or rec.priority))
+    for r in conn.execute(select(ticket_messages.c.kind, ticket_messages.c.at,
+                                 ticket_messages.c.source_key).where(
+            ticket_messages.c.ticket_id == rec.id)):
+        if r.source_key == "open":
+            continue  # the opening message is the OPEN item
+        out.append((r.at.timestamp(), 2, r.kind, None))
+    for r in conn.execute(select(ticket_history).where(ticket_history.c.ticket_id == rec.id)):
+        if r.kind == "priority":
+            out.append((r.at.timestamp(), 1, E.PRIORITY, r.value))
+        elif r.kind == "status":
+            out.append((r.at.timestamp(), 1, E.STATUS, r.value))
+    for r in conn.execute(select(ticket_pauses).where(ticket_pauses.c.ticket_id == rec.id)):
+        out.append((r.started_at.timestamp(), 1, E.PAUSE, r.reason))
+        if r.ended_at is not None:
+            out.append((r.ended_at.timestamp(), 1, E.RESUME, r.reason))
+    out.sort(key=lambda x: (x[0], x[1]))
+    return [(ts, kind, value) for ts, _, kind, value in out]
+
+
+def open_ticket_ids(conn: Connection, closed_statuses: Iterable[str]) -> Iterator[int]:
+    q = select(tickets.c.id).where(tickets.c.deleted.is_(False),
+                                   tickets.c.status.not_in(list(closed_statuses)))
+    yield from conn.execute(q.order_by(tickets.c.id)).scalars()
+
+
+def save_evaluation(conn: Connection, ticket_id: int, state: str,
+                    due_at: datetime | None) -> None:
+    conn.execute(update(tickets).where(and_(tickets.c.id == ticket_id))
+                 .values(sla_state=state, sla_due_at=due_at))
+
+
+def record_escalation_outcome(conn: Connection, ticket_id: int, cycle_key: str, trigger: str,
+                              action: str, outcome: str, detail: str | None) -> None:
+    conn.execute(update(ticket_escalations).where(
+        ticket_escalations.c.ticket_id == ticket_id, ticket_escalations.c.cycle_key == cycle_key,
+        ticket_escalations.c.trigger == trigger, ticket_escalations.c.action == action,
+    ).values(outcome=outcome, detail=detail))
