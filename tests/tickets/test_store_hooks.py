@@ -104,7 +104,7 @@ def test_billing_department_gets_hotline_reply(db_url: str, bridge_factory, noti
                                                "hotline_numbers": ["1900 6046", "(08) 7301 6046"]})
     b = bridge_factory(db_url, settings, FakeWhmcs(language="vietnamese"))
     open_ticket(b, tid=8, dept=3, priority="Medium", subject="Hóa đơn")
-    (args, kwargs), = b.whmcs.named("add_ticket_reply")
+    (args, _kwargs), = b.whmcs.named("add_ticket_reply")
     assert args[0] == 8
     assert "1900 6046 hoặc (08) 7301 6046" in args[1]
     assert ("billing_redirected", {"ticket_id": 8, "tid": "ABC-000008", "client_id": 42,
