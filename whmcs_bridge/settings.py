@@ -189,6 +189,7 @@ SECTIONS: dict[str, str] = {
     "server": "whmcs_bridge.settings:ServerSettings",
     "worker": "whmcs_bridge.settings:WorkerSettings",
     "log": "whmcs_bridge.settings:LogSettings",
+    "notifications": "whmcs_bridge.notify.settings:NotificationSettings",
     "ingest": "whmcs_bridge.store.ingest:IngestSettings",
     "sla": "whmcs_bridge.sla.settings:SlaSettings",
     "channels": "whmcs_bridge.sla.settings:ChannelSettings",
@@ -355,3 +356,4 @@ def load_settings(
     if errors:
         raise SettingsError(errors[0] if len(errors) == 1 else "; ".join(sorted(errors)))
     return Settings(timezone=timezone, sections=sections, source=str(path) if path else None)
+

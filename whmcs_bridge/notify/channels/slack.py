@@ -1,0 +1,31 @@
+"""Slack-compatible incoming webhooks (Slack, Mattermost, Rocket.Chat …): ``{"text": …}``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+
+from whmcs_bridge.notify.channels.base import Outgoing
+from whmcs_bridge.notify.channels.http import post
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters (its mrkdwn would otherwise read ``<...>`` as links)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def payload(message: Outgoing) -> dict[str, Any]:
+    r = message.rendered
+    return {"text": f"*{escape(r.subject)}*\n{escape(r.text)}"}
+
+
+class SlackChannel:
+    name = "slack"
+
+    def __init__(self, cfg: Mapping[str, Any], session: requests.Session) -> None:
+        self.cfg, self.session = cfg, session
+
+    def send(self, message: Outgoing) -> None:
+        post(self.session, self.cfg["url"].reveal(), channel=self.name, json=payload(message))

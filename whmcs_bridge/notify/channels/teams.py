@@ -1,0 +1,39 @@
+"""Microsoft Teams incoming webhooks (Workflows): a message carrying an Adaptive Card."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+
+from whmcs_bridge.notify.channels.base import Outgoing
+from whmcs_bridge.notify.channels.http import post
+
+
+def payload(message: Outgoing) -> dict[str, Any]:
+    r = message.rendered
+    card: dict[str, Any] = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": "1.4",
+        "body": [
+            {"type": "TextBlock", "text": r.subject, "weight": "Bolder", "size": "Medium",
+             "wrap": True},
+            {"type": "TextBlock", "text": r.text, "wrap": True},
+        ],
+    }
+    if message.ticket_url and not message.is_digest:
+        card["actions"] = [{"type": "Action.OpenUrl", "title": "Open", "url": message.ticket_url}]
+    return {"type": "message", "attachments": [
+        {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}]}
+
+
+class TeamsChannel:
+    name = "teams"
+
+    def __init__(self, cfg: Mapping[str, Any], session: requests.Session) -> None:
+        self.cfg, self.session = cfg, session
+
+    def send(self, message: Outgoing) -> None:
+        post(self.session, self.cfg["url"].reveal(), channel=self.name, json=payload(message))

@@ -1,0 +1,46 @@
+"""A generic JSON webhook signed with the Standard Webhooks scheme.
+
+Body: ``{"type": "notification.<name>" | "notification.digest", "timestamp": …, "data":
+{"notification", "subject", "text", "language", "items": [payload, …]}}``, headers
+``webhook-id`` (stable per delivery, so the receiver can drop a retry it already has),
+``webhook-timestamp`` and ``webhook-signature`` from :mod:`whmcs_bridge.signing`, which the
+public ``standardwebhooks`` package verifies.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+
+from whmcs_bridge.notify.channels.base import Outgoing
+from whmcs_bridge.notify.channels.http import post
+from whmcs_bridge.signing import signed_headers
+
+
+def body(message: Outgoing, now: datetime | None = None) -> bytes:
+    r = message.rendered
+    event = {
+        "type": "notification.digest" if message.is_digest
+        else f"notification.{message.notification}",
+        "timestamp": (now or datetime.now(UTC)).isoformat(),
+        "data": {"notification": message.notification, "subject": r.subject, "text": r.text,
+                 "language": r.language, "items": message.payloads},
+    }
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class WebhookChannel:
+    name = "webhook"
+
+    def __init__(self, cfg: Mapping[str, Any], session: requests.Session) -> None:
+        self.cfg, self.session = cfg, session
+
+    def send(self, message: Outgoing) -> None:
+        data = body(message)
+        headers = signed_headers(self.cfg["secret"].reveal(), message.msg_id, data)
+        headers["Content-Type"] = "application/json"
+        post(self.session, self.cfg["url"], channel=self.name, data=data, headers=headers)

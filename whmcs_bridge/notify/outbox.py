@@ -1,0 +1,98 @@
+"""The outbox: notifications written in the caller's transaction, delivered later.
+
+:func:`enqueue` is the one seam producers use (through ``ctx.notify``). It writes the
+notification and its resolved deliveries on the caller's connection, so they commit if and only
+if the decision that caused them commits. The producer's ``dedupe_key`` is UNIQUE: a second call
+with the same key inserts nothing (``ON CONFLICT DO NOTHING``), so a retried handler never
+sends twice, and two concurrent callers cannot both win.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from whmcs_bridge.notify import routing
+from whmcs_bridge.notify.catalog import check_payload
+from whmcs_bridge.notify.tables import DEAD, FAILED, PENDING, SENDING, deliveries, notifications
+
+
+def _insert(conn: Connection) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(notifications)
+
+
+def enqueue(conn: Connection, *, notification: str, payload: Mapping[str, Any],
+            dedupe_key: str, now: datetime, settings: Any,
+            channels: Iterable[str] | None = None) -> int | None:
+    """Queue ``notification`` once per ``dedupe_key``; return its id, or None if already queued.
+
+    ``channels`` (optional) narrows the routed deliveries to those channels. Raises
+    ``ValueError`` for an unknown notification or a payload missing contract keys, ``TypeError``
+    for a payload that is not JSON-safe (producers must never pass secrets or objects).
+    """
+    check_payload(notification, dict(payload))
+    data = json.loads(json.dumps(dict(payload)))  # JSON-safe, detached from the caller's dict
+    if not dedupe_key or len(dedupe_key) > 255:
+        raise ValueError("dedupe_key must be 1..255 characters")
+    stmt = (_insert(conn)
+            .values(notification=notification, payload=data, dedupe_key=dedupe_key,
+                    created_at=now)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(notifications.c.id))
+    new_id = conn.execute(stmt).scalar()
+    if new_id is None:
+        return None
+    targets = routing.resolve(settings.notifications, notification, data)
+    if channels is not None:
+        wanted = set(channels)
+        targets = [t for t in targets if t.channel in wanted]
+    if targets:
+        conn.execute(deliveries.insert(), [
+            {"notification_id": new_id, "notification": notification, "channel": t.channel,
+             "recipient": t.recipient, "language": t.language, "status": PENDING,
+             "attempts": 0, "next_attempt_at": now, "created_at": now}
+            for t in targets
+        ])
+    return int(new_id)
+
+
+def list_deliveries(conn: Connection, *, status: str | None = None,
+                    limit: int = 100) -> list[dict[str, Any]]:
+    """Newest deliveries first, with their notification's kind, key and payload."""
+    q = (select(deliveries, notifications.c.dedupe_key, notifications.c.payload)
+         .join(notifications, notifications.c.id == deliveries.c.notification_id)
+         .order_by(deliveries.c.id.desc()).limit(limit))
+    if status:
+        q = q.where(deliveries.c.status == status)
+    return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def counts(conn: Connection) -> dict[str, int]:
+    """Deliveries per status (for ``doctor`` and metrics)."""
+    rows = conn.execute(select(deliveries.c.status, func.count()).group_by(deliveries.c.status))
+    return {status: n for status, n in rows}
+
+
+def replay(conn: Connection, *, now: datetime, ids: Iterable[int] = (),
+           all_dead: bool = False) -> int:
+    """Put dead (or failed) deliveries back in the queue with a fresh attempt count."""
+    q = update(deliveries).values(status=PENDING, attempts=0, next_attempt_at=now,
+                                  lease_until=None, digest_id=None)
+    id_list = [int(i) for i in ids]
+    if all_dead:
+        q = q.where(deliveries.c.status == DEAD)
+    elif id_list:
+        q = q.where(deliveries.c.id.in_(id_list), deliveries.c.status.in_([DEAD, FAILED]))
+    else:
+        return 0
+    return conn.execute(q).rowcount
+
+
+__all__ = ["DEAD", "FAILED", "PENDING", "SENDING", "counts", "enqueue", "list_deliveries",
+           "replay"]

@@ -1,0 +1,91 @@
+"""Who gets a notification, through which channel: pure functions over settings.
+
+A notification turns into one delivery per (channel, recipient):
+
+* ``customer`` audience: one ``customer`` delivery to ``client:<id>``; the address and
+  language on file are looked up at delivery time.
+* ``staff`` audience: every route whose notifications/levels/departments match adds its
+  channels; smtp fans out to the route's recipients or to the staff whose departments match;
+  chat channels have one recipient each (the channel itself). Without configured routes every
+  configured staff channel gets every staff notification.
+* ``admins`` audience (dead letters): like staff, but smtp goes to staff flagged ``admin``
+  (all staff when nobody is flagged).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from whmcs_bridge.notify.catalog import ADMINS, CUSTOMER, STAFF, kind
+from whmcs_bridge.notify.settings import configured_channels
+
+
+@dataclass(frozen=True, order=True)
+class Target:
+    channel: str
+    recipient: str
+    language: str | None  # None: the customer's, resolved at delivery time
+
+
+def _matches(route: Mapping[str, Any], notification: str, payload: Mapping[str, Any]) -> bool:
+    names = route["notifications"]
+    if "*" not in names and notification not in names:
+        return False
+    if route["levels"] and payload.get("level") not in route["levels"]:
+        return False
+    return not (route["departments"]
+                and payload.get("department_id") not in route["departments"])
+
+
+def _staff_for(section: Mapping[str, Any], payload: Mapping[str, Any],
+               admins_only: bool) -> list[Mapping[str, Any]]:
+    staff = list(section["staff"])
+    if admins_only:
+        flagged = [s for s in staff if s["admin"]]
+        return flagged or staff
+    dept = payload.get("department_id")
+    return [s for s in staff if not s["departments"] or dept in s["departments"]]
+
+
+def _default_routes(section: Mapping[str, Any]) -> list[dict[str, Any]]:
+    channels = configured_channels(section)
+    if "smtp" in channels and not section["staff"]:
+        channels.remove("smtp")
+    return [{"notifications": ["*"], "levels": [], "departments": [], "channels": channels,
+             "recipients": []}] if channels else []
+
+
+def resolve(section: Mapping[str, Any], notification: str,
+            payload: Mapping[str, Any]) -> list[Target]:
+    """The deliveries for one notification, deduplicated and in a stable order."""
+    spec = kind(notification)
+    targets: set[Target] = set()
+    if CUSTOMER in spec.audiences and payload.get("client_id"):
+        targets.add(Target("customer", f"client:{int(payload['client_id'])}", None))
+    if spec.audiences & {STAFF, ADMINS}:
+        admins_only = ADMINS in spec.audiences
+        language_of = {s["email"].lower(): s["language"] for s in section["staff"]}
+        routes = section["routes"] or _default_routes(section)
+        for route in routes:
+            if not _matches(route, notification, payload):
+                continue
+            for channel in route["channels"]:
+                if channel != "smtp":
+                    targets.add(Target(channel, channel, section[channel]["language"]))
+                    continue
+                if route["recipients"]:
+                    people = [(r, language_of.get(r.lower(), section["default_language"]))
+                              for r in route["recipients"]]
+                else:
+                    people = [(s["email"], s["language"])
+                              for s in _staff_for(section, payload, admins_only)]
+                for email, language in people:
+                    targets.add(Target("smtp", email.lower(), language))
+    return sorted(targets)
+
+
+def staff_member(section: Mapping[str, Any], email: str) -> Mapping[str, Any] | None:
+    """The staff entry for an address (for its time zone and name), if any."""
+    return next((s for s in section["staff"] if s["email"].lower() == email.lower()), None)

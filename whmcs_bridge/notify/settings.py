@@ -1,0 +1,208 @@
+"""The ``[notifications]`` settings section: channels, routes, staff, limits.
+
+Example (every key optional)::
+
+    [notifications]
+    default_language = "vi"          # customers whose WHMCS language is unknown, chat channels
+    coalesce_seconds = 120           # bursts to a chat channel inside this window -> one digest
+
+    [notifications.smtp]
+    host = "mail.example.com"
+    port = 587
+    starttls = true
+    username = "bridge"
+    password = "..."                 # a Secret: never logged, never rendered
+    from = "Support <support@example.com>"
+
+    [notifications.slack]
+    url = "https://hooks.slack.com/services/..."
+
+    [[notifications.staff]]
+    email = "oncall@example.com"
+    language = "en"
+    departments = [1]                # empty: every department
+
+    [[notifications.routes]]
+    notifications = ["urgent_ticket_opened", "sla_breached"]
+    levels = ["urgent"]
+    channels = ["smtp", "telegram"]
+
+Without routes, every staff notification goes to every configured staff channel. Cross-field
+mistakes (a route naming a channel that is not configured, SSL together with STARTTLS …) are
+reported with the key that is wrong.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from whmcs_bridge.notify.catalog import KINDS, LANGUAGES
+from whmcs_bridge.settings import SecretField, StrictSchema, TimeZoneField, validate_webhook_secret
+
+#: Channels a route may name (customer mail is not routed: it always goes to the customer).
+STAFF_CHANNELS = ("smtp", "whmcs_notification", "slack", "teams", "telegram", "webhook")
+CHAT_CHANNELS = ("slack", "teams", "telegram", "webhook", "whmcs_notification")
+ALL_CHANNELS = (*STAFF_CHANNELS, "customer")
+LEVELS = ("urgent", "normal", "low")
+
+_language = fields.String(load_default="vi", validate=validate.OneOf(LANGUAGES))
+
+
+def _defaults(schema: type[StrictSchema]) -> Any:
+    return lambda: schema().load({})
+
+
+def _url(**kw: Any) -> fields.Field:
+    return fields.Url(require_tld=False, schemes={"http", "https"}, **kw)
+
+
+class SmtpSettings(StrictSchema):
+    host = fields.String(load_default=None)
+    port = fields.Integer(load_default=587, validate=validate.Range(min=1, max=65535))
+    #: upgrade a plain connection with STARTTLS; unset means "yes unless ssl"
+    starttls = fields.Boolean(load_default=None)
+    ssl = fields.Boolean(load_default=False)  # implicit TLS (usually port 465)
+    username = fields.String(load_default=None)
+    password = SecretField(load_default=None)
+    sender = fields.String(data_key="from", load_default="whmcs-bridge@localhost")
+    timeout = fields.Float(load_default=10.0, validate=validate.Range(min=0.1, max=300))
+
+    @validates_schema
+    def _one_tls_mode(self, data: dict, **_: Any) -> None:
+        if data["ssl"] and data["starttls"]:
+            raise ValidationError("choose ssl (implicit TLS) or starttls, not both", "ssl")
+        if data["starttls"] is None:
+            data["starttls"] = not data["ssl"]
+        if data["password"] and not data["username"]:
+            raise ValidationError("a password needs a username", "username")
+
+
+class WhmcsMailSettings(StrictSchema):
+    customer_mail = fields.Boolean(load_default=True)  # SendEmail through WHMCS
+    smtp_fallback = fields.Boolean(load_default=True)  # when WHMCS refuses or is down
+
+
+class WhmcsNotificationSettings(StrictSchema):
+    identifier = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
+    language = _language
+
+
+class SlackSettings(StrictSchema):
+    url = SecretField(load_default=None)  # the URL itself is the credential
+    language = _language
+
+
+class TeamsSettings(SlackSettings):
+    pass
+
+
+class TelegramSettings(StrictSchema):
+    bot_token = SecretField(load_default=None)
+    chat_id = fields.String(load_default=None)
+    api_url = _url(load_default="https://api.telegram.org")
+    language = _language
+
+    @validates_schema
+    def _pair(self, data: dict, **_: Any) -> None:
+        if bool(data["bot_token"]) != bool(data["chat_id"]):
+            raise ValidationError("bot_token and chat_id go together", "chat_id")
+
+
+class WebhookChannelSettings(StrictSchema):
+    url = _url(load_default=None)
+    secret = SecretField(load_default=None, validate=validate_webhook_secret)
+    language = _language
+
+    @validates_schema
+    def _signed(self, data: dict, **_: Any) -> None:
+        if data["url"] and not data["secret"]:
+            raise ValidationError("the generic webhook is always signed: set a whsec_ secret",
+                                  "secret")
+
+
+class StaffMember(StrictSchema):
+    name = fields.String(load_default="")
+    email = fields.Email(required=True)
+    language = _language
+    timezone = TimeZoneField(load_default=None)
+    departments = fields.List(fields.Integer(), load_default=list)  # empty: all
+    admin = fields.Boolean(load_default=False)  # receives dead letters
+
+
+class Route(StrictSchema):
+    notifications = fields.List(
+        fields.String(validate=validate.OneOf([*KINDS, "*"])),
+        load_default=lambda: ["*"],
+        validate=validate.Length(min=1),
+    )
+    levels = fields.List(fields.String(validate=validate.OneOf(LEVELS)), load_default=list)
+    departments = fields.List(fields.Integer(), load_default=list)
+    channels = fields.List(fields.String(validate=validate.OneOf(STAFF_CHANNELS)),
+                           required=True, validate=validate.Length(min=1))
+    recipients = fields.List(fields.Email(), load_default=list)  # smtp only; default: staff
+
+
+class PreferenceSettings(StrictSchema):
+    enabled = fields.Boolean(load_default=True)
+    #: a WHMCS client (or ticket) custom field id holding the preferred contact method
+    custom_field = fields.Integer(load_default=None, validate=validate.Range(min=1))
+
+
+class NotificationSettings(StrictSchema):
+    default_language = _language
+    coalesce_seconds = fields.Integer(load_default=120, validate=validate.Range(min=0, max=86400))
+    max_attempts = fields.Integer(load_default=8, validate=validate.Range(min=1, max=100))
+    backoff_base_seconds = fields.Float(load_default=10.0, validate=validate.Range(min=0))
+    backoff_max_seconds = fields.Float(load_default=3600.0, validate=validate.Range(min=0))
+    lease_seconds = fields.Integer(load_default=120, validate=validate.Range(min=1))
+    batch_size = fields.Integer(load_default=100, validate=validate.Range(min=1, max=10000))
+    deliver_every_seconds = fields.Float(load_default=5.0, validate=validate.Range(min=0.1))
+    #: messages per minute per channel (a digest counts as one)
+    rate_limits = fields.Dict(keys=fields.String(validate=validate.OneOf(ALL_CHANNELS)),
+                              values=fields.Integer(validate=validate.Range(min=1)),
+                              load_default=lambda: {"telegram": 20})
+    smtp = fields.Nested(SmtpSettings, load_default=_defaults(SmtpSettings))
+    whmcs = fields.Nested(WhmcsMailSettings, load_default=_defaults(WhmcsMailSettings))
+    whmcs_notification = fields.Nested(WhmcsNotificationSettings,
+                                       load_default=_defaults(WhmcsNotificationSettings))
+    slack = fields.Nested(SlackSettings, load_default=_defaults(SlackSettings))
+    teams = fields.Nested(TeamsSettings, load_default=_defaults(TeamsSettings))
+    telegram = fields.Nested(TelegramSettings, load_default=_defaults(TelegramSettings))
+    webhook = fields.Nested(WebhookChannelSettings, load_default=_defaults(WebhookChannelSettings))
+    staff = fields.List(fields.Nested(StaffMember), load_default=list)
+    routes = fields.List(fields.Nested(Route), load_default=list)
+    preferences = fields.Nested(PreferenceSettings, load_default=_defaults(PreferenceSettings))
+
+    @validates_schema
+    def _routes_use_configured_channels(self, data: dict, **_: Any) -> None:
+        configured = set(configured_channels(data))
+        errors: dict[int, dict[str, list[str]]] = {}
+        for i, route in enumerate(data.get("routes", [])):
+            missing = [c for c in route["channels"] if c not in configured]
+            if missing:
+                errors[i] = {"channels": [f"{', '.join(missing)} not configured "
+                                          f"(set notifications.{missing[0]} first)"]}
+            elif "smtp" in route["channels"] and not (route["recipients"] or data["staff"]):
+                errors[i] = {"recipients": ["smtp route without recipients and no "
+                                            "notifications.staff entries"]}
+        if errors:
+            raise ValidationError({"routes": errors})
+
+
+def configured_channels(section: dict) -> list[str]:
+    """The staff channels whose required keys are set, in a stable order."""
+    out = []
+    if section["smtp"]["host"]:
+        out.append("smtp")
+    if section["whmcs_notification"]["identifier"]:
+        out.append("whmcs_notification")
+    for name in ("slack", "teams"):
+        if section[name]["url"]:
+            out.append(name)
+    if section["telegram"]["bot_token"]:
+        out.append("telegram")
+    if section["webhook"]["url"]:
+        out.append("webhook")
+    return out
