@@ -119,6 +119,8 @@ def create_sim_app(config: SimConfig | None = None, *, state: SimState | None = 
     def api() -> Response:
         form = decode_params(request.form.items(multi=True))
         action = form.get("action") if isinstance(form.get("action"), str) else ""
+        with state.lock:
+            state.calls[action] += 1
         if config.latency_ms:
             time.sleep(config.latency_ms / 1000.0)
         kind = state.take_fault(action)

@@ -7,7 +7,7 @@ All access goes through one re-entrant lock; the HTTP server is threaded.
 from __future__ import annotations
 
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -63,6 +63,8 @@ class SimState:
         self.logins: list[dict[str, Any]] = []
         self.posted_events: deque[dict[str, Any]] = deque(maxlen=1000)
         self.faults: list[dict[str, Any]] = []
+        #: requests received per action (faulted ones included): retries show up here
+        self.calls: Counter[str] = Counter()
         self.event_sink: EventSink | None = None
 
     # ------------------------------------------------------------------ helpers
