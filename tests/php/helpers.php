@@ -123,3 +123,16 @@ function closed_port_url(): string
 {
     return 'http://127.0.0.1:' . free_port();
 }
+
+/** Plausible $vars for each gate hook about one client (service 5 belongs to it). */
+function gate_vars(string $hook, int $clientId): array
+{
+    return match ($hook) {
+        'ClientDetailsValidation' => ['userid' => $clientId, 'firstname' => 'An', 'lastname' => 'Nguyen',
+            'email' => 'new-' . $clientId . '@example.com', 'country' => 'VN'],
+        'ContactDetailsValidation' => ['userid' => $clientId, 'contactid' => 3, 'email' => 'c@example.com'],
+        'ShoppingCartValidateUpgrade' => ['id' => 5, 'pid' => 9, 'userid' => $clientId],
+        default => ['params' => ['serviceid' => 5, 'userid' => $clientId, 'pid' => 9, 'domain' => 'example.com',
+            'username' => 'ex', 'password' => 'svc-secret', 'serverpassword' => 'root-secret']],
+    };
+}

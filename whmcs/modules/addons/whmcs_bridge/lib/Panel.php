@@ -17,8 +17,8 @@ final class Panel
 {
     public const MODULE_LINK = 'addonmodules.php?module=' . Module::NAME;
     /** Method fields the form offers and the proxy forwards (nothing else gets through). */
-    public const FIELDS = ['email', 'password', 'service_id', 'username', 'last4', 'invoice_id',
-        'transaction_id', 'amount', 'note'];
+    public const FIELDS = ['email', 'password', 'service_id', 'username', 'last4', 'payment_method',
+        'amount', 'date', 'reference'];
     public const METHODS = ['client_login', 'service_login', 'card_last4', 'payment', 'in_person', 'link'];
 
     /** @var array<string, Response> one fetch per ticket and page, whichever hook asks first */

@@ -1,0 +1,42 @@
+<?php
+/**
+ * (b) TicketOpen fired through the real hook reaches the real bridge, which verifies the
+ * signature and stores it (202). A wrong secret is answered 401: kept dead, never retried.
+ * Env: WB_BRIDGE_URL, WB_SECRET, WB_TOKEN, WB_TICKET_ID.
+ */
+
+use WHMCS\Module\Addon\WhmcsBridge\Spool;
+
+$url = env_required('WB_BRIDGE_URL');
+$ticketId = (int) env_required('WB_TICKET_ID');
+
+t('TicketOpen is accepted by the bridge (202) and nothing is spooled', function () use ($url, $ticketId) {
+    configure($url);
+    clear_spool();
+    StandIn::loginClient(4242, 77);
+    $mark = last_log_id();
+    same([null], StandIn::runHook('TicketOpen', [
+        'ticketid' => $ticketId, 'ticketmask' => 'ABC-' . $ticketId, 'userid' => 4242, 'deptid' => 1,
+        'deptname' => 'Support', 'subject' => 'Website is down', 'message' => 'Please help, my site is down.',
+        'priority' => 'High', 'password' => 'must-not-leave',
+    ]));
+    StandIn::logout();
+    same([], spool_rows(), 'spool');
+    $log = module_log($mark);
+    same(1, count($log), 'one request logged (log level all)');
+    same('event TicketOpen', $log[0]->action);
+    truthy(str_starts_with($log[0]->response, 'HTTP 202'), 'answer was 202, got: ' . $log[0]->response);
+});
+
+t('a wrong secret is refused (401): logged, kept dead, not retried by the cron', function () use ($url, $ticketId) {
+    configure($url, ['webhook_secret' => 'whsec_' . base64_encode(random_bytes(32))]);
+    StandIn::runHook('TicketClose', ['ticketid' => $ticketId]);
+    $rows = spool_rows();
+    same(1, count($rows));
+    same('dead', $rows[0]->status);
+    same(401, (int) $rows[0]->last_status);
+    $mark = last_log_id();
+    StandIn::runHook('AfterCronJob', []);
+    same([], array_filter(module_log($mark), static fn ($r) => str_starts_with($r->action, 'event')), 'no retry');
+    clear_spool();
+});

@@ -1,0 +1,264 @@
+"""The WHMCS addon module (PHP), tested under a stand-in for WHMCS against the real bridge.
+
+The PHP side (``tests/php/run.php <suite>``) loads the real module files under a small stand-in
+for the WHMCS functions it uses (``add_hook``, Capsule over SQLite, ``logModuleCall``, module
+settings, ``CurrentUser``). This driver lints every file, runs the unit suite, then starts a
+real ``whmcs-bridge serve`` on 127.0.0.1 and runs the integration suites against it, stopping
+and restarting it where the test needs the bridge down. The stand-in's database file is shared
+between suites so the module's spool survives a bridge restart, as it would in WHMCS.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import create_engine, text
+
+from whmcs_bridge.signing import verify
+
+pytestmark = [pytest.mark.php, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[1]
+MODULE_DIR = ROOT / "whmcs" / "modules" / "addons" / "whmcs_bridge"
+PHP_TESTS = ROOT / "tests" / "php"
+RUNNER = PHP_TESTS / "run.php"
+PHP = "php"
+SUITE_TIMEOUT = 120  # seconds; a suite normally takes 1-5 s
+START_TIMEOUT = 60
+#: the installed console script, or the same entry point through this interpreter
+BRIDGE_CMD = ([shutil.which("whmcs-bridge")] if shutil.which("whmcs-bridge")
+              else [sys.executable, "-c", "from whmcs_bridge.cli import main; main()"])
+
+
+def php_files() -> list[Path]:
+    return sorted(MODULE_DIR.rglob("*.php")) + sorted(PHP_TESTS.rglob("*.php"))
+
+
+def run_suite(suite: str, env: dict[str, str]) -> dict[str, Any]:
+    """Run one PHP suite; fail with its full output unless every test passed."""
+    proc = subprocess.run(
+        [PHP, "-d", "display_errors=stderr", str(RUNNER), suite],
+        env={**os.environ, **env}, capture_output=True, text=True, timeout=SUITE_TIMEOUT,
+    )
+    output = proc.stdout + proc.stderr
+    result_lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    assert proc.returncode == 0 and result_lines, f"PHP suite {suite!r} failed:\n{output}"
+    for noise in ("PHP Warning", "PHP Notice", "Deprecated"):
+        assert noise not in output, output
+    result = json.loads(result_lines[-1][len("RESULT "):])
+    assert result["passed"] > 0 and not result["failed"], output
+    return result
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Bridge:
+    """A real ``whmcs-bridge serve`` on 127.0.0.1 that a test can stop and start again."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.db_path = workdir / "bridge.db"
+        self.secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+        self.token = "staff-" + secrets.token_hex(16)
+        self.log_path = workdir / "bridge.log"
+        self.env = {
+            **os.environ,
+            "WHMCS_BRIDGE_DATABASE_URL": f"sqlite:///{self.db_path}",
+            "WHMCS_BRIDGE_WEBHOOK_SECRET": self.secret,
+            "WHMCS_BRIDGE_LOG_LEVEL": "WARNING",
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        assert self.proc is None, "already running"
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [*BRIDGE_CMD, "serve", "--host", "127.0.0.1", "--port", str(self.port),
+                 "--workers", "1"],
+                env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"whmcs-bridge serve exited:\n{self.log()}")
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise AssertionError(f"whmcs-bridge serve did not answer /healthz:\n{self.log()}")
+
+    def stop(self) -> None:
+        """SIGTERM to the process group we started (serve, its gunicorn and worker children)."""
+        if self.proc is None:
+            return
+        pgid = self.proc.pid  # start_new_session: the group id is our child's pid
+        try:
+            os.killpg(pgid, signal.SIGTERM)
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(pgid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        except ProcessLookupError:
+            pass
+        self.proc = None
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # the port must refuse before the test goes on
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) != 0:
+                    return
+            time.sleep(0.1)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+
+    def php_env(self, standin_db: Path, **extra: Any) -> dict[str, str]:
+        return {"WB_DB": str(standin_db), "WB_BRIDGE_URL": self.url, "WB_SECRET": self.secret,
+                "WB_TOKEN": self.token, **{k: str(v) for k, v in extra.items()}}
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every stored event (id, type, source, payload) straight from the bridge's database."""
+        engine = create_engine(f"sqlite:///{self.db_path}")
+        try:
+            with engine.connect() as conn:
+                rows = conn.execute(text("SELECT id, type, source, payload FROM events")).all()
+        finally:
+            engine.dispose()
+        return [{"id": r.id, "type": r.type, "source": r.source,
+                 "payload": r.payload if isinstance(r.payload, dict) else json.loads(r.payload)}
+                for r in rows]
+
+    def staff_get(self, path: str) -> requests.Response:
+        return requests.get(self.url + path, headers={"Authorization": f"Bearer {self.token}"},
+                            timeout=5)
+
+
+# --- no bridge needed -------------------------------------------------------------------
+
+
+def test_every_php_file_lints_clean() -> None:
+    files = php_files()
+    assert len(files) > 15
+    for path in files:
+        proc = subprocess.run([PHP, "-l", str(path)], capture_output=True, text=True, timeout=30)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("path", sorted(MODULE_DIR.rglob("*.php")), ids=lambda p: p.name)
+def test_module_file_refuses_direct_access(path: Path) -> None:
+    """Every module file dies before doing anything when WHMCS is not loaded."""
+    proc = subprocess.run([PHP, str(path)], capture_output=True, text=True, timeout=30,
+                          cwd=str(path.parent))
+    assert proc.stdout.strip() == "This file cannot be accessed directly", proc.stdout + proc.stderr
+
+
+def test_php_unit_suite(tmp_path: Path) -> None:
+    result = run_suite("unit", {"WB_DB": str(tmp_path / "whmcs.db")})
+    assert result["passed"] >= 20
+
+
+def test_php_signature_verifies_in_python() -> None:
+    """The PHP signer's output passes our verifier and the public standardwebhooks package."""
+    from standardwebhooks.webhooks import Webhook
+
+    secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    body = json.dumps({"type": "TicketOpen", "data": {"subject": "Nâng cấp gói"}},
+                      ensure_ascii=False)
+    script = (
+        "define('WHMCS', true); require $argv[1];"
+        "echo json_encode(WHMCS\\Module\\Addon\\WhmcsBridge\\Signer::headers($argv[2], 'msg_x',"
+        " file_get_contents('php://stdin')));"
+    )
+    proc = subprocess.run([PHP, "-r", script, str(MODULE_DIR / "lib" / "Signer.php"), secret],
+                          input=body.encode(), capture_output=True, timeout=30, check=True)
+    headers = dict(line.split(": ", 1) for line in json.loads(proc.stdout))
+    assert verify([secret], headers, body.encode()) == "msg_x"
+    Webhook(secret).verify(body.encode(), headers)
+    wrong = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    with pytest.raises(Exception, match="match"):
+        verify([wrong], headers, body.encode())
+
+
+# --- against a real `whmcs-bridge serve` -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bridge]:
+    server = Bridge(tmp_path_factory.mktemp("bridge"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def standin_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("whmcs") / "whmcs.db"
+
+
+def wait_for(predicate: Any, what: str, timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_ticket_open_is_accepted_by_the_real_bridge(bridge: Bridge, standin_db: Path) -> None:
+    """(b) TicketOpen fired in the stand-in arrives signed, stored once, with our User-Agent."""
+    ticket_id = 9100 + secrets.randbelow(800)
+    run_suite("forward", bridge.php_env(standin_db, WB_TICKET_ID=ticket_id))
+    stored = [e for e in bridge.events()
+              if e["type"] == "TicketOpen" and e["payload"]["data"].get("ticketid") == ticket_id]
+    assert len(stored) == 1, bridge.events()
+    event = stored[0]
+    assert event["source"].startswith("whmcs-bridge-addon/1.0.0 WHMCS/8.10.1")
+    assert event["payload"]["actor"]["type"] == "client"
+    assert "password" not in json.dumps(event["payload"])
+    # the event the suite sent with a wrong secret was refused (401) and never stored
+    assert not [e for e in bridge.events() if e["type"] == "TicketClose"
+                and e["payload"]["data"].get("ticketid") == ticket_id]
+
+
+def test_spooled_events_are_delivered_once_after_a_restart(bridge: Bridge,
+                                                            standin_db: Path) -> None:
+    """(c) bridge down: events spool; gates apply the fail mode. Back up: the cron delivers
+    each spooled event exactly once."""
+    bridge.stop()
+    first = 9900 + secrets.randbelow(80)
+    filled = run_suite("spool_fill", bridge.php_env(standin_db, WB_TICKET_ID=first))
+    run_suite("gates_down", bridge.php_env(standin_db))
+    event_ids = filled["data"]["event_ids"]
+    assert len(event_ids) == 3
+
+    bridge.start()
+    run_suite("spool_flush", bridge.php_env(standin_db))
+    stored = bridge.events()
+    for event_id in event_ids:
+        assert sum(1 for e in stored if e["id"] == event_id) == 1
+    ours = [e for e in stored if e["payload"]["data"].get("ticketid") in range(first, first + 3)]
+    assert sorted(e["id"] for e in ours) == sorted(event_ids), "no event stored twice"
