@@ -65,7 +65,9 @@ def gunicorn_options(*, host: str, port: int, workers: int, log_level: str,
         "timeout": 60,
         "graceful_timeout": 30,
     }
-    options.update(receiver_worker_options())
+    # The receiver's choice of worker class and threads; the process count stays ours
+    # (``--workers`` / ``server.workers``).
+    options.update({k: v for k, v in receiver_worker_options().items() if k != "workers"})
     options.update(extra or {})
     return options
 
