@@ -406,3 +406,25 @@ t('admin page: overview with spool counts and errors; actions need the page toke
     contains('Set the bridge URL', (string) ob_get_clean());
     clear_spool();
 });
+
+t('every English string has a Vietnamese translation and every key the code asks for exists', function () {
+    $en = \WHMCS\Module\Addon\WhmcsBridge\Lang::strings('english');
+    $vi = \WHMCS\Module\Addon\WhmcsBridge\Lang::strings('vietnamese');
+    same(array_keys($en), array_keys(array_intersect_key($en, $vi)), 'keys missing in vietnamese.php: '
+        . implode(', ', array_keys(array_diff_key($en, $vi))));
+    same([], array_keys(array_diff_key($vi, $en)), 'keys only in vietnamese.php');
+    $code = '';
+    foreach (glob(StandIn::MODULE_DIR . '/lib/*.php') as $file) {
+        $code .= file_get_contents($file);
+    }
+    preg_match_all("/(?:Lang::get|->t)\\('([a-z_0-9]+)'\\s*[,)]/", $code, $m);
+    foreach (array_unique($m[1]) as $key) {
+        truthy(isset($en[$key]), "string {$key} used but not defined");
+    }
+    foreach (Panel::METHODS as $method) {
+        truthy(isset($en['method_' . $method]), "label for method {$method}");
+    }
+    foreach (Panel::FIELDS as $field) {
+        truthy(isset($en['verify_field_' . $field]), "label for field {$field}");
+    }
+});
