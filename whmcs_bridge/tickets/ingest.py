@@ -11,12 +11,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from whmcs_bridge.sla import engine as E
 from whmcs_bridge.sla.channels import classify
 from whmcs_bridge.tickets import store
-from whmcs_bridge.tickets.tables import ticket_escalations, tickets
+from whmcs_bridge.tickets.tables import (
+    bridge_replies,
+    ticket_escalations,
+    ticket_history,
+    ticket_messages,
+    tickets,
+)
 
 
 def reply_kind(*, admin: str, message: str, requestor_type: str = "",
@@ -52,47 +58,102 @@ def observe_external(conn: Connection, ticket_id: int, changes: list[tuple], *,
 
 def apply_fetched(conn: Connection, ticket: Any, *, settings: Any, now: datetime,
                   source: str = "sync") -> list[tuple]:
-    """Store a GetTicket result (with replies and notes). Returns the tracked changes."""
-    existing = store.get_ticket(conn, ticket.id)
-    opening = ticket.opening
-    opened_by_admin = bool(ticket.admin) or (existing.opened_by_admin if existing else False)
-    channel = classify(
-        department_id=ticket.deptid, client_id=ticket.userid, opened_by_admin=opened_by_admin,
-        requestor_type=opening.requestor_type if opening else ticket.requestor_type,
-        subject=ticket.subject, first_message=opening.message if opening else None,
-        piped=existing.piped if existing else False,
-        logged_call=existing.logged_call if existing else False,
-        channels=settings.channels)
-    changes = store.upsert_ticket(
-        conn, ticket.id, now=now, actor="whmcs", source=source,
-        tid=ticket.tid, subject=ticket.subject, priority=ticket.priority or "Medium",
-        status=ticket.status or "Open", department_id=ticket.deptid,
-        client_id=ticket.userid or None, channel=channel, opened_by_admin=opened_by_admin,
-        requestor_type=ticket.requestor_type or None, opened_at=ticket.date,
-        last_reply_at=ticket.lastreply, flag_admin_id=ticket.flag or None,
-        fetched_signature=signature(ticket), synced_at=now)
-    conn.execute(update(tickets).where(tickets.c.id == ticket.id)
-                 .values(sync_pending=False, deleted=False,
-                         **({"flag_admin_id": None} if not ticket.flag else {})))
-    observe_external(conn, ticket.id, changes, at=now)
-    hashes = store.bridge_hashes(conn, ticket.id)
-    automatic = list(settings.sla.automatic_reply_admins)
+    """Store one GetTicket result (with replies and notes). Returns the tracked changes."""
+    return apply_fetched_batch(conn, [ticket], settings=settings, now=now,
+                               source=source)[ticket.id]
+
+
+def _message_rows(ticket: Any, hashes: set[str], automatic: list[str],
+                  now: datetime) -> list[dict[str, Any]]:
     rows = []
     for r in ticket.replies:
         at = r.date or ticket.date or now
         if r.replyid == 0:
-            rows.append({"source_key": "open", "kind": E.STAFF if r.admin else E.CUSTOMER,
-                         "at": at, "author": r.admin or None})
+            rows.append({"ticket_id": ticket.id, "source_key": "open", "at": at,
+                         "kind": E.STAFF if r.admin else E.CUSTOMER, "author": r.admin or None})
             continue
-        rows.append({"source_key": f"reply:{r.replyid}", "at": at, "author": r.admin or None,
+        rows.append({"ticket_id": ticket.id, "source_key": f"reply:{r.replyid}", "at": at,
+                     "author": r.admin or None,
                      "kind": reply_kind(admin=r.admin, message=r.message,
                                         requestor_type=r.requestor_type,
                                         bridge_hashes=hashes, automatic_admins=automatic)})
     for n in ticket.notes:
-        rows.append({"source_key": f"note:{n.noteid}", "kind": E.NOTE,
+        rows.append({"ticket_id": ticket.id, "source_key": f"note:{n.noteid}", "kind": E.NOTE,
                      "at": n.date or now, "author": n.admin or None})
-    store.replace_messages(conn, ticket.id, rows)
-    return changes
+    return rows
+
+
+def apply_fetched_batch(conn: Connection, batch: list[Any], *, settings: Any, now: datetime,
+                        source: str = "sync") -> dict[int, list[tuple]]:
+    """Store many GetTicket results in a handful of statements (the sync's hot path: each
+    statement is a GIL hand-off while the fetch threads run). Returns changes per ticket."""
+    ids = [t.id for t in batch]
+    existing = {r.id: r._mapping for r in conn.execute(
+        select(tickets).where(tickets.c.id.in_(ids)))}
+    hashes: dict[int, set[str]] = {}
+    for r in conn.execute(select(bridge_replies.c.ticket_id, bridge_replies.c.message_hash)
+                          .where(bridge_replies.c.ticket_id.in_(ids),
+                                 bridge_replies.c.kind == "reply")):
+        hashes.setdefault(r.ticket_id, set()).add(r.message_hash)
+    automatic = list(settings.sla.automatic_reply_admins)
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    history_rows: list[dict[str, Any]] = []
+    messages: list[dict[str, Any]] = []
+    out: dict[int, list[tuple]] = {}
+    for ticket in batch:
+        cur = existing.get(ticket.id)
+        opening = ticket.opening
+        opened_by_admin = bool(ticket.admin) or bool(cur and cur["opened_by_admin"])
+        channel = classify(
+            department_id=ticket.deptid, client_id=ticket.userid,
+            opened_by_admin=opened_by_admin,
+            requestor_type=opening.requestor_type if opening else ticket.requestor_type,
+            subject=ticket.subject, first_message=opening.message if opening else None,
+            piped=bool(cur and cur["piped"]), logged_call=bool(cur and cur["logged_call"]),
+            channels=settings.channels)
+        values = {
+            "tid": ticket.tid, "subject": ticket.subject,
+            "priority": ticket.priority or "Medium", "status": ticket.status or "Open",
+            "department_id": ticket.deptid, "client_id": ticket.userid or None,
+            "channel": channel, "opened_by_admin": opened_by_admin,
+            "requestor_type": ticket.requestor_type or None, "opened_at": ticket.date,
+            "last_reply_at": ticket.lastreply, "flag_admin_id": ticket.flag or None,
+            "fetched_signature": signature(ticket), "synced_at": now, "sync_pending": False,
+            "deleted": False, "updated_at": now}
+        changes: list[tuple] = []
+        if cur is None:
+            inserts.append({"id": ticket.id, "opened_priority": values["priority"], **values})
+        else:
+            if cur["opened_at"] is None or cur["fetched_signature"] is None:
+                pass  # first full read of a row the listing created: nothing "changed"
+            else:
+                for key in store.TRACKED:
+                    if values[key] != cur[key]:
+                        changes.append((key, cur[key], values[key]))
+            values["opened_priority"] = cur["opened_priority"] or values["priority"]
+            updates.append({"b_id": ticket.id, **values})
+        for key, old, new in changes:
+            history_rows.append({"ticket_id": ticket.id, "at": now,
+                                 "kind": store.HISTORY_KIND[key],
+                                 "old_value": None if old is None else str(old),
+                                 "value": None if new is None else str(new),
+                                 "actor": "whmcs", "source": source})
+        out[ticket.id] = changes
+        messages += _message_rows(ticket, hashes.get(ticket.id, set()), automatic, now)
+    if inserts:
+        conn.execute(insert(tickets), inserts)
+    if updates:
+        conn.execute(update(tickets).where(tickets.c.id == bindparam("b_id")), updates)
+    if history_rows:
+        conn.execute(insert(ticket_history), history_rows)
+    conn.execute(delete(ticket_messages).where(ticket_messages.c.ticket_id.in_(ids)))
+    if messages:
+        conn.execute(insert(ticket_messages), messages)
+    for tid, changes in out.items():
+        if changes:
+            observe_external(conn, tid, changes, at=now)
+    return out
 
 
 def external_escalations(conn: Connection, ticket_id: int) -> int:

@@ -30,7 +30,7 @@ LEVELS = {"High": "urgent", "Medium": "normal", "Low": "low"}
 #: reasons a pause may carry (CONTRACTS): a pause status, or waiting for verification
 PAUSE_REASONS = ("status", "awaiting_verification")
 TRACKED = ("priority", "status", "department_id")
-_HISTORY_KIND = {"priority": "priority", "status": "status", "department_id": "department"}
+HISTORY_KIND = {"priority": "priority", "status": "status", "department_id": "department"}
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def upsert_ticket(conn: Connection, ticket_id: int, *, now: datetime, at: dateti
 def record_change(conn: Connection, ticket_id: int, field: str, old: Any, new: Any, *,
                   at: datetime, actor: str, source: str) -> None:
     conn.execute(insert(ticket_history).values(
-        ticket_id=ticket_id, at=at, kind=_HISTORY_KIND.get(field, field),
+        ticket_id=ticket_id, at=at, kind=HISTORY_KIND.get(field, field),
         old_value=None if old is None else str(old), value=None if new is None else str(new),
         actor=actor, source=source))
 

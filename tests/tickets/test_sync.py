@@ -1,0 +1,139 @@
+"""Sync against the WHMCS simulator: full → incremental → interrupted and resumed, with
+faults injected; the store converges on the simulator's tickets with no duplicates. Also the
+channel of simulator tickets of each origin."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import make_settings
+from whmcs_bridge.sim import SimConfig, run_in_thread
+from whmcs_bridge.store import make_engine
+from whmcs_bridge.tickets import store
+from whmcs_bridge.tickets.sync import run_sync
+from whmcs_bridge.tickets.tables import sync_state, ticket_messages, tickets
+
+
+@pytest.fixture
+def sim() -> Iterator[Any]:
+    handle = run_in_thread(SimConfig(tickets=60, clients=8, seed=4))
+    yield handle
+    handle.stop()
+
+
+def client(sim: Any) -> Any:
+    return sim.client(retries=0, backoff=0, backoff_jitter=0)
+
+
+def store_matches_sim(engine: Any, sim: Any) -> None:
+    """Every sim ticket is in the store with the same fields and messages, exactly once."""
+    state = sim.state
+    with engine.connect() as conn:
+        rows = {r.id: r for r in conn.execute(select(tickets).where(
+            tickets.c.deleted.is_(False)))}
+        counts = dict(conn.execute(select(ticket_messages.c.ticket_id, func.count())
+                                   .group_by(ticket_messages.c.ticket_id)).all())
+        dupes = conn.execute(select(func.count()).select_from(
+            select(ticket_messages.c.ticket_id, ticket_messages.c.source_key)
+            .group_by(ticket_messages.c.ticket_id, ticket_messages.c.source_key)
+            .having(func.count() > 1).subquery())).scalar_one()
+    assert dupes == 0
+    assert set(rows) == set(state.tickets)
+    for t in state.tickets.values():
+        replies, notes = state.conversation(t)
+        row = rows[t.id]
+        assert (row.tid, row.status, row.priority, row.department_id) == (
+            t.tid, t.status, t.priority, t.deptid), t.id
+        assert not row.sync_pending
+        assert counts.get(t.id, 0) == len(replies) + len(notes), t.id
+
+
+def test_full_incremental_and_resume_with_faults(db_url: str, sim: Any) -> None:
+    engine = make_engine(db_url)
+    settings = make_settings(db_url)
+    api = client(sim)
+    # 1. first run is full even without --full; GetTicket faults leave tickets pending
+    sim.state.inject_fault("500", count=3, action="GetTicket")
+    first = run_sync(engine, settings, api, concurrency=4, page_size=7)
+    assert (first.mode, first.listed, first.failed) == ("full", 60, 3)
+    assert first.fetched == 57
+    second = run_sync(engine, settings, api, concurrency=4, page_size=7)
+    assert (second.mode, second.fetched, second.failed) == ("incremental", 3, 0)
+    store_matches_sim(engine, sim)
+
+    # 2. incremental: only what changed is re-read
+    calls = sim.state.calls["GetTicket"]
+    api.add_ticket_reply(5, "Any news?", clientid=sim.state.tickets[5].userid or None,
+                         name=None if sim.state.tickets[5].userid else "Guest",
+                         email=None if sim.state.tickets[5].userid else "g@example.net")
+    api.update_ticket(9, priority="High" if sim.state.tickets[9].priority != "High" else "Low")
+    inc = run_sync(engine, settings, api, concurrency=4, page_size=7)
+    assert (inc.mode, inc.listed, inc.fetched, inc.changed) == ("incremental", 60, 2, 2)
+    assert sim.state.calls["GetTicket"] - calls == 2
+    store_matches_sim(engine, sim)
+    with engine.connect() as conn:
+        hist = [r for r in store.list_escalations(conn, 9) if r["trigger"] == "external"]
+    assert [h["action"] for h in hist] == ["priority_changed"]
+
+    # 3. interrupted while listing (a page fails), then while fetching (the process dies)
+    for i in (3, 14, 27):
+        api.update_ticket(i, status="On Hold")
+    sim.state.inject_fault("503", count=1, action="GetTickets")
+    with pytest.raises(Exception, match=r"503|Service"):
+        run_sync(engine, settings, api, full=True, concurrency=2, page_size=7)
+    with engine.connect() as conn:
+        cp = conn.execute(select(sync_state)).first()
+    assert cp.phase == "listing" and cp.mode == "full"
+
+    seen = {"n": 0}
+
+    def crash(phase: str, n: int, total: int | None) -> None:
+        if phase == "fetching" and n:
+            seen["n"] += n
+            if seen["n"] >= 20:
+                raise KeyboardInterrupt  # the operator pressed Ctrl-C
+    with pytest.raises(KeyboardInterrupt):
+        run_sync(engine, settings, api, concurrency=2, page_size=7, progress=crash)
+    with engine.connect() as conn:
+        cp = conn.execute(select(sync_state)).first()
+        pending = conn.execute(select(func.count()).select_from(tickets).where(
+            tickets.c.sync_pending.is_(True))).scalar_one()
+    assert cp.phase == "fetching" and 0 < pending <= 40
+
+    resumed = run_sync(engine, settings, api, concurrency=3, page_size=7)
+    assert resumed.resumed and resumed.mode == "full"
+    assert resumed.fetched == pending and resumed.failed == 0
+    store_matches_sim(engine, sim)
+    with engine.connect() as conn:
+        assert store.get_ticket(conn, 14).status == "On Hold"
+        cp = conn.execute(select(sync_state)).first()
+    assert cp.phase == "done" and cp.last_full_at is not None
+    engine.dispose()
+
+
+def test_channels_of_simulator_tickets(sqlite_url: str, sim: Any) -> None:
+    engine = make_engine(sqlite_url)
+    settings = make_settings(sqlite_url, channels={"chat_marker": "[chat]"})
+    api = client(sim)
+    client_id = next(iter(sim.state.clients))
+    chat = api.open_ticket(1, "[chat] site down?", "from the chat widget", clientid=client_id)
+    run_sync(engine, settings, api)
+    expected = {}
+    for t in sim.state.tickets.values():
+        if t.id == chat.id:
+            expected[t.id] = "chat"
+        elif t.admin:
+            expected[t.id] = "staff"
+        elif t.userid == 0:
+            expected[t.id] = "email"
+        else:
+            expected[t.id] = "client_area"
+    with engine.connect() as conn:
+        got = dict(conn.execute(select(tickets.c.id, tickets.c.channel)).all())
+    assert got == expected
+    assert {"chat", "staff", "email", "client_area"} <= set(got.values())
+    engine.dispose()
