@@ -93,6 +93,11 @@ def _compiles(value: str) -> None:
         raise ValidationError(f"not a valid regular expression ({exc})") from exc
 
 
+def _long_enough(value: Any) -> None:
+    if len(value.reveal()) < 16:
+        raise ValidationError("must be at least 16 characters")
+
+
 _PATTERN = fields.String(validate=_compiles)
 _KIND = fields.String(validate=validate.OneOf(CHANGE_KINDS))
 
@@ -130,8 +135,7 @@ class VerificationSettings(StrictSchema):
     redact_in_whmcs = fields.Boolean(load_default=False)
     default_language = fields.String(load_default="vi", validate=validate.OneOf(["vi", "en"]))
     #: Previous ``server.secret_key`` values, still accepted for links and fingerprints.
-    old_secret_keys = fields.List(SecretField(validate=validate.Length(min=16)),
-                                  load_default=list)
+    old_secret_keys = fields.List(SecretField(validate=_long_enough), load_default=list)
     sweep_every_seconds = fields.Integer(load_default=300, validate=validate.Range(min=5))
 
     @validates_schema

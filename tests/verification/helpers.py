@@ -1,0 +1,64 @@
+"""Shared test helpers: settings with verification keys, a handler-like context, sim tickets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from hooks.context import HandlerContext, Services
+from tests.conftest import TEST_SECRET, TEST_TOKEN
+from whmcs_bridge.settings import Secret, Settings, load_settings
+
+SERVER_KEY = "server-secret-key-" + "s" * 20
+OLD_KEY = "old-server-secret-" + "o" * 20
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def vsettings(db_url: str = "sqlite://", **sections: Any) -> Settings:
+    data: dict[str, Any] = {
+        "database": {"url": db_url},
+        "webhooks": {"secrets": [TEST_SECRET]},
+        "server": {"secret_key": SERVER_KEY, "public_url": "http://bridge.test"},
+        "whmcs": {"admin_username": "bridge"},
+    }
+    for name, values in sections.items():
+        data.setdefault(name, {}).update(values)
+    settings = load_settings(data=data, environ={})
+    # staff tokens are set after loading (works whatever the api section's validators do)
+    settings.sections["api"]["tokens"] = [Secret(TEST_TOKEN)]
+    return settings
+
+
+def context(settings: Settings, conn: Any, whmcs: Any, now: datetime = NOW) -> HandlerContext:
+    return HandlerContext(settings=settings, conn=conn, now=now,
+                          services=Services(settings, whmcs=whmcs))
+
+
+def add_ticket(conn: Any, sim: Any, *, client_id: int, channel: str = "email",
+               language: str = "vietnamese", ticket_id: int | None = None) -> Any:
+    """A ticket the sim knows (so replies/notes land) and the tickets store knows."""
+    from whmcs_bridge.tickets.store import get_ticket, upsert_ticket
+
+    ids = sorted(sim.state.tickets)
+    sim_ticket = sim.state.tickets[ticket_id or ids[client_id % len(ids)]]
+    upsert_ticket(conn, sim_ticket.id, now=NOW, tid=sim_ticket.tid, subject="x",
+                  client_id=client_id, channel=channel, language=language, status="Open",
+                  opened_at=NOW)
+    return get_ticket(conn, sim_ticket.id)
+
+
+def notifications(conn: Any, name: str | None = None) -> list[Any]:
+    from whmcs_bridge.notify.tables import notifications as t
+
+    q = select(t)
+    if name:
+        q = q.where(t.c.notification == name)
+    return list(conn.execute(q))
+
+
+def pauses(conn: Any, ticket_id: int) -> list[Any]:
+    from whmcs_bridge.tickets.tables import ticket_pauses
+
+    return list(conn.execute(select(ticket_pauses).where(ticket_pauses.c.ticket_id == ticket_id)))

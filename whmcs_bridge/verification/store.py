@@ -1,0 +1,136 @@
+"""Reads and writes of the verification tables (SQLAlchemy Core, caller's transaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, select, update
+
+from whmcs_bridge.verification import GUESSABLE_METHODS, STRONG_METHODS, VERIFIED
+from whmcs_bridge.verification.tables import (
+    leaked_secrets,
+    verification_attempts,
+    verification_nonces,
+    verification_requests,
+)
+
+R = verification_requests
+
+
+def join_changes(kinds: Iterable[str]) -> str:
+    return ",".join(sorted(set(kinds)))
+
+
+def split_changes(value: str | None) -> frozenset[str]:
+    return frozenset(k for k in (value or "").split(",") if k)
+
+
+def get_request(conn: Connection, ticket_id: int) -> Any | None:
+    return conn.execute(select(R).where(R.c.ticket_id == ticket_id)).first()
+
+
+def create_request(conn: Connection, *, ticket_id: int, client_id: int | None, tid: str | None,
+                   changes: Iterable[str], channel: str | None, language: str, state: str,
+                   now: datetime, deadline_at: datetime | None = None,
+                   reasons: str | None = None) -> None:
+    conn.execute(R.insert().values(
+        ticket_id=ticket_id, client_id=client_id or None, tid=tid, changes=join_changes(changes),
+        channel=channel, language=language, state=state, reasons=reasons, created_at=now,
+        updated_at=now, deadline_at=deadline_at,
+    ))
+
+
+def update_request(conn: Connection, ticket_id: int, now: datetime, **values: Any) -> None:
+    if "changes" in values and not isinstance(values["changes"], str):
+        values["changes"] = join_changes(values["changes"])
+    conn.execute(update(R).where(R.c.ticket_id == ticket_id).values(updated_at=now, **values))
+
+
+def open_requests_for_client(conn: Connection, client_id: int) -> list[Any]:
+    """The client's requests whose ticket is not closed (what gates decide from)."""
+    return list(conn.execute(
+        select(R.c.ticket_id, R.c.tid, R.c.state, R.c.changes, R.c.expires_at, R.c.language)
+        .where(R.c.client_id == client_id, R.c.closed_at.is_(None))
+        .order_by(R.c.ticket_id)
+    ))
+
+
+def overdue_requests(conn: Connection, states: Iterable[str], now: datetime) -> list[Any]:
+    return list(conn.execute(
+        select(R).where(R.c.state.in_(list(states)), R.c.deadline_at <= now,
+                        R.c.closed_at.is_(None)).order_by(R.c.deadline_at)
+    ))
+
+
+def record_attempt(conn: Connection, *, ticket_id: int | None, client_id: int | None,
+                   method: str, channel: str | None, actor: str | None, outcome: str,
+                   reason: str | None, now: datetime, fingerprint: str | None = None,
+                   reference: str | None = None) -> None:
+    conn.execute(verification_attempts.insert().values(
+        ticket_id=ticket_id, client_id=client_id, method=method, channel=channel, actor=actor,
+        outcome=outcome, reason=reason, reference=reference, fingerprint=fingerprint, at=now,
+    ))
+
+
+def attempts_for_ticket(conn: Connection, ticket_id: int) -> list[Any]:
+    A = verification_attempts
+    return list(conn.execute(select(A).where(A.c.ticket_id == ticket_id).order_by(A.c.id)))
+
+
+def last_strong_success(conn: Connection, client_id: int) -> datetime | None:
+    """When the client last proved ownership in a way that cannot be guessed (resets lockout)."""
+    A = verification_attempts
+    return conn.execute(
+        select(func.max(A.c.at)).where(A.c.client_id == client_id, A.c.outcome == VERIFIED,
+                                       A.c.method.in_(sorted(STRONG_METHODS)))
+    ).scalar()
+
+
+def failures_since(conn: Connection, client_id: int, since: datetime) -> int:
+    """Failed guessable proofs for the client on any ticket and channel since ``since``."""
+    A = verification_attempts
+    return conn.execute(
+        select(func.count()).select_from(A).where(
+            A.c.client_id == client_id, A.c.outcome == "failed", A.c.at > since,
+            A.c.method.in_(sorted(GUESSABLE_METHODS)))
+    ).scalar_one()
+
+
+def add_nonce(conn: Connection, *, nonce: str, ticket_id: int, client_id: int,
+              issued_at: datetime, expires_at: datetime) -> None:
+    conn.execute(verification_nonces.insert().values(
+        nonce=nonce, ticket_id=ticket_id, client_id=client_id, issued_at=issued_at,
+        expires_at=expires_at))
+
+
+def get_nonce(conn: Connection, nonce: str) -> Any | None:
+    N = verification_nonces
+    return conn.execute(select(N).where(N.c.nonce == nonce)).first()
+
+
+def use_nonce(conn: Connection, nonce: str, now: datetime) -> bool:
+    """Mark a nonce used; False if it was used already (or never issued). Atomic."""
+    N = verification_nonces
+    result = conn.execute(update(N).where(and_(N.c.nonce == nonce, N.c.used_at.is_(None)))
+                          .values(used_at=now))
+    return result.rowcount == 1
+
+
+def add_leaked(conn: Connection, *, fingerprint: str, kind: str, client_id: int | None,
+               ticket_id: int | None, now: datetime) -> None:
+    L = leaked_secrets
+    if conn.execute(select(L.c.fingerprint).where(L.c.fingerprint == fingerprint)).first():
+        return
+    conn.execute(L.insert().values(fingerprint=fingerprint, kind=kind, client_id=client_id,
+                                   ticket_id=ticket_id, found_at=now))
+
+
+def any_leaked(conn: Connection, fingerprints: Iterable[str]) -> bool:
+    L = leaked_secrets
+    prints = list(fingerprints)
+    if not prints:
+        return False
+    return conn.execute(select(L.c.fingerprint).where(L.c.fingerprint.in_(prints))).first() \
+        is not None
