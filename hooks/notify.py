@@ -1,0 +1,77 @@
+"""Notification handlers: the delivery job and contact-preference detection.
+
+* ``notify.deliver`` (periodic, every few seconds) sends what the outbox holds.
+* ``notify.contact_preference`` (priority 60, after tickets/SLA/verification) reads a new
+  ticket or customer reply for "please call me" / "gọi điện cho tôi" / "liên hệ qua Zalo" (or
+  a configured custom field), stores ``contact_preference`` on the ticket so the enriched
+  ticket shows it, and tells staff once per ticket and preference.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from hooks.context import Event, HandlerContext, JobContext
+from hooks.registry import on, periodic
+from whmcs_bridge.notify import preferences
+from whmcs_bridge.notify.deliver import Deliverer
+
+log = logging.getLogger(__name__)
+
+DELIVER_EVERY_SECONDS = 5
+
+
+def _deliverer(ctx: JobContext) -> Deliverer:
+    """One Deliverer (and its HTTP session) per worker process, built on first use."""
+    cached = getattr(ctx.services, "_notify_deliverer", None)
+    if cached is None or cached.engine is not ctx.engine:
+        services = ctx.services
+        cached = Deliverer(ctx.engine, ctx.settings, whmcs=lambda: services.whmcs)
+        ctx.services._notify_deliverer = cached  # type: ignore[attr-defined]
+    return cached
+
+
+@periodic("notify.deliver", every_seconds=DELIVER_EVERY_SECONDS)
+def deliver(ctx: JobContext) -> None:
+    report = _deliverer(ctx).run_once(ctx.now)
+    if report.claimed:
+        log.info("notifications delivered", extra={
+            "claimed": report.claimed, "sent": report.sent, "messages": report.messages,
+            "failed": report.failed, "dead": report.dead, "held": report.held})
+
+
+def _field_preference(ctx: HandlerContext, data: dict[str, Any], field_id: int,
+                      client_id: int | None) -> str | None:
+    value = preferences.field_value(data.get("customfields"), field_id)
+    if value is None and client_id:
+        client = ctx.whmcs.get_client(client_id)
+        value = preferences.field_value(client.extra.get("customfields"), field_id)
+    return preferences.from_field(value)
+
+
+@on("TicketOpen", priority=60, name="notify.contact_preference")
+@on("TicketUserReply", priority=60, name="notify.contact_preference")
+def contact_preference(event: Event, ctx: HandlerContext) -> None:
+    cfg = ctx.settings.notifications["preferences"]
+    if not cfg["enabled"]:
+        return
+    from whmcs_bridge.tickets import store  # the tickets room; imported where it is used
+
+    data = event.data
+    ticket_id = int(data["ticketid"])
+    record = store.get_ticket(ctx.conn, ticket_id)
+    client_id = int(data.get("userid") or 0) or (record.client_id if record else None)
+    value = preferences.detect(f"{data.get('subject') or ''}\n{data.get('message') or ''}")
+    if value is None and cfg["custom_field"]:
+        value = _field_preference(ctx, data, cfg["custom_field"], client_id)
+    if value is None or (record is not None and record.contact_preference == value):
+        return
+    store.set_contact_preference(ctx.conn, ticket_id, value)
+    if value == "email":  # the default way: nothing for staff to do
+        return
+    tid = data.get("ticketmask") or (record.tid if record else None) or str(ticket_id)
+    ctx.notify("contact_preference",
+               {"ticket_id": ticket_id, "tid": tid, "client_id": client_id,
+                "preference": value},
+               dedupe_key=f"contact_preference:{ticket_id}:{value}")
