@@ -23,6 +23,7 @@ BLUEPRINTS: list[str] = [
     "webhooks.metrics:bp",
     "webhooks.openapi:bp",
     "webhooks.dashboard:bp",
+    "webhooks.gates:bp",
     "webhooks.tickets:bp",
 ]
 

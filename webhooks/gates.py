@@ -1,0 +1,97 @@
+"""Gates: ``POST /gates/<HookName>``, synchronous allow/refuse for account changes.
+
+Signed like the receiver (Standard Webhooks headers); body is the event envelope plus a
+top-level ``actor`` (CONTRACTS). The answer is exactly the design's Gates contract:
+``200 {"allow": true}`` or ``200 {"allow": false, "reason", "message", "ticket_id"}``.
+The decision reads the store only — one indexed query, no WHMCS call — because WHMCS waits
+for it inside a customer's or an admin's page load. Bad requests get a 4xx naming the field;
+the PHP module then applies its fail mode (closed by default).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+
+from webhooks.app import bridge
+from webhooks.auth import verify_signed_request
+from whmcs_bridge.signing import SignatureError
+from whmcs_bridge.store.base import utcnow
+from whmcs_bridge.verification import policy, store
+
+bp = Blueprint("gates", __name__)
+log = logging.getLogger("whmcs_bridge.gates")
+
+ACTOR_TYPES = ("client", "masquerading_admin", "admin", "api", "system")
+
+
+class BadGateRequest(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.errors = {field: [message]}
+
+
+def _parse(hook: str, body: bytes) -> tuple[dict[str, Any], dict[str, Any], int]:
+    """The envelope's ``data`` and ``actor``; :class:`BadGateRequest` names the bad field."""
+    try:
+        parsed = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise BadGateRequest("body", f"not valid JSON: {exc}") from None
+    if not isinstance(parsed, dict):
+        raise BadGateRequest("body", "must be a JSON object")
+    if parsed.get("type") not in (None, hook):
+        raise BadGateRequest("type", f"does not match the URL's hook {hook!r}")
+    data = parsed.get("data")
+    if not isinstance(data, dict):
+        raise BadGateRequest("data", "must be an object (the hook's $vars)")
+    actor = parsed.get("actor")
+    if actor is None:
+        actor = {}
+    if not isinstance(actor, dict):
+        raise BadGateRequest("actor", "must be an object")
+    if actor and actor.get("type") not in ACTOR_TYPES:
+        raise BadGateRequest("actor.type", f"must be one of {', '.join(ACTOR_TYPES)}")
+    cid = actor.get("client_id")
+    if cid is not None and (isinstance(cid, bool) or not str(cid).isdigit()):
+        raise BadGateRequest("actor.client_id", "must be an integer or null")
+    client_id = policy.target_client(data, actor)
+    if client_id is None:
+        raise BadGateRequest("data.client_id", "the client being changed is unknown: send "
+                                               "userid (or client_id / params.userid)")
+    return data, actor, client_id
+
+
+@bp.post("/gates/<hook>")
+def gate(hook: str) -> Any:
+    body = request.get_data(cache=False)
+    try:
+        verify_signed_request(body)
+    except SignatureError as exc:
+        log.warning("gate refused unsigned request: %s", exc.reason)
+        return jsonify(error="unauthorized", message=str(exc), reason=exc.reason), 401
+    if hook not in policy.GATE_CHANGES:
+        return jsonify(error="not_found", message=f"{hook!r} is not a gate; gates: "
+                       + ", ".join(sorted(policy.GATE_CHANGES))), 404
+    if not request.is_json:
+        return jsonify(error="unsupported_media_type",
+                       message=f"expected application/json, got {request.mimetype or 'nothing'}"
+                       ), 415
+    try:
+        _data, actor, client_id = _parse(hook, body)
+    except BadGateRequest as exc:
+        return jsonify(error="bad_request", message=str(exc), errors=exc.errors), 400
+    state = bridge()
+    now = utcnow()
+    with state.engine.connect() as conn:
+        conn = conn.execution_options(sqlite_readonly=True)
+        rows = store.open_requests_for_client(conn, client_id)
+        conn.rollback()
+    decision = policy.decide_gate(hook, actor, client_id, rows, now,
+                                  state.settings.verification.default_language)
+    if not decision.allow:
+        log.info("gate %s refused for client %s: %s (ticket %s)", hook, client_id,
+                 decision.reason, decision.ticket_id)
+    return jsonify(decision.as_json()), 200
