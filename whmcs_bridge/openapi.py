@@ -21,6 +21,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import INCLUDE, Schema, fields, validate
 
 from whmcs_bridge import __version__
+from whmcs_bridge.event_schemas import Envelope
 
 OPENAPI_VERSION = "3.0.3"
 
@@ -59,31 +60,12 @@ class ReadySchema(OpenSchema):
     error = fields.String()
 
 
-class ActorSchema(OpenSchema):
-    type = fields.String(
-        required=True,
-        validate=validate.OneOf(["client", "masquerading_admin", "admin", "api", "system"]),
-    )
-    client_id = fields.Integer(allow_none=True)
-    user_id = fields.Integer(allow_none=True)
-    admin_id = fields.Integer(allow_none=True)
-    admin_username = fields.String(allow_none=True)
-
-
-class EnvelopeSchema(OpenSchema):
-    """A WHMCS hook event as the addon module forwards it."""
-
-    type = fields.String(required=True, metadata={"description": "WHMCS hook name"})
-    timestamp = fields.String(metadata={"description": "ISO 8601", "format": "date-time"})
-    data = fields.Dict(required=True, metadata={"description": "the hook's $vars"})
-    actor = fields.Nested(ActorSchema)
-
-
 class ReceiptSchema(OpenSchema):
     """What the receiver answers for a stored (202) or already stored (200) event."""
 
-    id = fields.String(metadata={"description": "the webhook-id"})
-    status = fields.String()
+    id = fields.String(required=True, metadata={"description": "the webhook-id"})
+    status = fields.String(required=True,
+                           validate=validate.OneOf(["accepted", "ignored", "duplicate"]))
 
 
 class GateDecisionSchema(OpenSchema):
@@ -152,8 +134,7 @@ SCHEMAS: dict[str, type[Schema]] = {
     "Error": ErrorSchema,
     "Health": HealthSchema,
     "Ready": ReadySchema,
-    "Actor": ActorSchema,
-    "Envelope": EnvelopeSchema,
+    "Envelope": Envelope,
     "Receipt": ReceiptSchema,
     "GateDecision": GateDecisionSchema,
     "Sla": SlaSchema,
@@ -220,12 +201,15 @@ OPERATIONS: dict[str, dict[str, Op]] = {
     "/readyz": {"get": Op("Database reachable and schema current", "health",
                           {200: _json("ready", "Ready"),
                            503: _json("not ready (database or schema)", "Ready")})},
+    "/metrics": {"get": Op("Prometheus metrics (text exposition format)", "health",
+                           {200: ("metrics", {"type": "string"}, TEXT)})},
     "/openapi.json": {"get": Op("This document", "meta",
                                 {200: _json("the OpenAPI document", {"type": "object"})})},
     "/webhooks/whmcs": {"post": Op(
         "Receive a WHMCS hook event", "receiver",
         {202: _json("new event stored", "Receipt"),
          200: _json("same webhook-id already stored; nothing done twice", "Receipt"),
+         503: _json("the store is unavailable; retry (Retry-After)"),
          **SIGNED_ERRORS},
         body=("Envelope", JSON), security="signature", parameters=SIGNED_HEADERS,
         description="An unknown `type` is stored as ignored and answered 202.")},

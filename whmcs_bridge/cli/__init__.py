@@ -22,6 +22,7 @@ COMMAND_MODULES: list[str] = [
     "whmcs_bridge.cli.core",
     "whmcs_bridge.cli.sim",
     "whmcs_bridge.cli.worker",
+    "whmcs_bridge.cli.demo",
 ]
 
 

@@ -5,7 +5,8 @@ Only this module touches the database; :mod:`whmcs_bridge.dashboard.data` shapes
 
 from __future__ import annotations
 
-from datetime import datetime
+import importlib
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -14,27 +15,32 @@ from whmcs_bridge.dashboard.data import LEVELS, WINDOWS, Compliance, DashboardDa
 
 
 def _enriched_open_tickets(conn: Any, settings: Any, now: datetime) -> list[dict[str, Any]]:
+    from whmcs_bridge.sla.engine import Policy
     from whmcs_bridge.tickets import enrich, store
 
-    closed = settings.sla.closed_statuses
+    policy = Policy.from_settings(settings)  # built once for the whole page
     out = []
-    for ticket_id in store.open_ticket_ids(conn, closed):
-        ticket = enrich.enriched_ticket(conn, ticket_id, settings=settings, now=now)
+    for ticket_id in list(store.open_ticket_ids(conn, settings.sla.closed_statuses)):
+        ticket = enrich.enrich(conn, ticket_id, settings=settings, now=now, policy=policy)
         if ticket is not None:
             out.append(ticket)
     return out
 
 
 def _compliance(conn: Any, settings: Any, now: datetime) -> list[Compliance]:
-    from whmcs_bridge.tickets import report
-
+    """First replies in time vs late, per level, over each window (the SLA report's numbers)."""
+    try:
+        report = importlib.import_module("whmcs_bridge.tickets.report")
+    except ImportError:  # the report module is not installed: the charts say "no data"
+        return []
     out: list[Compliance] = []
     for days in WINDOWS:
-        summary = report.compliance(conn, settings=settings, now=now, days=days)
+        groups = {g.key: g for g in report.compliance(
+            conn, settings, since=now - timedelta(days=days), until=now, by="priority",
+            now=now)}
         for level in LEVELS:
-            row = summary.get(level) or {}
-            out.append(Compliance(level, days, int(row.get("met", 0)),
-                                  int(row.get("breached", 0))))
+            g = groups.get(level)
+            out.append(Compliance(level, days, g.met if g else 0, g.breached if g else 0))
     return out
 
 
