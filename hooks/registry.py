@@ -27,6 +27,7 @@ _JOB_MARK = "_whmcs_bridge_job"
 #: Modules holding the built-in handlers. Rooms add theirs here (one line each).
 BUILTIN_MODULES: list[str] = [
     "hooks.audit",
+    "hooks.notify",
     "hooks.tickets",
     "hooks.sla",
 ]

@@ -125,11 +125,12 @@ class Deliverer:
 
     # ------------------------------------------------------------------ group
 
-    @staticmethod
-    def group(rows: list[dict[str, Any]]) -> list[Unit]:
+    def group(self, rows: list[dict[str, Any]]) -> list[Unit]:
+        """Chat rows of one kind and destination leave together (unless coalescing is off)."""
         units: dict[tuple, Unit] = {}
         for row in rows:
-            coalesce = row["channel"] in CHAT_CHANNELS and KINDS[row["notification"]].coalesce
+            coalesce = (self.cfg["coalesce_seconds"] > 0 and row["channel"] in CHAT_CHANNELS
+                        and KINDS[row["notification"]].coalesce)
             key = ((row["channel"], row["recipient"], row["notification"]) if coalesce
                    else ("row", row["id"]))
             unit = units.setdefault(key, Unit(row["channel"], row["recipient"],

@@ -28,11 +28,12 @@ def build_message(cfg: Mapping[str, Any], message: Outgoing) -> EmailMessage:
     mail["Date"] = formatdate(localtime=False)
     domain = parseaddr(cfg["sender"])[1].partition("@")[2] or "whmcs-bridge.invalid"
     mail["Message-ID"] = make_msgid(idstring=message.msg_id, domain=domain)
-    mail["Content-Language"] = message.rendered.language
     mail["Auto-Submitted"] = "auto-generated"
     mail["X-WHMCS-Bridge-Notification"] = message.notification
     mail.set_content(message.rendered.text)
     mail.add_alternative(message.rendered.html, subtype="html")
+    # after the body: making the message multipart moves Content-* headers into the parts
+    mail["Content-Language"] = message.rendered.language
     return mail
 
 
