@@ -1,0 +1,161 @@
+"""``whmcs-bridge sync``, ``tickets show`` and ``tickets log-call``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from whmcs_bridge.cli import CliState, Failed, pass_state
+from whmcs_bridge.settings import SettingsError
+
+
+def whmcs_client(settings: Any) -> Any:
+    """The API client from settings; a missing setting is a settings error (exit 2)."""
+    from whmcs_bridge.api import WhmcsClient
+
+    try:
+        return WhmcsClient.from_settings(settings)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+
+
+class _Bars:
+    """One click progress bar per sync phase, shown only on a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bars: dict[str, Any] = {}
+
+    def __call__(self, phase: str, n: int, total: int | None) -> None:
+        if not self.enabled:
+            return
+        bar = self.bars.get(phase)
+        if bar is None:
+            for other in self.bars.values():
+                other.render_finish()
+            label = {"listing": "listing tickets", "fetching": "reading tickets"}[phase]
+            bar = click.progressbar(length=total or 0, label=label, file=sys.stderr)
+            bar.__enter__()
+            self.bars[phase] = bar
+        if n:
+            bar.update(n)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.__exit__(None, None, None)
+
+
+@click.command("sync")
+@click.option("--full", is_flag=True, help="Re-read every ticket, not only changed ones.")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=None,
+              help="Parallel WHMCS requests (default 4).")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
+@pass_state
+def sync(state: CliState, full: bool, concurrency: int | None, as_json: bool) -> None:
+    """Bring the store's tickets up to date from the WHMCS API (resumes an interrupted run)."""
+    from whmcs_bridge.api.errors import WhmcsError
+    from whmcs_bridge.tickets.sync import DEFAULT_CONCURRENCY, run_sync
+
+    client = whmcs_client(state.settings)
+    bars = _Bars(sys.stderr.isatty() and not as_json)
+    try:
+        summary = run_sync(state.engine, state.settings, client, full=full,
+                           concurrency=concurrency or DEFAULT_CONCURRENCY, progress=bars)
+    except WhmcsError as exc:
+        raise Failed(f"sync interrupted: {exc}; run it again to resume") from None
+    finally:
+        bars.close()
+        client.close()
+    if as_json:
+        click.echo(json.dumps(summary.as_dict()))
+    else:
+        click.echo(f"{summary.mode} sync{' (resumed)' if summary.resumed else ''}: "
+                   f"listed {summary.listed}, fetched {summary.fetched}, "
+                   f"changed {summary.changed}, failed {summary.failed} "
+                   f"in {summary.duration:.1f}s")
+    if summary.failed:
+        raise Failed(f"{summary.failed} ticket(s) could not be read; they stay pending for "
+                     "the next sync")
+
+
+@click.group("tickets")
+def tickets_group() -> None:
+    """Tickets as the bridge sees them."""
+
+
+@tickets_group.command("show")
+@click.argument("ticket_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="The staff API JSON.")
+@pass_state
+def show(state: CliState, ticket_id: int, as_json: bool) -> None:
+    """Show a ticket with its SLA state, verification and escalations."""
+    from whmcs_bridge.tickets.enrich import enrich
+
+    with state.engine.connect() as conn:
+        data = enrich(conn, ticket_id, settings=state.settings, now=datetime.now(UTC))
+    if data is None:
+        raise Failed(f"ticket {ticket_id} is not in the store (run: whmcs-bridge sync)")
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    sla = data["sla"]
+    tz = state.settings.tz
+
+    def local(value: str | None) -> str:
+        return (datetime.fromisoformat(value).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+                if value else "-")
+    click.echo(f"#{data['id']} {data['tid']}  {data['subject']}")
+    click.echo(f"  {data['priority']} ({data['level']}), {data['status']}, department "
+               f"{data['department_id']}, client {data['client_id']}, channel {data['channel']}")
+    click.echo(f"  SLA {sla['state']}: target {sla['target_minutes']} min, opened "
+               f"{local(sla['opened_at'])}, first reply due {local(sla['first_response_due_at'])}"
+               f", answered {local(sla['first_response_at'])}")
+    if sla["next_response_due_at"]:
+        click.echo(f"  next reply due {local(sla['next_response_due_at'])}")
+    if sla["remaining_seconds"] is not None:
+        click.echo(f"  remaining {sla['remaining_seconds'] // 60} min")
+    v = data["verification"]
+    click.echo(f"  verification {v['state']}" + (f" ({v['method']})" if v["method"] else ""))
+    for e in data["escalations"]:
+        click.echo(f"  escalation {e['trigger']} {e['action']} {e['outcome']}"
+                   + (f": {e['detail']}" if e["detail"] else ""))
+
+
+@tickets_group.command("log-call")
+@click.option("--client", "client_id", type=int, required=True, help="WHMCS client id.")
+@click.option("--subject", required=True)
+@click.option("--message", required=True, help="What the caller needs.")
+@click.option("--priority", type=click.Choice(["Low", "Medium", "High"]), default="Medium",
+              show_default=True)
+@click.option("--department", "department_id", type=int, default=None,
+              help="Default: channels.technical_department_id.")
+@pass_state
+def log_call(state: CliState, client_id: int, subject: str, message: str, priority: str,
+             department_id: int | None) -> None:
+    """Record a phone call as a ticket opened on the customer's behalf (channel: phone)."""
+    from whmcs_bridge.api.errors import WhmcsError
+    from whmcs_bridge.tickets.calls import log_call as do_log_call
+
+    dept = department_id or state.settings.channels.technical_department_id
+    if not dept:
+        raise SettingsError("channels.technical_department_id is not set (or pass --department)")
+    if not subject.strip() or not message.strip():
+        raise click.UsageError("--subject and --message must not be empty")
+    client = whmcs_client(state.settings)
+    try:
+        opened = do_log_call(state.engine, client, client_id=client_id, department_id=dept,
+                             subject=subject, message=message, priority=priority,
+                             now=datetime.now(UTC))
+    except WhmcsError as exc:
+        raise Failed(str(exc)) from None
+    finally:
+        client.close()
+    click.echo(f"opened ticket #{opened.id} ({opened.tid}) for client {client_id} "
+               f"in department {dept}, channel phone")
+
+
+commands = [sync, tickets_group]
