@@ -20,6 +20,7 @@ from whmcs_bridge.settings import SettingsError
 
 COMMAND_MODULES: list[str] = [
     "whmcs_bridge.cli.core",
+    "whmcs_bridge.cli.notify",
     "whmcs_bridge.cli.tickets",
     "whmcs_bridge.cli.sla",
     "whmcs_bridge.cli.sim",
