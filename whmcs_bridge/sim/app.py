@@ -157,6 +157,7 @@ def create_sim_app(config: SimConfig | None = None, *, state: SimState | None = 
         with state.lock:
             return _json({"note": BANNER, "tickets": len(state.tickets),
                           "clients": len(state.clients), "version": state.version,
+                          "calls": dict(state.calls),
                           "logins": list(state.logins), "faults": list(state.faults)})
 
     @app.post("/_sim/faults")
