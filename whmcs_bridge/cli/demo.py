@@ -188,6 +188,10 @@ def demo(port: int, exit_after: float | None) -> None:
 
         client = sim.client()
         opened = play(client.call, person, datetime.now(UTC))
+        if has_command("tickets", "log-call"):  # the phone channel: staff log a call
+            run_cli(["tickets", "log-call", "--client", "11", "--priority", "High",
+                     "--subject", "Phone: cannot log in to cPanel",
+                     "--message", "Customer called: cPanel rejects the password."], env, log)
         sim.flush_events()
         if has_command("sync"):
             run_cli(["sync"], env, log)
