@@ -24,6 +24,7 @@ BLUEPRINTS: list[str] = [
     "webhooks.openapi:bp",
     "webhooks.dashboard:bp",
     "webhooks.gates:bp",
+    "webhooks.verification:bp",
     "webhooks.tickets:bp",
 ]
 

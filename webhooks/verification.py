@@ -1,0 +1,245 @@
+"""Verification over HTTP: the staff proof API and the customer's signed-link pages.
+
+* ``POST /api/tickets/<id>/verification`` (staff bearer token; the WHMCS panel uses it):
+  ``{"method": "...", "admin": "<admin username>", ...method fields}`` checks one proof, or
+  ``{"method": "link", "admin": ...}`` queues the signed e-mail link. Secrets arrive in the body
+  and go nowhere but the WHMCS check.
+* ``GET /api/tickets/<id>/verification``: state plus the attempt audit (never a proof).
+* ``GET /verify/<token>`` shows what is being approved and a button; only ``POST`` approves,
+  because mail scanners and link previews fetch every URL in an e-mail. An expired, reused,
+  tampered or wrong-client link gives a clear page and approves nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, jsonify, render_template_string, request
+
+from hooks.context import HandlerContext, Services
+from webhooks.app import bridge
+from webhooks.auth import require_token
+from whmcs_bridge.store.base import utcnow
+from whmcs_bridge.verification import LINK, messages, service, status, store, tokens
+from whmcs_bridge.verification.proofs import ProofInputError, build_proof
+
+bp = Blueprint("verification", __name__)
+log = logging.getLogger("whmcs_bridge.verification")
+
+
+def _services() -> Services:
+    """One lazily-built WHMCS client per app (``extras["whmcs"]`` overrides it in tests and
+    the demo); the link page's GET never needs it."""
+    state = bridge()
+    services = state.extras.get("_verification_services")
+    if services is None:
+        overrides = {"whmcs": state.extras["whmcs"]} if "whmcs" in state.extras else {}
+        services = Services(state.settings, **overrides)
+        state.extras["_verification_services"] = services
+    return services
+
+
+def _ctx(conn: Any) -> HandlerContext:
+    return HandlerContext(settings=bridge().settings, conn=conn, now=utcnow(),
+                          services=_services())
+
+
+def _error(code: int, error: str, message: str, **extra: Any) -> Any:
+    return jsonify(error=error, message=message, **extra), code
+
+
+# --------------------------------------------------------------------------- staff API
+
+@bp.post("/api/tickets/<int:ticket_id>/verification")
+@require_token
+def submit(ticket_id: int) -> Any:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _error(400, "bad_request", "body must be a JSON object",
+                      errors={"body": ["must be a JSON object"]})
+    method, admin = body.get("method"), body.get("admin")
+    if not isinstance(method, str) or not method:
+        return _error(400, "bad_request", "method is required", errors={"method": ["required"]})
+    if not isinstance(admin, str) or not admin.strip() or len(admin) > 100:
+        return _error(400, "bad_request", "admin (the staff member's username) is required",
+                      errors={"admin": ["required, at most 100 characters"]})
+    from whmcs_bridge.api import WhmcsError
+
+    try:
+        with bridge().engine.begin() as conn:
+            ctx = _ctx(conn)
+            effects = service.BridgeEffects(ctx)
+            if method == LINK:
+                expires = service.send_link(ctx, effects, ticket_id)
+                result = {"outcome": "link_sent", "expires_at": expires}
+            else:
+                proof = build_proof(method, {k: v for k, v in body.items()
+                                             if k not in ("method", "admin")})
+                out = service.submit_proof(ctx, effects, ticket_id, proof, actor=admin.strip(),
+                                           channel="api")
+                result = {"outcome": out.outcome, "reason": out.reason}
+            result["verification"] = status.for_ticket(conn, ticket_id)
+    except ProofInputError as exc:
+        return _error(400, "bad_request", str(exc), errors={exc.field: [exc.message]})
+    except service.NotFound as exc:
+        return _error(404, "not_found", str(exc))
+    except (service.LinkNotAvailable, tokens.KeyNotConfigured) as exc:
+        return _error(409, "conflict", str(exc))
+    except WhmcsError as exc:
+        log.warning("verification check failed on WHMCS: %s", type(exc).__name__)
+        return _error(502, "whmcs_unavailable", "WHMCS could not check the proof; try again")
+    return jsonify(result), 200
+
+
+@bp.get("/api/tickets/<int:ticket_id>/verification")
+@require_token
+def show(ticket_id: int) -> Any:
+    with bridge().engine.connect() as conn:
+        req = store.get_request(conn, ticket_id)
+        if req is None:
+            return _error(404, "not_found", f"ticket {ticket_id} has no verification record")
+        attempts = [{"method": a.method, "outcome": a.outcome, "reason": a.reason,
+                     "actor": a.actor, "channel": a.channel, "reference": a.reference,
+                     "at": a.at.isoformat()} for a in store.attempts_for_ticket(conn, ticket_id)]
+        return jsonify({
+            "ticket_id": ticket_id, "tid": req.tid, "client_id": req.client_id,
+            "changes": sorted(store.split_changes(req.changes)), "channel": req.channel,
+            "verification": status.for_ticket(conn, ticket_id),
+            "verified_by": req.verified_by,
+            "expires_at": req.expires_at.isoformat() if req.expires_at else None,
+            "deadline_at": req.deadline_at.isoformat() if req.deadline_at else None,
+            "attempts": attempts,
+        })
+
+
+# --------------------------------------------------------------------------- link pages
+
+_PAGE = """<!doctype html>
+<html lang="{{ lang }}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>{{ t.title }}</title>
+<style>
+body{font:16px/1.5 system-ui,sans-serif;background:#f4f5f7;color:#1d2733;margin:0}
+main{max-width:34rem;margin:3rem auto;background:#fff;border-radius:8px;padding:2rem;
+box-shadow:0 1px 3px rgba(0,0,0,.12)}
+h1{font-size:1.3rem;margin-top:0}.bad{color:#a4262c}.ok{color:#1e7b34}
+button{font-size:1rem;padding:.7rem 1.4rem;border:0;border-radius:6px;background:#0b5cad;
+color:#fff;cursor:pointer}small{color:#5b6675}
+</style></head><body><main>
+<h1 class="{{ css }}">{{ heading }}</h1>
+{% for p in paragraphs %}<p>{{ p }}</p>{% endfor %}
+{% if show_button %}
+<form method="post"><button type="submit">{{ t.button }}</button></form>
+<p><small>{{ t.not_you }}</small></p>
+{% endif %}
+</main></body></html>"""
+
+_PAGE_TEXT = {
+    "vi": {
+        "title": "Xác minh quyền sở hữu tài khoản",
+        "ask": "Xác nhận yêu cầu {tid}",
+        "ask_body": "Yêu cầu này cần xác nhận của chủ tài khoản: {changes}. Nhấn nút bên dưới "
+                    "nếu chính Quý khách đã gửi yêu cầu và đồng ý để chúng tôi thực hiện.",
+        "button": "Tôi xác nhận",
+        "not_you": "Nếu Quý khách không gửi yêu cầu này, hãy bỏ qua trang này và liên hệ "
+                   "hotline. Không có gì được thay đổi.",
+        "done": "Đã xác minh — cảm ơn Quý khách",
+        "done_body": "Quyền sở hữu cho yêu cầu {tid} đã được xác minh. Chúng tôi sẽ tiếp tục xử "
+                     "lý yêu cầu.",
+        "fail": "Liên kết không dùng được",
+        "expired": "Liên kết đã hết hạn. Vui lòng yêu cầu liên kết mới trong ticket.",
+        "invalid": "Liên kết không hợp lệ (có thể bị sao chép thiếu hoặc bị sửa).",
+        "used": "Liên kết này đã được sử dụng. Mỗi liên kết chỉ dùng được một lần.",
+        "wrong_client": "Liên kết không khớp với tài khoản của yêu cầu.",
+        "verified": "Yêu cầu này đã được xác minh trước đó.",
+        "refused": "Yêu cầu này đã bị từ chối; vui lòng gửi yêu cầu mới từ khu vực khách hàng.",
+        "error": "Có lỗi tạm thời; vui lòng thử lại sau ít phút.",
+        "nothing": "Không có thay đổi nào được chấp thuận.",
+    },
+    "en": {
+        "title": "Confirm account ownership",
+        "ask": "Confirm request {tid}",
+        "ask_body": "This request needs the account owner's confirmation: {changes}. Press the "
+                    "button below if you made this request and want us to carry it out.",
+        "button": "I confirm",
+        "not_you": "If you did not make this request, ignore this page and call our hotline. "
+                   "Nothing has been changed.",
+        "done": "Verified — thank you",
+        "done_body": "Ownership for request {tid} is verified. We will now continue with it.",
+        "fail": "This link cannot be used",
+        "expired": "This link has expired. Please ask for a new one in the ticket.",
+        "invalid": "This link is not valid (it may be incomplete or altered).",
+        "used": "This link has already been used. Each link works only once.",
+        "wrong_client": "This link does not match the account of the request.",
+        "verified": "This request was already verified.",
+        "refused": "This request was refused; please send a new one from the client area.",
+        "error": "A temporary error occurred; please try again in a few minutes.",
+        "nothing": "Nothing has been approved.",
+    },
+}
+
+_CODES = {"expired": 410, "invalid": 400, "used": 409, "wrong_client": 403, "verified": 409,
+          "refused": 409, "error": 503}
+
+
+def _page(lang: str, code: int, *, heading: str, paragraphs: list[str], css: str,
+          show_button: bool = False) -> Any:
+    lang = lang if lang in _PAGE_TEXT else "vi"
+    html = render_template_string(_PAGE, lang=lang, t=_PAGE_TEXT[lang], heading=heading,
+                                  paragraphs=paragraphs, css=css, show_button=show_button)
+    return html, code, {
+        "Content-Type": "text/html; charset=utf-8",
+        "Cache-Control": "no-store",
+        "Referrer-Policy": "no-referrer",
+        "X-Robots-Tag": "noindex",
+        "X-Frame-Options": "DENY",
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                                   "form-action 'self'; frame-ancestors 'none'",
+    }
+
+
+def _lang(view: service.LinkView) -> str:
+    wanted = request.args.get("lang")
+    return wanted if wanted in _PAGE_TEXT else view.language
+
+
+def _failure(view: service.LinkView) -> Any:
+    lang = _lang(view)
+    t = _PAGE_TEXT[lang]
+    reason = view.reason or "invalid"
+    return _page(lang, _CODES.get(reason, 400), heading=t["fail"], css="bad",
+                 paragraphs=[t.get(reason, t["invalid"]), t["nothing"]])
+
+
+@bp.get("/verify/<token>")
+def link_page(token: str) -> Any:
+    with bridge().engine.connect() as conn:
+        view, _ = service.inspect_link(_ctx(conn), token)
+    if not view.ok:
+        return _failure(view)
+    lang = _lang(view)
+    t = _PAGE_TEXT[lang]
+    changes = messages.changes_text(lang, view.changes)
+    return _page(lang, 200, heading=t["ask"].format(tid=view.tid), css="",
+                 paragraphs=[t["ask_body"].format(changes=changes)], show_button=True)
+
+
+@bp.post("/verify/<token>")
+def link_approve(token: str) -> Any:
+    try:
+        with bridge().engine.begin() as conn:
+            ctx = _ctx(conn)
+            view = service.approve_link(ctx, service.BridgeEffects(ctx), token)
+    except Exception as exc:  # WHMCS down while posting the note/reply: nothing committed
+        log.warning("verification link approval failed: %s", type(exc).__name__)
+        return _failure(service.LinkView(False, "error",
+                                         language=bridge().settings.verification
+                                         .default_language))
+    if not view.ok:
+        return _failure(view)
+    lang = _lang(view)
+    t = _PAGE_TEXT[lang]
+    return _page(lang, 200, heading=t["done"], css="ok",
+                 paragraphs=[t["done_body"].format(tid=view.tid)])
