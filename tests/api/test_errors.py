@@ -143,3 +143,24 @@ def test_classify_is_pure():
 def test_unencodable_param_is_a_validation_error(client):
     with pytest.raises(WhmcsValidationError, match="object"):
         client.call("GetTickets", status=object())
+
+
+def test_redirect_is_explained_not_followed(mocked, client):
+    mocked.add(responses.POST, API, status=301,
+               headers={"Location": "https://www.whmcs.test/includes/api.php"})
+    with pytest.raises(InvalidResponseError) as info:
+        client.get_tickets()
+    assert info.value.http_status == 301
+    assert "https://www.whmcs.test/includes/api.php" in str(info.value)
+    assert len(mocked.calls) == 1
+
+
+def test_retry_after_is_capped():
+    from urllib3.response import HTTPResponse
+
+    from whmcs_bridge.api.client import CappedRetry
+
+    retry = CappedRetry(total=2)
+    response = HTTPResponse(status=429, headers={"Retry-After": "3600"})
+    assert retry.get_retry_after(response) == CappedRetry.retry_after_cap
+    assert type(retry.new()) is CappedRetry

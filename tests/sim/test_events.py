@@ -12,6 +12,7 @@ from standardwebhooks import Webhook
 from werkzeug.serving import make_server
 
 from tests.sim.conftest import sim_config
+from whmcs_bridge.event_schemas import is_handled, load_event_data
 from whmcs_bridge.signing import verify
 from whmcs_bridge.sim import run_in_thread
 from whmcs_bridge.sim.events import envelope
@@ -70,6 +71,12 @@ def test_writes_post_signed_events(receiver):
         assert got[0]["ua"].startswith("whmcs-bridge-sim/")
         assert "T" in got[0]["timestamp"]
         assert [e["status"] for e in handle.state.posted_events] == [202] * 7
+        client.update_ticket(opened.id, status="Closed")
+        handle.flush_events()
+        assert [e["type"] for e in got[7:]] == ["TicketStatusChange", "TicketClose"]
+        for event in got:  # every event passes the receiver's own schema for its hook
+            assert is_handled(event["type"])
+            load_event_data(event["type"], event["data"])
 
 
 def test_admin_opened_ticket_fires_ticket_open_admin(receiver):

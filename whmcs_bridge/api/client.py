@@ -58,6 +58,17 @@ _NOT_READS = {"ValidateLogin"}
 _INVALID_LOGIN = "email or password invalid"
 
 
+class CappedRetry(Retry):
+    """urllib3 ``Retry`` that honours ``Retry-After`` but never sleeps longer than
+    :attr:`retry_after_cap` seconds (a proxy asking for an hour must not hang a worker)."""
+
+    retry_after_cap: float = 30.0
+
+    def get_retry_after(self, response: Any) -> float | None:
+        value = super().get_retry_after(response)
+        return None if value is None else min(value, self.retry_after_cap)
+
+
 def is_read_action(action: str) -> bool:
     """True for actions that are safe to retry (``Get*``); everything else is a write."""
     return action.startswith("Get") and action not in _NOT_READS
@@ -119,7 +130,7 @@ class WhmcsClient:
         self._secret = _reveal(secret)
         self._access_key = _reveal(access_key) or None
         self._reads = self._session(
-            Retry(total=retries, connect=retries, read=retries, status=retries, other=0,
+            CappedRetry(total=retries, connect=retries, read=retries, status=retries, other=0,
                   allowed_methods=frozenset({"POST"}), status_forcelist=RETRY_STATUSES,
                   backoff_factor=backoff, backoff_jitter=backoff_jitter,
                   respect_retry_after_header=True, raise_on_status=False, redirect=0),
@@ -241,6 +252,12 @@ class WhmcsClient:
 
     def _parse(self, action: str, response: requests.Response) -> dict[str, Any]:
         status = response.status_code
+        if 300 <= status < 400:
+            location = response.headers.get("Location", "")
+            raise errors.InvalidResponseError(
+                action, status, f"WHMCS redirected the API call to {location[:200]!r}: set "
+                "whmcs.url to the final address (https? www?); a redirect would turn the "
+                "POST into a GET")
         body = response.content or b""
         payload = _decode_json(body)
         if not isinstance(payload, dict):

@@ -315,6 +315,8 @@ def add_ticket_reply(state: SimState, p: Params, caller: Caller) -> dict[str, An
         state.emit("TicketAdminReply", {**common, "admin": admin})
     else:
         state.emit("TicketUserReply", {**common, "userid": userid})
+    if status == "Closed":
+        state.emit("TicketClose", {"ticketid": ticket.id})
     return _ok()
 
 
@@ -362,6 +364,8 @@ def update_ticket(state: SimState, p: Params, caller: Caller) -> dict[str, Any]:
         events.append(("TicketStatusChange", {"adminid": caller.admin_id,
                                               "status": ticket.status,
                                               "ticketid": ticket.id}))
+        if ticket.status == "Closed":
+            events.append(("TicketClose", {"ticketid": ticket.id}))
     if p.has("subject") and p.str("subject") != ticket.subject:
         ticket.subject = p.str("subject")
         events.append(("TicketSubjectChange", {"ticketid": ticket.id,
