@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from marshmallow import ValidationError, fields
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from hooks.context import Event, HandlerContext, JobContext, Services
@@ -186,9 +186,16 @@ class Worker:
     # ------------------------------------------------------------------ events
 
     def run_batch(self) -> int:
-        """Claim and process one batch; returns how many events were claimed."""
+        """Claim and process one batch; returns how many events were claimed.
+
+        One connection is held for the batch: every handler transaction reuses it.
+        """
+        with self.engine.connect() as conn:
+            return self._run_batch(conn)
+
+    def _run_batch(self, conn: Connection) -> int:
         lease = float(self.conf.lease_seconds)
-        batch = inbox.claim(self.engine, worker_id=self.worker_id, now=self.clock(),
+        batch = inbox.claim(conn, worker_id=self.worker_id, now=self.clock(),
                             limit=self.conf.batch_size, lease_seconds=lease)
         if not batch:
             return 0
@@ -197,35 +204,37 @@ class Worker:
         done: list[str] = []
         for index, claimed in enumerate(batch):
             if self.stopping:
-                inbox.release(self.engine, [e.id for e in batch[index:]],
+                inbox.release(conn, [e.id for e in batch[index:]],
                               worker_id=self.worker_id, now=self.clock())
                 break
             if self.clock() >= lease_until - timedelta(seconds=lease / 2):
                 lease_until = self.clock() + timedelta(seconds=lease)
-                inbox.extend_lease(self.engine, [e.id for e in batch[index:]],
+                inbox.extend_lease(conn, [e.id for e in batch[index:]],
                                    worker_id=self.worker_id, now=self.clock(),
                                    lease_seconds=lease)
-            outcome = self.process(claimed, succeeded.get(claimed.id, set()))
+            outcome = self.process(claimed, succeeded.get(claimed.id, set()), conn)
             if outcome == "done":
                 done.append(claimed.id)
             elif outcome == "stopped":
-                inbox.release(self.engine, [e.id for e in batch[index:]],
+                inbox.release(conn, [e.id for e in batch[index:]],
                               worker_id=self.worker_id, now=self.clock())
                 break
-        inbox.mark_done(self.engine, done, worker_id=self.worker_id, now=self.clock())
+        inbox.mark_done(conn, done, worker_id=self.worker_id, now=self.clock())
         self.stats["events"] += len(batch)
         self.stats["done"] += len(done)
         return len(batch)
 
-    def process(self, claimed: inbox.ClaimedEvent, already: set[str]) -> str:
+    def process(self, claimed: inbox.ClaimedEvent, already: set[str],
+                conn: Connection | None = None) -> str:
         """Run the event's pending handlers; returns ``done``, ``failed``, ``dead`` or
         ``stopped``. Failed and dead events are settled here; done ones by the caller."""
+        bind = conn if conn is not None else self.engine
         try:
             event = to_event(claimed)
         except ValidationError as exc:
             # The stored data no longer loads (schemas changed since it was received): no
             # retry can fix that, so dead-letter it for a human (``events replay`` later).
-            return self._settle_failure(claimed, [f"invalid data: {exc.messages}"],
+            return self._settle_failure(bind, claimed, [f"invalid data: {exc.messages}"],
                                         permanent=True)
         errors: list[str] = []
         for spec in self.registry.handlers_for(claimed.type):
@@ -233,19 +242,21 @@ class Worker:
                 continue
             if self.stopping:
                 return "stopped"
-            error = self.run_handler(event, spec)
+            error = self.run_handler(event, spec, bind)
             if error is not None:
                 errors.append(f"{spec.name}: {error}")
         if errors:
-            return self._settle_failure(claimed, errors)
+            return self._settle_failure(bind, claimed, errors)
         return "done"
 
-    def run_handler(self, event: Event, spec: HandlerSpec) -> str | None:
+    def run_handler(self, event: Event, spec: HandlerSpec,
+                    bind: inbox.Bind | None = None) -> str | None:
         """One transaction: the handler's effects + its ``succeeded`` outcome. Returns the
         error text when it failed (recorded as a ``failed`` outcome), else None."""
+        bind = bind if bind is not None else self.engine
         now = self.clock()
         try:
-            with self.engine.begin() as conn:
+            with inbox.transaction(bind) as conn:
                 if not inbox.claim_outcome(conn, event.id, spec.name, now=now):
                     return None  # succeeded meanwhile (another worker after a lease expiry)
                 spec.func(event, HandlerContext(settings=self.settings, conn=conn, now=now,
@@ -255,16 +266,15 @@ class Worker:
             log.warning("handler failed", exc_info=True,
                         extra={"event_id": event.id, "event_type": event.type,
                                "handler": spec.name, "error": error})
-            inbox.record_failure(self.engine, event.id, spec.name, error=error,
-                                 now=self.clock())
+            inbox.record_failure(bind, event.id, spec.name, error=error, now=self.clock())
             return error
         return None
 
-    def _settle_failure(self, claimed: inbox.ClaimedEvent, errors: Sequence[str], *,
-                        permanent: bool = False) -> str:
+    def _settle_failure(self, bind: inbox.Bind, claimed: inbox.ClaimedEvent,
+                        errors: Sequence[str], *, permanent: bool = False) -> str:
         error = "; ".join(errors)
         now = self.clock()
-        with self.engine.begin() as conn:
+        with inbox.transaction(bind) as conn:
             if permanent or claimed.attempts >= self.conf.max_attempts:
                 if inbox.mark_dead(conn, claimed.id, worker_id=self.worker_id, error=error,
                                    now=now):

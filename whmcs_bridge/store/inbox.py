@@ -18,7 +18,8 @@ the inbox's job: the worker records each handler's outcome in the handler's own 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +38,8 @@ from whmcs_bridge.store.tables import (
     handler_outcomes,
 )
 
+#: Where a statement runs: an engine (its own pooled connection) or a held connection.
+Bind = Engine | Connection
 #: Statuses a claim may pick up (``processing`` only once its lease has expired).
 CLAIMABLE = (PENDING, FAILED, PROCESSING)
 #: Handler outcome statuses.
@@ -80,11 +83,26 @@ class EventRow:
         return out
 
 
+@contextmanager
+def transaction(bind: Bind) -> Iterator[Connection]:
+    """A transaction on an engine (pooled connection) or on a connection the caller holds.
+
+    A worker holds one connection for a whole batch so each handler transaction costs no
+    pool checkout (and no pre-ping round trip).
+    """
+    if isinstance(bind, Engine):
+        with bind.begin() as conn:
+            yield conn
+    else:
+        with bind.begin():
+            yield bind
+
+
 class ReplayRefused(Exception):
     """An event that cannot be replayed (unknown id, in flight, or of an ignored type)."""
 
 
-def claim(engine: Engine, *, worker_id: str, now: datetime, limit: int,
+def claim(bind: Bind, *, worker_id: str, now: datetime, limit: int,
           lease_seconds: float) -> list[ClaimedEvent]:
     """Lease up to ``limit`` due events to ``worker_id``; oldest due first.
 
@@ -107,7 +125,7 @@ def claim(engine: Engine, *, worker_id: str, now: datetime, limit: int,
         .returning(events.c.id, events.c.type, events.c.payload, events.c.received_at,
                    events.c.attempts, events.c.source)
     )
-    with engine.begin() as conn:
+    with transaction(bind) as conn:
         rows = conn.execute(stmt).all()
     claimed = [ClaimedEvent(r.id, r.type, r.payload, r.received_at, r.attempts, r.source)
                for r in rows]
@@ -120,23 +138,23 @@ def _mine(ids: Iterable[str], worker_id: str) -> Any:
             events.c.status == PROCESSING)
 
 
-def extend_lease(engine: Engine, ids: Sequence[str], *, worker_id: str, now: datetime,
+def extend_lease(bind: Bind, ids: Sequence[str], *, worker_id: str, now: datetime,
                  lease_seconds: float) -> int:
     """Push the lease of events still held by ``worker_id`` forward; returns rows extended."""
     if not ids:
         return 0
     until = now + timedelta(seconds=lease_seconds)
-    with engine.begin() as conn:
+    with transaction(bind) as conn:
         result = conn.execute(update(events).where(*_mine(ids, worker_id))
                               .values(lease_until=until, next_attempt_at=until))
     return result.rowcount
 
 
-def mark_done(engine: Engine, ids: Sequence[str], *, worker_id: str, now: datetime) -> int:
+def mark_done(bind: Bind, ids: Sequence[str], *, worker_id: str, now: datetime) -> int:
     """Settle events whose every handler succeeded (one statement for a whole batch)."""
     if not ids:
         return 0
-    with engine.begin() as conn:
+    with transaction(bind) as conn:
         result = conn.execute(
             update(events).where(*_mine(ids, worker_id))
             .values(status=DONE, processed_at=now, next_attempt_at=None, lease_until=None,
@@ -167,11 +185,11 @@ def mark_dead(conn: Connection, event_id: str, *, worker_id: str, error: str,
     return result.rowcount == 1
 
 
-def release(engine: Engine, ids: Sequence[str], *, worker_id: str, now: datetime) -> int:
+def release(bind: Bind, ids: Sequence[str], *, worker_id: str, now: datetime) -> int:
     """Hand back claimed events not started (graceful shutdown): due now, attempt uncounted."""
     if not ids:
         return 0
-    with engine.begin() as conn:
+    with transaction(bind) as conn:
         result = conn.execute(
             update(events).where(*_mine(ids, worker_id))
             .values(status=case((events.c.last_error.is_(None), PENDING), else_=FAILED),
@@ -288,10 +306,10 @@ def claim_outcome(conn: Connection, event_id: str, handler: str, *, now: datetim
     return conn.execute(stmt).first() is not None
 
 
-def record_failure(engine: Engine, event_id: str, handler: str, *, error: str,
+def record_failure(bind: Bind, event_id: str, handler: str, *, error: str,
                    now: datetime) -> None:
     """Record a failed handler run (its own transaction; the handler's was rolled back)."""
-    with engine.begin() as conn:
+    with transaction(bind) as conn:
         stmt = (
             dialect_insert(conn)(handler_outcomes)
             .values(event_id=event_id, handler=handler, status=HANDLER_FAILED, attempts=1,
