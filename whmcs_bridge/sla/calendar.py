@@ -125,6 +125,7 @@ class BusinessHours:
         self._after = [a - shift for a in after]
         self._years = (first, last)
         self._lo, self._hi = lo, hi
+        self._bind()
 
     @staticmethod
     def _raw(starts: list[float], ends: list[float], before: list[float], ts: float) -> float:
@@ -146,27 +147,49 @@ class BusinessHours:
                 self._compile(first, year + self.margin)
 
     # -- lookups -------------------------------------------------------------------------
-    def clock(self, ts: float) -> float:
-        if not self._lo < ts < self._hi:
-            self._ensure(ts)
-        starts = self._starts
-        i = bisect_right(starts, ts) - 1
-        if i < 0:
-            return self._before[0] if self._before else 0.0
-        s = starts[i]
-        e = self._ends[i]
-        return self._before[i] + (ts - s if ts < e else e - s)
+    # ``clock`` and ``at_clock`` are closures over the compiled arrays, rebuilt on every
+    # (re)compilation: a closure reads its arrays as cell variables, much cheaper than the
+    # attribute lookups of a method — these two run several times per ticket per sweep.
+    def clock(self, ts: float) -> float:  # replaced per instance by _bind()
+        self._ensure(ts)
+        return self.clock(ts)
 
-    def at_clock(self, c: float) -> float:
-        while not self._after or c > self._after[-1] or c < self._before[0]:
-            probe = self._hi if (not self._after or c > self._after[-1]) else self._lo - 1
-            self._ensure(probe)
-        j = bisect_left(self._after, c)
-        return self._starts[j] + (c - self._before[j])
+    def at_clock(self, c: float) -> float:  # replaced per instance by _bind()
+        self._ensure(self._hi if self._years else 0.0)
+        return self.at_clock(c)
+
+    def _bind(self) -> None:
+        starts, ends, before, after = self._starts, self._ends, self._before, self._after
+        lo, hi = self._lo, self._hi
+        first_c, last_c = before[0], after[-1]
+        ensure = self._ensure
+
+        def clock(ts: float) -> float:
+            if not lo < ts < hi:
+                ensure(ts)
+                return self.clock(ts)
+            i = bisect_right(starts, ts) - 1
+            if i < 0:
+                return first_c
+            s = starts[i]
+            e = ends[i]
+            return before[i] + (ts - s if ts < e else e - s)
+
+        def at_clock(c: float) -> float:
+            if c > last_c:
+                ensure(hi)
+                return self.at_clock(c)
+            if c < first_c:
+                ensure(lo - 1)
+                return self.at_clock(c)
+            j = bisect_left(after, c)
+            return starts[j] + (c - before[j])
+
+        self.clock = clock  # type: ignore[method-assign]
+        self.at_clock = at_clock  # type: ignore[method-assign]
 
     def is_open(self, ts: float) -> bool:
-        if not self._lo < ts < self._hi:
-            self._ensure(ts)
+        self.clock(ts)  # compiles the year if needed
         i = bisect_right(self._starts, ts) - 1
         return i >= 0 and ts < self._ends[i]
 

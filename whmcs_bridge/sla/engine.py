@@ -53,6 +53,7 @@ FIRST_REPLY, NEXT_REPLY = "first_reply", "next_reply"
 RANK = {"urgent": 0, "normal": 1, "low": 2}
 
 History = Sequence[tuple[float, str, Any]]
+_NO_PAUSE: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -88,7 +89,6 @@ class Cycle:
     ended_at: float | None = None  # closed without a reply
     state: str = ON_TRACK
     remaining_seconds: float | None = None
-    at_risk_at: float | None = None
     elapsed_seconds: float | None = None  # effective working seconds from start to met/now
 
 
@@ -131,6 +131,9 @@ def evaluate(history: History, now: float, policy: TicketPolicy, *,
     customer (channel ``staff``): no first-reply promise, next-reply cycles still apply.
     """
     cal = policy.calendar
+    clock = cal.clock  # bound once: this loop runs for every open ticket on every sweep
+    at_clock = cal.at_clock
+    levels = policy.levels
     level = "normal"
     cycles: list[Cycle] = []
     if not history:
@@ -148,12 +151,12 @@ def evaluate(history: History, now: float, policy: TicketPolicy, *,
     for ts, kind, value in history:
         if ts > now:
             break
-        clk = cal.clock(ts)
+        clk = clock(ts)
         if last_clock is not None:
             if pauses or closed:
                 paused_total += clk - last_clock
             elif cur is not None and cur.due_at is None and clk - paused_total >= cur.due_clock:
-                cur.due_at = cal.at_clock(cur.due_clock + paused_total)
+                cur.due_at = at_clock(cur.due_clock + paused_total)
         last_clock = clk
         eff = clk - paused_total
 
@@ -170,17 +173,17 @@ def evaluate(history: History, now: float, policy: TicketPolicy, *,
                 cur.elapsed_seconds = eff - cur.start_clock
                 cur.state = MET if eff <= cur.due_clock else BREACHED
                 if cur.due_at is None:
-                    cur.due_at = cal.at_clock(cur.due_clock + paused_total)
+                    cur.due_at = at_clock(cur.due_clock + paused_total)
                 cur.remaining_seconds = None
                 cur = None
         elif kind == OPEN:
-            level = policy.level_of(value)
+            level = levels.get(value, "normal")
             if applicable and first_reply:
                 tgt = policy.first[level]
                 cur = Cycle(FIRST_REPLY, ts, level, tgt, eff + tgt, eff)
                 cycles.append(cur)
         elif kind == PRIORITY:
-            new = policy.level_of(value)
+            new = levels.get(value, "normal")
             if cur is not None and new != cur.level:
                 tgt = (policy.first if cur.kind == FIRST_REPLY else policy.next)[new]
                 if cur.due_clock > eff:  # not yet breached: re-target from now
@@ -202,7 +205,7 @@ def evaluate(history: History, now: float, policy: TicketPolicy, *,
                     cur.ended_at = ts
                     cur.state = BREACHED if eff >= cur.due_clock else NOT_APPLICABLE
                     if cur.due_at is None and cur.state == BREACHED:
-                        cur.due_at = cal.at_clock(cur.due_clock + paused_total)
+                        cur.due_at = at_clock(cur.due_clock + paused_total)
                     cur = None
             else:
                 closed = False
@@ -213,20 +216,18 @@ def evaluate(history: History, now: float, policy: TicketPolicy, *,
         # NOTE / BRIDGE / AUTO: recorded, never meet a cycle
 
     if cur is not None:
-        now_clk = cal.clock(now)
+        now_clk = clock(now)
         stopped = bool(pauses) or closed
         if last_clock is not None:
             if stopped:
                 paused_total += now_clk - last_clock
             elif cur.due_at is None and now_clk - paused_total >= cur.due_clock:
-                cur.due_at = cal.at_clock(cur.due_clock + paused_total)
+                cur.due_at = at_clock(cur.due_clock + paused_total)
         eff = now_clk - paused_total
         remaining = cur.due_clock - eff
         if cur.due_at is None:
-            cur.due_at = cal.at_clock(cur.due_clock + paused_total)
+            cur.due_at = at_clock(cur.due_clock + paused_total)
         risk_clock = cur.due_clock - (1.0 - policy.at_risk_ratio) * cur.target_seconds
-        if eff < risk_clock:
-            cur.at_risk_at = cal.at_clock(risk_clock + paused_total)
         cur.remaining_seconds = remaining
         cur.elapsed_seconds = eff - cur.start_clock
         if remaining <= 0:
@@ -237,7 +238,8 @@ def evaluate(history: History, now: float, policy: TicketPolicy, *,
             cur.state = AT_RISK
         else:
             cur.state = ON_TRACK
-    return Evaluation(applicable, level, cycles, frozenset(pauses), closed)
+    return Evaluation(applicable, level, cycles, frozenset(pauses) if pauses else _NO_PAUSE,
+                      closed)
 
 
 _POLICIES: dict[int, tuple[Any, Policy]] = {}
