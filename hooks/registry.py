@@ -30,6 +30,7 @@ BUILTIN_MODULES: list[str] = [
     "hooks.notify",
     "hooks.tickets",
     "hooks.sla",
+    "hooks.verification",
 ]
 
 Handler = Callable[..., Any]
