@@ -1,0 +1,88 @@
+"""``serve``'s pieces without a server: gunicorn options, the worker supervisor, and the
+rule that errors stored or logged by the worker never carry a secret."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from whmcs_bridge import server
+from whmcs_bridge.server import WorkerProcess, gunicorn_options
+from whmcs_bridge.worker import describe
+
+
+def test_gunicorn_options_use_receiver_threads_and_our_worker_count() -> None:
+    opts = gunicorn_options(host="127.0.0.1", port=8080, workers=0, log_level="WARNING")
+    assert opts["bind"] == "127.0.0.1:8080"
+    assert opts["workers"] == (os.cpu_count() or 1)
+    assert opts["worker_class"] == "gthread" and opts["threads"] >= 8
+    assert opts["loglevel"] == "warning" and opts["accesslog"] is None
+    assert opts["logger_class"] is server.BridgeGunicornLogger
+    assert gunicorn_options(host="::1", port=9, workers=3, log_level="INFO")["bind"] == "[::1]:9"
+    assert gunicorn_options(host="::1", port=9, workers=3, log_level="INFO")["workers"] == 3
+
+
+def test_gunicorn_options_fall_back_without_receiver_defaults(monkeypatch) -> None:
+    import webhooks.receiver
+
+    monkeypatch.delattr(webhooks.receiver, "GUNICORN_DEFAULTS")
+    opts = gunicorn_options(host="127.0.0.1", port=1, workers=2, log_level="INFO")
+    assert (opts["worker_class"], opts["threads"], opts["workers"]) == ("gthread", 8, 2)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def wait_exit(wp: WorkerProcess) -> None:
+    assert wp.proc is not None
+    wp.proc.wait(10)
+
+
+def test_worker_process_is_restarted_with_growing_delay() -> None:
+    clock = FakeClock()
+    wp = WorkerProcess([sys.executable, "-c", "raise SystemExit(1)"], clock=clock)
+    wp.start()
+    first = wp.proc
+    wait_exit(wp)
+    wp.check()  # notices the exit, schedules a restart 1 s later
+    assert wp.proc is first and wp.restart_at == 1001.0
+    clock.t += 0.5
+    wp.check()
+    assert wp.proc is first
+    clock.t += 0.5
+    wp.check()
+    assert wp.proc is not first and wp.restarts == 1
+    wait_exit(wp)
+    wp.check()
+    assert wp.restart_at == clock.t + 2.0  # doubled
+    clock.t += server.HEALTHY_RUN_SECONDS + 5
+    wp.check()
+    assert wp.restarts == 2
+
+
+def test_worker_process_stops_on_terminate_and_is_not_restarted() -> None:
+    wp = WorkerProcess([sys.executable, "-c", "import time; time.sleep(30)"])
+    wp.start()
+    started = time.monotonic()
+    wp.terminate()
+    wp.wait(10)
+    assert wp.proc is not None and wp.proc.returncode is not None
+    assert time.monotonic() - started < 10
+    proc = wp.proc
+    wp.check()
+    assert wp.proc is proc and wp.restarts == 0
+
+
+def test_worker_errors_are_scrubbed_of_secrets() -> None:
+    secret = "whsec_" + "A" * 40
+    text = describe(RuntimeError(f"failed with {secret} and password=hunter2 and "
+                                 "Authorization: Bearer abcdef123456"))
+    assert secret not in text and "hunter2" not in text and "abcdef123456" not in text
+    assert text.startswith("RuntimeError: failed with whsec_********")
+    assert describe(KeyError()) == "KeyError"
