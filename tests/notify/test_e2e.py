@@ -282,3 +282,15 @@ def test_whmcs_notification_rules_get_the_event(engine, sqlite_url, sim) -> None
     assert event["notification_identifier"] == "whmcs-bridge"
     assert event["title"].startswith("[#ABC-123456]") and event["statusStyle"] == "danger"
     assert {"label": "Ticket", "value": "ABC-123456"} in event["attributes"]
+
+
+def test_a_guest_ticket_is_answered_through_whmcs_bound_to_the_ticket(
+        engine, sqlite_url, sim) -> None:
+    guest = next(t for t in sim.state.tickets.values() if not t.userid)
+    settings = notify_settings(sqlite_url, default_language="en")
+    enqueue(engine, settings, "billing_redirected", "bill:guest", ticket_id=guest.id,
+            tid=guest.tid, client_id=None, language="")
+    assert deliverer(engine, settings, whmcs=sim.client(retries=0)).run_once(NOW).sent == 1
+    [mail] = sim.state.sent_emails
+    assert (mail["customtype"], mail["id"], mail["to"]) == ("support", guest.id, guest.email)
+    assert mail["subject"] == f"Ticket #{guest.tid}: please call our hotline for billing questions"

@@ -116,3 +116,9 @@ def test_nothing_configured_means_only_customers_hear() -> None:
     assert resolve(n, "urgent_ticket_opened", sample_payload("urgent_ticket_opened")) == []
     assert resolve(n, "billing_redirected", sample_payload("billing_redirected")) == [
         Target("customer", "client:7", None)]
+
+
+def test_a_guest_ticket_reaches_its_requestor() -> None:
+    targets = resolve(_section(), "billing_redirected",
+                      sample_payload("billing_redirected", client_id=None))
+    assert targets == [Target("customer", "ticket:1234", None)]

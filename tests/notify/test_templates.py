@@ -104,3 +104,20 @@ def test_digest_and_test_templates(lang: str) -> None:
 def test_unknown_language_is_refused() -> None:
     with pytest.raises(ValueError, match="unsupported language"):
         render.template_name("sla_breached", "fr")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_greeting_is_its_own_paragraph(lang: str) -> None:
+    for name in ("verification_required", "billing_redirected"):
+        for person in ("", "Trần Thị B"):
+            variables = _vars(name, lang, audience="customer")
+            variables["recipient_name"] = person
+            first = render.render(name, variables, language=lang).text.split("\n\n")[0]
+            assert first.endswith(",") and "\n" not in first and person in first
+
+
+def test_several_changes_are_named_in_words() -> None:
+    variables = _vars("verification_required", "en", audience="customer",
+                      change="package_change,software_install")
+    text = render.render("verification_required", variables, language="en").text
+    assert "a change to your hosting package and a software installation" in text

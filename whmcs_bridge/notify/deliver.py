@@ -235,15 +235,14 @@ class Deliverer:
             return
         payload = unit.leader["payload"]
         try:
-            customer = recipients.lookup(self.whmcs(), recipients.parse_recipient(unit.recipient),
-                                         default_language=self.cfg["default_language"])
+            customer = recipients.resolve(self.whmcs(), unit.recipient,
+                                          default_language=self.cfg["default_language"])
         except DeliveryError:
             raise
         except Exception as exc:  # the API client's errors: retry unless it says otherwise
             raise DeliveryError(f"customer lookup: {exc}",
                                 permanent=not getattr(exc, "retryable", True)) from None
-        language = payload.get("language")
-        language = language if language in LANGUAGES else customer.language
+        language = recipients.language_of(payload.get("language"), customer.language)
         message = self._message(unit, language, audience="customer", name=customer.name)
         channel.send_to(replace(message, ticket_url=None), customer)
 

@@ -39,12 +39,12 @@ def language_of(whmcs_language: str | None, default: str) -> str:
     return code or default
 
 
-def parse_recipient(recipient: str) -> int:
-    """``client:42`` -> 42."""
+def parse_recipient(recipient: str) -> tuple[str, int]:
+    """``client:42`` -> ``("client", 42)``; ``ticket:7`` -> ``("ticket", 7)`` (a guest ticket)."""
     prefix, _, number = recipient.partition(":")
-    if prefix != "client" or not number.isdigit():
+    if prefix not in ("client", "ticket") or not number.isdigit():
         raise ValueError(f"not a customer recipient: {recipient!r}")
-    return int(number)
+    return prefix, int(number)
 
 
 def lookup(whmcs: Any, client_id: int, *, default_language: str) -> Customer:
@@ -53,3 +53,17 @@ def lookup(whmcs: Any, client_id: int, *, default_language: str) -> Customer:
     name = (client.fullname or f"{client.firstname} {client.lastname}").strip()
     return Customer(client_id=client_id, email=client.email or "", name=name,
                     language=language_of(client.language, default_language))
+
+
+def lookup_guest(whmcs: Any, ticket_id: int, *, default_language: str) -> Customer:
+    """The requestor of a guest ticket (opened by e-mail without an account)."""
+    ticket = whmcs.get_ticket(ticket_id)
+    return Customer(client_id=0, email=ticket.email or "", name=ticket.name or "",
+                    language=default_language)
+
+
+def resolve(whmcs: Any, recipient: str, *, default_language: str) -> Customer:
+    kind, number = parse_recipient(recipient)
+    if kind == "client":
+        return lookup(whmcs, number, default_language=default_language)
+    return lookup_guest(whmcs, number, default_language=default_language)

@@ -2,8 +2,9 @@
 
 A notification turns into one delivery per (channel, recipient):
 
-* ``customer`` audience: one ``customer`` delivery to ``client:<id>``; the address and
-  language on file are looked up at delivery time.
+* ``customer`` audience: one ``customer`` delivery to ``client:<id>`` (or ``ticket:<id>`` for
+  a guest ticket without a client); the address and language on file are looked up at
+  delivery time.
 * ``staff`` audience: every route whose notifications/levels/departments match adds its
   channels; smtp fans out to the route's recipients or to the staff whose departments match;
   chat channels have one recipient each (the channel itself). Without configured routes every
@@ -62,8 +63,11 @@ def resolve(section: Mapping[str, Any], notification: str,
     """The deliveries for one notification, deduplicated and in a stable order."""
     spec = kind(notification)
     targets: set[Target] = set()
-    if CUSTOMER in spec.audiences and payload.get("client_id"):
-        targets.add(Target("customer", f"client:{int(payload['client_id'])}", None))
+    if CUSTOMER in spec.audiences:
+        if payload.get("client_id"):
+            targets.add(Target("customer", f"client:{int(payload['client_id'])}", None))
+        elif payload.get("ticket_id"):  # a guest (e-mail) ticket: its requestor
+            targets.add(Target("customer", f"ticket:{int(payload['ticket_id'])}", None))
     if spec.audiences & {STAFF, ADMINS}:
         admins_only = ADMINS in spec.audiences
         language_of = {s["email"].lower(): s["language"] for s in section["staff"]}

@@ -57,8 +57,11 @@ class CustomerMailChannel:
         r = message.rendered
         if message.ticket_id:
             kind, related = "support", message.ticket_id
-        else:
+        elif customer.client_id:
             kind, related = "general", customer.client_id
+        else:
+            raise DeliveryError("customer: neither a ticket nor a client to bind the mail to",
+                                permanent=True)
         self._whmcs().send_email(related_id=related, customtype=kind,
                                  customsubject=smarty_safe_subject(r.subject),
                                  custommessage=smarty_safe(r.fragment))
