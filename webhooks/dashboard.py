@@ -133,8 +133,10 @@ def dashboard() -> Response:
     now = datetime.now(UTC)
     data = load_dashboard(state.engine, state.settings, now)
     t = i18n.translator(_lang())
+    local = now.astimezone(state.settings.tz)
     return _page("dashboard.html", data=data, charts=_charts(data, t),
-                 colours=charts.STATE_COLOURS, now_iso=now.isoformat())
+                 colours=charts.STATE_COLOURS, now_iso=now.isoformat(),
+                 now_text=f"{local:%H:%M:%S %d/%m/%Y} ({state.settings.timezone})")
 
 
 @bp.post("/dashboard/login")

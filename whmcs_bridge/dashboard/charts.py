@@ -84,7 +84,8 @@ def compliance_chart(percentages: Mapping[str, Mapping[int, float | None]],
 
 def state_chart(counts: Mapping[str, int], order: Sequence[str], *,
                 names: Mapping[str, str], width: int = 460) -> Chart:
-    """One stacked bar of open tickets by SLA state, with a legend carrying the counts."""
+    """One stacked bar of open tickets by SLA state; the legend carries the counts (a label
+    after each segment would sit on the next one)."""
     left, top, bar_h = 10, 10, 26
     plot_w = width - 2 * left
     total = sum(counts.get(s, 0) for s in order)
@@ -96,7 +97,7 @@ def state_chart(counts: Mapping[str, int], order: Sequence[str], *,
         if n and total:
             w = plot_w * n / total
             bars.append(Bar(round(x, 2), top, round(w, 2), bar_h, STATE_COLOURS[state],
-                            str(n), f"{names.get(state, state)}: {n}", key=state))
+                            "", f"{names.get(state, state)}: {n}", key=state))
             x += w
     legend_y = top + bar_h + 14
     for col, state in enumerate(order):

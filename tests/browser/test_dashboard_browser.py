@@ -1,0 +1,96 @@
+"""Headless Chromium (Debian's, via Playwright's executable_path — never a download) loads the
+dashboard and the ticket panel from the real app: countdowns tick, SVG charts render, no
+console or page errors; screenshots go to tests/artifacts/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+
+from tests.browser.conftest import ARTIFACTS
+from tests.conftest import TEST_TOKEN
+
+pytestmark = pytest.mark.browser
+
+
+def _sign_in(page: Any, base: str, lang: str) -> None:
+    page.goto(f"{base}/dashboard?lang={lang}")
+    page.fill("input[name=token]", TEST_TOKEN)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#open-tickets")
+
+
+def _countdown_texts(page: Any) -> list[str]:
+    return page.eval_on_selector_all(".countdown[data-due]", "els => els.map(e => e.textContent)")
+
+
+@pytest.mark.parametrize("lang", ["en", "vi"])
+def test_dashboard_ticks_and_draws_charts(bridge_url: str, page: Any, lang: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    _sign_in(page, bridge_url, lang)
+    assert page.locator("html").get_attribute("lang") == lang
+
+    rows = page.locator("#open-tickets tbody tr")
+    assert rows.count() == 5
+    states = [rows.nth(i).get_attribute("data-sla-state") for i in range(rows.count())]
+    assert states[0] == "breached"  # sorted by time to breach
+
+    first = _countdown_texts(page)
+    assert first and all(t and t != "…" for t in first)
+    page.wait_for_timeout(2200)
+    later = _countdown_texts(page)
+    assert len(later) == len(first)
+    assert later != first, "the countdowns did not tick"
+
+    for chart in ("#chart-compliance", "#chart-states"):
+        box = page.locator(chart).bounding_box()
+        assert box and box["width"] > 0 and box["height"] > 0, chart
+        drawn = page.locator(f"{chart} rect").evaluate_all(
+            "els => els.filter(e => e.getBBox().width > 0 && e.getBBox().height > 0).length")
+        assert drawn > 0, f"{chart} has no visible bars"
+
+    link = page.locator("#open-tickets tbody tr a").first.get_attribute("href")
+    assert link.startswith("http://whmcs.invalid/admin/supporttickets.php?action=view&id=")
+
+    page.screenshot(path=str(ARTIFACTS / f"dashboard-{lang}.png"), full_page=True)
+    assert (ARTIFACTS / f"dashboard-{lang}.png").stat().st_size > 0
+    assert page.problems == [], page.problems
+
+
+def test_language_toggle_switches_words(bridge_url: str, page: Any) -> None:
+    _sign_in(page, bridge_url, "en")
+    assert "Open tickets by time to breach" in page.inner_text("#open-tickets h2")
+    page.click("a[lang=vi]")
+    page.wait_for_selector("html[lang=vi]")
+    assert "Phiếu đang mở" in page.inner_text("#open-tickets h2")
+    assert page.problems == [], page.problems
+
+
+def test_ticket_panel_renders_and_ticks(bridge_url: str, page: Any) -> None:
+    """The panel as WHMCS shows it: the fragment (fetched with the staff token, as the PHP
+    module does server-side) inside an admin page."""
+    for ticket_id, lang in ((1, "en"), (3, "vi")):
+        resp = requests.get(f"{bridge_url}/api/tickets/{ticket_id}/panel",
+                            params={"lang": lang},
+                            headers={"Authorization": f"Bearer {TEST_TOKEN}"}, timeout=30)
+        assert resp.status_code == 200
+        page.set_content(HOST_PAGE.format(fragment=resp.text))
+        text = page.inner_text("#panel-host")
+        assert ("Target: 30 min" if lang == "en" else "30") in text
+        box = page.locator("#panel-host").bounding_box()
+        assert box and box["height"] > 0
+        countdown = page.locator(".wb-countdown")
+        if countdown.count():
+            before = countdown.first.inner_text()
+            page.wait_for_timeout(2200)
+            assert countdown.first.inner_text() != before, "the panel countdown did not tick"
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"panel-{ticket_id}-{lang}.png"), full_page=True)
+    assert page.problems == [], page.problems
+
+
+HOST_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>WHMCS admin</title>
+<link rel="icon" href="data:,"></head><body><h1>Ticket #</h1>
+<div id="panel-host">{fragment}</div></body></html>"""

@@ -1,0 +1,27 @@
+"""The real app on a loopback port, in a thread (werkzeug's server), for black-box tests."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from werkzeug.serving import make_server
+
+from webhooks.app import create_app
+
+
+@contextmanager
+def live_server(settings: Any) -> Iterator[str]:
+    """Serve ``create_app(settings)`` on 127.0.0.1:<free port>; yield the base URL."""
+    app = create_app(settings)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        app.extensions["whmcs_bridge"].engine.dispose()
