@@ -26,6 +26,7 @@ COMMAND_MODULES: list[str] = [
     "whmcs_bridge.cli.sim",
     "whmcs_bridge.cli.worker",
     "whmcs_bridge.cli.demo",
+    "whmcs_bridge.cli.verify",
 ]
 
 
