@@ -216,3 +216,33 @@ def test_chat_and_staff_tickets(db_url, bridge_factory, notified) -> None:
         assert evaluate_record(conn, recs[1], pol, T0 + 99 * MIN).state == "not_applicable"
         assert evaluate_record(conn, recs[2], pol, T0 + 999 * MIN).state == "not_applicable"
     assert notified == []  # urgent chat ticket: no promise, no alert
+
+
+def test_piped_mail_from_a_known_client_is_email(db_url, bridge_factory) -> None:
+    b = bridge_factory(db_url, make_settings(db_url))
+    b.deliver("TicketPiping", {"to": "support@example.test", "email": "an@example.net",
+                               "name": "An", "subject": "Mail is broken", "body": "..."}, T0)
+    open_ticket(b, tid=4, subject="Mail is broken", at=T0 + MIN)
+    open_ticket(b, tid=5, subject="Another subject", at=T0 + MIN)
+    with b.engine.begin() as conn:
+        assert store.get_ticket(conn, 4).channel == "email"
+        assert store.get_ticket(conn, 5).channel == "client_area"
+
+
+def test_periodic_sweep_job(db_url, bridge_factory, notified) -> None:
+    from hooks.context import JobContext
+    from hooks.sla import sla_sweep
+
+    settings = make_settings(db_url)
+    b = bridge_factory(db_url, settings)
+    open_ticket(b, priority="High")
+    ctx = JobContext(settings=settings, engine=b.engine, now=T0 + 40 * MIN,
+                     services=b.services)
+    out = sla_sweep(ctx)
+    assert out["evaluated"] == 1 and out["states"] == {"breached": 1}
+    assert {(a["trigger"], a["action"]) for a in out["actions"]} == {
+        ("breached", "note"), ("breached", "notify"), ("breached", "flag_admin")}
+    assert sla_sweep(ctx)["actions"] == []  # nothing twice
+    with b.engine.begin() as conn:
+        rec = store.get_ticket(conn, 1)
+    assert (rec.sla_state, rec.sla_due_at) == ("breached", T0 + 30 * MIN)
