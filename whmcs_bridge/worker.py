@@ -19,6 +19,7 @@ running handler finish, hands unstarted events back, and returns.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import logging
 import os
@@ -304,12 +305,15 @@ class Worker:
             if exc.name in ("whmcs_bridge.notify", "whmcs_bridge.notify.outbox"):
                 return
             raise
+        dedupe_key = f"dead_letter:{claimed.id}:{now.isoformat()}"
+        if len(dedupe_key) > 255:  # event ids may be long; the outbox key column is not
+            dedupe_key = "dead_letter:" + hashlib.sha256(dedupe_key.encode()).hexdigest()
         try:
             with conn.begin_nested():
                 outbox.enqueue(conn, notification="dead_letter",
                                payload={"event_id": claimed.id, "event_type": claimed.type,
                                         "attempts": claimed.attempts, "last_error": error},
-                               dedupe_key=f"dead_letter:{claimed.id}:{now.isoformat()}",
+                               dedupe_key=dedupe_key,
                                now=now, settings=self.settings)
         except Exception as exc:
             log.error("could not queue dead_letter notification",

@@ -414,3 +414,25 @@ def test_failing_job_records_error_and_releases_lease(settings, engine) -> None:
         row = conn.execute(select(job_runs)).one()
         assert conn.execute(select(func.count()).select_from(job_runs)).scalar() == 1
     assert row.lease_until is None and "RuntimeError: sweep failed" in row.last_error
+
+
+def test_dead_letter_is_queued_in_the_real_outbox(settings, engine) -> None:
+    from whmcs_bridge.notify.tables import notifications
+
+    def fail(event: Any, ctx: Any) -> None:
+        raise ValueError("gone")
+
+    long_id = "x" * 250  # the dedupe key must still fit
+    add_events(engine, [long_id])
+    clock = Clock(T0)
+    worker = make_worker(settings, engine, registry_with(("t.fail", 1, fail)), clock)
+    for _ in range(settings.worker.max_attempts):
+        worker.run_batch()
+        clock.advance(settings.worker.backoff_max_seconds)
+    assert event_row(engine, long_id).status == "dead"
+    with engine.connect() as conn:
+        rows = conn.execute(select(notifications.c.notification, notifications.c.payload,
+                                   notifications.c.dedupe_key)).all()
+    assert len(rows) == 1 and rows[0].notification == "dead_letter"
+    assert rows[0].payload["event_id"] == long_id and rows[0].payload["attempts"] == 3
+    assert len(rows[0].dedupe_key) <= 255
