@@ -34,6 +34,7 @@ reported with the key that is wrong.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
@@ -48,6 +49,11 @@ ALL_CHANNELS = (*STAFF_CHANNELS, "customer")
 LEVELS = ("urgent", "normal", "low")
 
 _language = fields.String(load_default="vi", validate=validate.OneOf(LANGUAGES))
+
+
+def _readable_file(path: str) -> None:
+    if not os.path.isfile(path) or not os.access(path, os.R_OK):
+        raise ValidationError(f"{path}: not a readable file")
 
 
 def _defaults(schema: type[StrictSchema]) -> Any:
@@ -68,6 +74,8 @@ class SmtpSettings(StrictSchema):
     password = SecretField(load_default=None)
     sender = fields.String(data_key="from", load_default="whmcs-bridge@localhost")
     timeout = fields.Float(load_default=10.0, validate=validate.Range(min=0.1, max=300))
+    #: a PEM bundle to trust instead of the system CAs (a private mail relay)
+    ca_file = fields.String(load_default=None, validate=_readable_file)
 
     @validates_schema
     def _one_tls_mode(self, data: dict, **_: Any) -> None:

@@ -45,7 +45,7 @@ class SmtpChannel:
 
     def _connect(self) -> smtplib.SMTP:
         cfg = self.cfg
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=cfg.get("ca_file"))
         if cfg["ssl"]:
             client: smtplib.SMTP = smtplib.SMTP_SSL(cfg["host"], cfg["port"],
                                                    timeout=cfg["timeout"], context=context)
