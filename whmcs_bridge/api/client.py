@@ -217,8 +217,8 @@ class WhmcsClient:
             if isinstance(reason, urllib3.exceptions.ReadTimeoutError):
                 self._log(action, None, started, "timeout")
                 raise errors.WhmcsTimeoutError(
-                    action, None, f"no answer within {self.timeout:g}s (after retries)"
-                ) from None
+                    action, None, f"no answer within {self.timeout:g}s"
+                    + (" (after retries)" if read else "")) from None
             self._log(action, None, started, "connection")
             raise errors.WhmcsConnectionError(action, None, self._short(exc)) from None
         except requests.RequestException as exc:
