@@ -155,6 +155,7 @@ _PAGE_TEXT = {
         "wrong_client": "Liên kết không khớp với tài khoản của yêu cầu.",
         "verified": "Yêu cầu này đã được xác minh trước đó.",
         "refused": "Yêu cầu này đã bị từ chối; vui lòng gửi yêu cầu mới từ khu vực khách hàng.",
+        "changed": "Yêu cầu đã thay đổi sau khi gửi liên kết; vui lòng dùng liên kết mới.",
         "error": "Có lỗi tạm thời; vui lòng thử lại sau ít phút.",
         "nothing": "Không có thay đổi nào được chấp thuận.",
     },
@@ -175,13 +176,14 @@ _PAGE_TEXT = {
         "wrong_client": "This link does not match the account of the request.",
         "verified": "This request was already verified.",
         "refused": "This request was refused; please send a new one from the client area.",
+        "changed": "The request changed after this link was sent; please use a newer link.",
         "error": "A temporary error occurred; please try again in a few minutes.",
         "nothing": "Nothing has been approved.",
     },
 }
 
 _CODES = {"expired": 410, "invalid": 400, "used": 409, "wrong_client": 403, "verified": 409,
-          "refused": 409, "error": 503}
+          "refused": 409, "changed": 409, "error": 503}
 
 
 def _page(lang: str, code: int, *, heading: str, paragraphs: list[str], css: str,

@@ -14,6 +14,8 @@ SECRETS = [
     ("password", "mật khẩu là Abc@12345 nhé", "Abc@12345"),
     ("password", "user: admin pass = s3cretPW", "s3cretPW"),
     ("password", "mk: Zx9#kq77", "Zx9#kq77"),
+    ("password", "web lỗi, pass cpanel: Qx7#mm2024 nhé", "Qx7#mm2024"),
+    ("password", "mật khẩu hosting mới là Tr4ng!xanh", "Tr4ng!xanh"),
     ("password", "connect with mysql://root:Tr0ub4dor@10.0.0.5/db", "Tr0ub4dor"),
     ("cpanel_token", "token: U7HMR63FHY282DQZ4H5BIH16JLYSO01M", "U7HMR63FHY282DQZ4H5BIH16JLYSO01M"),
     ("cpanel_token", "Authorization: whm root:9XK2M4QZ7B1C5D8E0F3G6H2J4K7L9N1P",
@@ -39,6 +41,8 @@ ORDINARY = [
     "Order 20240501123 placed 12/05/2024 10:30, amount $15.95 USD.",
     "Order number 1234567890123456 needs a refund",  # 16 digits, fails Luhn
     "The password field is required on the form.",
+    "Mật khẩu đăng nhập của em bị sai, nhờ kiểm tra giúp.",
+    "My cPanel password is not working since yesterday.",
     "Domain example.com expires 2025-01-31; nameservers ns1.example.com.",
     "MD5 of the file: d41d8cd98f00b204e9800998ecf8427e",
     "Tracking code 0000000000000000 and 1111-1111-1111-1111",

@@ -36,6 +36,12 @@ _PASSWORD = re.compile(
     + r"(?:\s+(?:is|l[aà]|m[oớ]i|moi|c[uũ]|cu|la))?\s*(?:[:=]|\bl[aà]\b|\bis\b)?\s*"
     r"[\"'`]?(?P<secret>[^\s\"'`]{4,128})"
 )
+#: "pass cpanel: X", "mật khẩu hosting mới là X": a few words between keyword and separator.
+_PASSWORD_OF = re.compile(
+    r"(?i)(?<![\w/])" + _PW_KEYWORD
+    + r"(?:\s+[^\s:=]{1,20}){1,3}?\s*(?:[:=]|\s\bl[aà]\b|\s\bis\b)\s*"
+    r"[\"'`]?(?P<secret>[^\s\"'`]{4,128})"
+)
 _URL_CREDS = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s:/@]+:(?P<secret>[^\s@/]{3,128})@")
 _CPANEL_HEADER = re.compile(r"(?i)\b(?:cpanel|whm)\s+[a-z0-9_.-]+:(?P<secret>[A-Z0-9]{20,64})\b")
 _CPANEL_TOKEN = re.compile(r"(?<![A-Za-z0-9])(?P<secret>(?=[A-Z0-9]*[A-Z])(?=[A-Z0-9]*\d)"
@@ -141,12 +147,13 @@ def find_secrets(text: str) -> list[Finding]:
         digits = re.sub(r"\D", "", m.group("secret"))
         if 13 <= len(digits) <= 19 and luhn_ok(digits) and len(set(digits)) > 1:
             add("card_number", m)
-    for m in _PASSWORD.finditer(text):
-        value = m.group("secret").rstrip(".,;")
-        if _looks_like_password(value):
-            start = m.start("secret")
-            if not any(f.start < start + len(value) and start < f.end for f in found):
-                found.append(Finding("password", start, start + len(value), value))
+    for pattern in (_PASSWORD_OF, _PASSWORD):
+        for m in pattern.finditer(text):
+            value = m.group("secret").rstrip(".,;")
+            if _looks_like_password(value):
+                start = m.start("secret")
+                if not any(f.start < start + len(value) and start < f.end for f in found):
+                    found.append(Finding("password", start, start + len(value), value))
     return sorted(found, key=lambda f: f.start)
 
 

@@ -131,6 +131,12 @@ def open_request(ctx: Any, effects: Effects, ticket: Any, kinds: frozenset[str],
         merged = store.split_changes(existing.changes) | kinds
         if merged != store.split_changes(existing.changes):
             store.update_request(conn, ticket.id, now, changes=merged)
+            if existing.state == REQUIRED and cfg.auto_send_link and existing.client_id:
+                # earlier links name fewer changes and no longer approve: send a fresh one
+                try:
+                    send_link(ctx, effects, ticket.id)
+                except (tokens.KeyNotConfigured, LinkNotAvailable) as exc:
+                    log.warning("verification link not sent for ticket %s: %s", ticket.id, exc)
         return store.get_request(conn, ticket.id)
     lang = _lang(ctx, getattr(ticket, "language", None))
     needed = policy.proof_needed(ticket.channel, cfg.channels_requiring_proof)
@@ -343,6 +349,9 @@ def inspect_link(ctx: Any, token: str) -> tuple[LinkView, Any]:
         return LinkView(False, "used", language=lang), (claims, req)
     if req.state in (VERIFIED, REFUSED):
         return LinkView(False, req.state, language=lang), (claims, req)
+    if frozenset(claims.changes) != store.split_changes(req.changes):
+        # the request grew since the link was sent: the customer must see what they approve
+        return LinkView(False, "changed", language=lang), (claims, req)
     return LinkView(True, None, _tid(req), claims.changes, lang), (claims, req)
 
 
