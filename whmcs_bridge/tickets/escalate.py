@@ -175,27 +175,32 @@ def sweep(engine: Engine, settings: Any, services: Services, now: datetime | Non
     now = now or datetime.now(UTC)
     policy = policy or E.Policy.from_settings(settings)
     result = SweepResult()
+    now_ts = now.timestamp()
     with engine.connect() as conn:
         ids = list(store.open_ticket_ids(conn, settings.sla.closed_statuses))
     to_escalate: list[int] = []
     for i in range(0, len(ids), batch):
+        chunk = ids[i:i + batch]
         with engine.begin() as conn:
-            for tid in ids[i:i + batch]:
-                rec = store.get_ticket(conn, tid)
-                if rec is None:
-                    continue
-                ev = evaluate_record(conn, rec, policy, now)
+            recs = store.get_tickets(conn, chunk)
+            hists = store.histories(conn, recs)
+            saved = []
+            for rec in recs:
+                tp = policy.for_ticket(rec.department_id, rec.channel)
+                ev = E.evaluate(hists[rec.id], now_ts, tp, first_reply=rec.channel != "staff")
                 cur = ev.open_cycle
                 state = ev.state
                 due = cur.due_at if cur is not None else None
-                store.save_evaluation(conn, tid, state, datetime.fromtimestamp(due, UTC)
-                                      if due is not None else None)
+                saved.append({"b_id": rec.id, "sla_state": state,
+                              "sla_due_at": datetime.fromtimestamp(due, UTC)
+                              if due is not None else None})
                 result.evaluated += 1
                 result.states[state] = result.states.get(state, 0) + 1
                 if cur is not None and cur.state in (E.AT_RISK, E.BREACHED):
-                    to_escalate.append(tid)
+                    to_escalate.append(rec.id)
+            store.save_evaluations(conn, saved)
         if progress:
-            progress(len(ids[i:i + batch]))
+            progress(len(chunk))
     for tid in to_escalate:
         try:
             escalate_ticket(engine, settings, services, now, tid, policy, result)

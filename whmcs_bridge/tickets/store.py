@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from whmcs_bridge.sla import engine as E
@@ -217,26 +217,53 @@ def list_escalations(conn: Connection, ticket_id: int) -> list[dict[str, Any]]:
 
 def history(conn: Connection, rec: TicketRecord) -> list[tuple[float, str, Any]]:
     """The ticket's history in the engine's shape, sorted by time."""
-    out: list[tuple[float, int, str, Any]] = []
-    if rec.opened_at is not None:
-        out.append((rec.opened_at.timestamp(), 0, E.OPEN, rec.opened_priority or rec.priority))
-    for r in conn.execute(select(ticket_messages.c.kind, ticket_messages.c.at,
-                                 ticket_messages.c.source_key).where(
-            ticket_messages.c.ticket_id == rec.id)):
-        if r.source_key == "open":
-            continue  # the opening message is the OPEN item
-        out.append((r.at.timestamp(), 2, r.kind, None))
-    for r in conn.execute(select(ticket_history).where(ticket_history.c.ticket_id == rec.id)):
-        if r.kind == "priority":
-            out.append((r.at.timestamp(), 1, E.PRIORITY, r.value))
-        elif r.kind == "status":
-            out.append((r.at.timestamp(), 1, E.STATUS, r.value))
-    for r in conn.execute(select(ticket_pauses).where(ticket_pauses.c.ticket_id == rec.id)):
-        out.append((r.started_at.timestamp(), 1, E.PAUSE, r.reason))
+    return histories(conn, [rec])[rec.id]
+
+
+def get_tickets(conn: Connection, ids: list[int]) -> list[TicketRecord]:
+    """Several stored tickets in one query (deleted ones left out), in id order."""
+    rows = conn.execute(select(tickets).where(tickets.c.id.in_(ids),
+                                              tickets.c.deleted.is_(False))
+                        .order_by(tickets.c.id))
+    return [_record(r) for r in rows]
+
+
+def histories(conn: Connection, recs: list[TicketRecord]) -> dict[int, list[tuple]]:
+    """Histories of many tickets in four queries (the sweep evaluates hundreds at a time).
+
+    Items at the same instant order as: opening, then changes and pauses, then messages —
+    a reply and the status change it causes share a timestamp."""
+    ids = [r.id for r in recs]
+    items: dict[int, list[tuple[float, int, str, Any]]] = {r.id: [] for r in recs}
+    for rec in recs:
+        if rec.opened_at is not None:
+            items[rec.id].append((rec.opened_at.timestamp(), 0, E.OPEN,
+                                  rec.opened_priority or rec.priority))
+    for r in conn.execute(select(ticket_messages.c.ticket_id, ticket_messages.c.kind,
+                                 ticket_messages.c.at).where(
+            ticket_messages.c.ticket_id.in_(ids), ticket_messages.c.source_key != "open")):
+        items[r.ticket_id].append((r.at.timestamp(), 2, r.kind, None))
+    for r in conn.execute(select(ticket_history.c.ticket_id, ticket_history.c.kind,
+                                 ticket_history.c.at, ticket_history.c.value).where(
+            ticket_history.c.ticket_id.in_(ids),
+            ticket_history.c.kind.in_(("priority", "status")))):
+        items[r.ticket_id].append((r.at.timestamp(), 1,
+                                   E.PRIORITY if r.kind == "priority" else E.STATUS, r.value))
+    for r in conn.execute(select(ticket_pauses).where(ticket_pauses.c.ticket_id.in_(ids))):
+        items[r.ticket_id].append((r.started_at.timestamp(), 1, E.PAUSE, r.reason))
         if r.ended_at is not None:
-            out.append((r.ended_at.timestamp(), 1, E.RESUME, r.reason))
-    out.sort(key=lambda x: (x[0], x[1]))
-    return [(ts, kind, value) for ts, _, kind, value in out]
+            items[r.ticket_id].append((r.ended_at.timestamp(), 1, E.RESUME, r.reason))
+    out: dict[int, list[tuple]] = {}
+    for tid, lst in items.items():
+        lst.sort(key=lambda x: (x[0], x[1]))
+        out[tid] = [(ts, kind, value) for ts, _, kind, value in lst]
+    return out
+
+
+def save_evaluations(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """``[{"b_id", "sla_state", "sla_due_at"}, ...]`` in one executemany."""
+    if rows:
+        conn.execute(update(tickets).where(tickets.c.id == bindparam("b_id")), rows)
 
 
 def open_ticket_ids(conn: Connection, closed_statuses: Iterable[str]) -> Iterator[int]:
