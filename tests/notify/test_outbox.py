@@ -119,3 +119,23 @@ def test_replay_puts_dead_rows_back(setup) -> None:
         rows = outbox.list_deliveries(conn)
         assert outbox.counts(conn) == {"pending": 3}
     assert all(r["attempts"] == 0 and r["next_attempt_at"] == later for r in rows)
+
+
+def test_purge_drops_old_sent_notifications_only(setup) -> None:
+    engine, settings = setup
+    old, recent = NOW - timedelta(days=40), NOW - timedelta(days=1)
+    with engine.begin() as conn:
+        for key, at in (("old-sent", old), ("old-dead", old), ("new-sent", recent)):
+            outbox.enqueue(conn, notification="sla_at_risk",
+                           payload=sample_payload("sla_at_risk"), dedupe_key=key, now=at,
+                           settings=settings)
+        conn.execute(deliveries.update().values(status="sent"))
+        dead_id = conn.execute(select(notifications.c.id).where(
+            notifications.c.dedupe_key == "old-dead")).scalar()
+        conn.execute(deliveries.update().where(deliveries.c.notification_id == dead_id,
+                                               deliveries.c.channel == "slack")
+                     .values(status="dead"))
+        assert outbox.purge(conn, before=NOW - timedelta(days=30)) == 1
+        keys = set(conn.execute(select(notifications.c.dedupe_key)).scalars())
+    assert keys == {"old-dead", "new-sent"}
+    assert _count(engine, deliveries) == 6

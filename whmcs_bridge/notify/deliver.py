@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, func, or_, select, update
 
-from whmcs_bridge.notify import policy, recipients, render
+from whmcs_bridge.notify import outbox, policy, recipients, render
 from whmcs_bridge.notify.catalog import KINDS, LANGUAGES
 from whmcs_bridge.notify.channels import DeliveryError, Outgoing, build
 from whmcs_bridge.notify.routing import staff_member
@@ -46,6 +46,8 @@ from whmcs_bridge.notify.tables import (
 
 log = logging.getLogger(__name__)
 
+PURGE_EVERY = timedelta(hours=1)
+
 
 @dataclass
 class Report:
@@ -57,6 +59,7 @@ class Report:
     failed: int = 0
     dead: int = 0
     held: int = 0  # waiting for a digest window or a rate-limit budget
+    purged: int = 0  # old sent notifications deleted
 
 
 @dataclass
@@ -92,6 +95,7 @@ class Deliverer:
         self._whmcs = whmcs
         self.channels = dict(channels) if channels is not None else build(self.cfg, self.whmcs)
         self.rng = rng or random.Random()
+        self._purged_at: datetime | None = None
 
     def whmcs(self) -> Any:
         """The API client (``whmcs`` may be the client or a zero-argument factory)."""
@@ -276,8 +280,17 @@ class Deliverer:
             log.info("notification %s to %s failed (attempt %d), retry in %.0fs: %s",
                      unit.notification, unit.channel, attempts, delay, error)
 
+    def purge_old(self, now: datetime) -> int:
+        """Drop sent notifications past the retention period, at most once an hour."""
+        if self._purged_at is not None and now - self._purged_at < PURGE_EVERY:
+            return 0
+        self._purged_at = now
+        with self.engine.begin() as conn:
+            return outbox.purge(conn, before=now - timedelta(days=self.cfg["retention_days"]))
+
     def run_once(self, now: datetime) -> Report:
         report = Report()
+        report.purged = self.purge_old(now)
         rows = self.claim(now)
         report.claimed = len(rows)
         if not rows:

@@ -14,12 +14,20 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from whmcs_bridge.notify import routing
 from whmcs_bridge.notify.catalog import check_payload
-from whmcs_bridge.notify.tables import DEAD, FAILED, PENDING, SENDING, deliveries, notifications
+from whmcs_bridge.notify.tables import (
+    DEAD,
+    FAILED,
+    PENDING,
+    SENDING,
+    SENT,
+    deliveries,
+    notifications,
+)
 
 
 def _insert(conn: Connection) -> Any:
@@ -94,5 +102,23 @@ def replay(conn: Connection, *, now: datetime, ids: Iterable[int] = (),
     return conn.execute(q).rowcount
 
 
+def purge(conn: Connection, *, before: datetime, limit: int = 1000) -> int:
+    """Delete notifications created before ``before`` whose deliveries were all sent (or that
+    had none). Dead, failed and pending ones stay. Once purged, a dedupe key may be used again
+    — producers' keys name a decision (ticket + cycle), so months later that is harmless."""
+    unfinished = (select(deliveries.c.id)
+                  .where(deliveries.c.notification_id == notifications.c.id,
+                         deliveries.c.status != SENT)
+                  .exists())
+    ids = [r[0] for r in conn.execute(
+        select(notifications.c.id)
+        .where(notifications.c.created_at < before, ~unfinished)
+        .order_by(notifications.c.id).limit(limit))]
+    if not ids:
+        return 0
+    conn.execute(delete(deliveries).where(deliveries.c.notification_id.in_(ids)))
+    return conn.execute(delete(notifications).where(notifications.c.id.in_(ids))).rowcount
+
+
 __all__ = ["DEAD", "FAILED", "PENDING", "SENDING", "counts", "enqueue", "list_deliveries",
-           "replay"]
+           "purge", "replay"]

@@ -166,6 +166,8 @@ class NotificationSettings(StrictSchema):
     backoff_max_seconds = fields.Float(load_default=3600.0, validate=validate.Range(min=0))
     lease_seconds = fields.Integer(load_default=120, validate=validate.Range(min=1))
     batch_size = fields.Integer(load_default=100, validate=validate.Range(min=1, max=10000))
+    #: sent notifications are deleted after this many days (dead ones stay until replayed)
+    retention_days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=3650))
     #: messages per minute per channel (a digest counts as one)
     rate_limits = fields.Dict(keys=fields.String(validate=validate.OneOf(ALL_CHANNELS)),
                               values=fields.Integer(validate=validate.Range(min=1)),
