@@ -40,7 +40,10 @@ if (str_starts_with($path, '/gate/garbage/')) {
 }
 if (str_starts_with($path, '/panel/')) {
     if ($_SERVER['REQUEST_METHOD'] === 'POST') {
-        echo json_encode(['required' => true, 'state' => 'verified', 'method' => 'in_person', 'verified_at' => '2026-01-01T00:00:00+00:00']);
+        $method = json_decode($body, true)['method'] ?? '';
+        echo json_encode($method === 'card_last4'
+            ? ['outcome' => 'failed', 'reason' => 'no_match', 'verification' => ['required' => true, 'state' => 'required', 'method' => null, 'verified_at' => null]]
+            : ['outcome' => 'verified', 'reason' => null, 'verification' => ['required' => true, 'state' => 'verified', 'method' => $method, 'verified_at' => '2026-01-01T00:00:00+00:00']]);
         return true;
     }
     if (preg_match('#/api/tickets/404/panel#', $path)) {

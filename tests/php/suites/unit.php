@@ -379,6 +379,9 @@ t('verification proxy: known fields only, refused without a valid CSRF token, to
     same('/panel/api/tickets/5/verification', $req['uri']);
     same('Bearer ' . $settings->token, $req['headers']['authorization']);
     same(['method' => 'client_login', 'admin' => 'alice', 'email' => 'a@example.com', 'password' => 'hunter2'], json_decode($req['body'], true));
+    $failed = $page->handle('POST', ['action' => 'verify'], ['ticketid' => '5', 'method' => 'card_last4',
+        'f_last4' => '1111', 'wb_csrf' => Panel::csrfToken($settings->secret, 1, '', 5)]);
+    contains('did not accept the verification: failed (no_match)', $failed, 'a proof that does not hold is shown as such');
     foreach (module_log() as $row) {
         lacks('hunter2', $row->request . $row->response, 'the proof never reaches the module log');
         lacks($settings->token, $row->request . $row->response, 'the token never reaches the module log');

@@ -160,9 +160,14 @@ final class AdminPage
         $panel = new Panel($this->settings, $this->http, $this->log);
         $answer = $panel->submitVerification($ticketId, Panel::verificationRequest($post, (string) $username));
         $data = $answer->json() ?? [];
-        if ($answer->isSuccess()) {
-            $state = is_string($data['state'] ?? null) ? $data['state'] : '?';
-            return '<div class="alert alert-success">' . self::e(sprintf($this->t('verify_done'), $state)) . '</div>' . $back;
+        $outcome = is_string($data['outcome'] ?? null) ? $data['outcome'] : '';
+        if ($answer->isSuccess() && in_array($outcome, ['verified', 'link_sent', ''], true)) {
+            $state = $data['verification']['state'] ?? ($data['state'] ?? '?');
+            return '<div class="alert alert-success">' . self::e(sprintf($this->t('verify_done'), (string) $state)) . '</div>' . $back;
+        }
+        if ($answer->isSuccess()) { // the bridge checked the proof and it did not hold
+            $why = $outcome . (is_string($data['reason'] ?? null) ? ' (' . $data['reason'] . ')' : '');
+            return '<div class="alert alert-danger">' . self::e(sprintf($this->t('verify_failed'), $why)) . '</div>' . $back;
         }
         $why = is_string($data['message'] ?? null) ? $data['message'] : $answer->describe();
         if (isset($data['errors']) && is_array($data['errors'])) {
