@@ -236,3 +236,17 @@ def test_from_settings():
 def test_from_settings_requires_credentials():
     with pytest.raises(ValueError, match=r"whmcs\.url"):
         WhmcsClient.from_settings(load_settings(data={}, environ={}))
+
+
+def test_generic_call_applies_special_encodings(mocked, client):
+    by_action(mocked)
+    client.call("AddTicketReply", ticketid=7, message="m", customfields={"3": "x"},
+                attachments=[("f.txt", b"data")], noemail=True)
+    client.call("UpdateTicket", ticketid=7, customfields="YTowOnt9")  # already encoded
+    first, second = (sent(c) for c in mocked.calls)
+    assert decode_serialized(first["customfields"]) == {"3": "x"}
+    import base64
+    import json
+    assert json.loads(base64.b64decode(first["attachments"]))[0]["name"] == "f.txt"
+    assert first["noemail"] == "1"
+    assert second["customfields"] == "YTowOnt9"

@@ -27,12 +27,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from whmcs_bridge.api import errors, schemas
-from whmcs_bridge.api.encoding import (
-    Attachment,
-    encode_attachments,
-    encode_params,
-    encode_serialized,
-)
+from whmcs_bridge.api.encoding import Attachment, encode_params, special_params
 from whmcs_bridge.api.models import (
     AdminDetails,
     Client,
@@ -186,12 +181,14 @@ class WhmcsClient:
     def call(self, action: str, **params: Any) -> dict[str, Any]:
         """POST one API action and return the decoded success body (a dict).
 
-        ``params`` are encoded the PHP way (see :mod:`.encoding`); ``None`` values are left
-        out. Raises a :class:`~.errors.WhmcsError` subclass on any failure.
+        ``params`` are encoded the PHP way (see :mod:`.encoding`): lists and dicts in bracket
+        notation, booleans as ``1``/``0``, a dict given as ``customfields``/``customvars`` as
+        base64 of PHP ``serialize()``, files given as ``attachments`` as base64 JSON; ``None``
+        values are left out. Raises a :class:`~.errors.WhmcsError` subclass on any failure.
         """
         try:
-            form = encode_params(params, self.tz)
-        except TypeError as exc:
+            form = encode_params(special_params(params), self.tz)
+        except (TypeError, ValueError) as exc:
             raise errors.WhmcsValidationError(action, None, str(exc)) from None
         form += [("action", action), ("identifier", self._identifier or ""),
                  ("secret", self._secret or ""), ("responsetype", "json")]
@@ -337,8 +334,8 @@ class WhmcsClient:
             contactid=contactid, userid=userid, name=name, email=email, priority=priority,
             serviceid=serviceid, domainid=domainid, admin=admin, noemail=noemail,
             markdown=markdown, created=created,
-            customfields=encode_serialized(customfields) if customfields else None,
-            attachments=encode_attachments(attachments) if attachments else None,
+            customfields=customfields,
+            attachments=list(attachments) if attachments else None,
             preventClientClosure=prevent_client_closure)
         return self._load(schemas.OpenedTicketSchema, payload, "OpenTicket")
 
@@ -356,8 +353,8 @@ class WhmcsClient:
         self.call("AddTicketReply", ticketid=ticketid, message=message, clientid=clientid,
                   contactid=contactid, adminusername=adminusername, name=name, email=email,
                   status=status, noemail=noemail, markdown=markdown, created=created,
-                  customfields=encode_serialized(customfields) if customfields else None,
-                  attachments=encode_attachments(attachments) if attachments else None)
+                  customfields=customfields,
+                  attachments=list(attachments) if attachments else None)
 
     def add_ticket_note(self, ticketid: int | None = None, message: str = "", *,
                         tid: str | None = None, markdown: bool | None = None,
@@ -370,7 +367,7 @@ class WhmcsClient:
         self.call("AddTicketNote", ticketid=ticketid,
                   ticketnum=tid if ticketid is None else None, message=message,
                   markdown=markdown, created=created,
-                  attachments=encode_attachments(attachments) if attachments else None)
+                  attachments=list(attachments) if attachments else None)
 
     def update_ticket(self, ticketid: int, *, deptid: int | None = None,
                       status: str | None = None, subject: str | None = None,
@@ -386,7 +383,7 @@ class WhmcsClient:
             "UpdateTicket", ticketid=ticketid, deptid=deptid, status=status, subject=subject,
             priority=priority, flag=flag, removeFlag=remove_flag, userid=userid, name=name,
             email=email, cc=cc, created=created, message=message, markdown=markdown,
-            customfields=encode_serialized(customfields) if customfields else None,
+            customfields=customfields,
             preventClientClosure=prevent_client_closure)
         return self._int(payload, "ticketid", "UpdateTicket", default=ticketid)
 
@@ -489,7 +486,7 @@ class WhmcsClient:
         id for general, ticket id for support, …"""
         self.call("SendEmail", messagename=messagename, id=related_id, customtype=customtype,
                   customsubject=customsubject, custommessage=custommessage,
-                  customvars=encode_serialized(customvars) if customvars else None)
+                  customvars=customvars)
 
     def send_admin_email(self, messagename: str | None = None, *,
                          customsubject: str | None = None, custommessage: str | None = None,

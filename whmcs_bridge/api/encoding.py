@@ -162,6 +162,26 @@ def encode_attachments(items: Iterable[Attachment | tuple[str, bytes]]) -> str:
 
 # --------------------------------------------------------------------------- form encoding
 
+#: Parameters WHMCS reads as base64(serialize(array)) rather than bracket notation.
+SERIALIZED_PARAMS = frozenset({"customfields", "customvars"})
+#: Parameters WHMCS reads as base64(JSON [{name, data}]).
+ATTACHMENT_PARAMS = frozenset({"attachments"})
+
+
+def special_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Apply WHMCS's special encodings by parameter name: a mapping given as
+    ``customfields``/``customvars`` is serialized, files given as ``attachments`` are packed.
+    Already-encoded strings pass through unchanged, so callers may do either."""
+    out = dict(params)
+    for key in SERIALIZED_PARAMS & out.keys():
+        if isinstance(out[key], Mapping):
+            out[key] = encode_serialized(out[key]) if out[key] else None
+    for key in ATTACHMENT_PARAMS & out.keys():
+        value = out[key]
+        if isinstance(value, (list, tuple)):
+            out[key] = encode_attachments(value) if value else None
+    return out
+
 
 def format_datetime(value: datetime | date, tz: tzinfo) -> str:
     """``Y-m-d H:i:s`` in the WHMCS zone (aware datetimes are converted; naive taken as-is)."""
