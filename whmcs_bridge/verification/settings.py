@@ -136,7 +136,6 @@ class VerificationSettings(StrictSchema):
     default_language = fields.String(load_default="vi", validate=validate.OneOf(["vi", "en"]))
     #: Previous ``server.secret_key`` values, still accepted for links and fingerprints.
     old_secret_keys = fields.List(SecretField(validate=_long_enough), load_default=list)
-    sweep_every_seconds = fields.Integer(load_default=300, validate=validate.Range(min=5))
 
     @validates_schema
     def _kinds_have_patterns(self, data: dict[str, Any], **_: Any) -> None:
