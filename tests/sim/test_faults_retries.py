@@ -51,9 +51,9 @@ def test_writes_are_never_retried(fresh_sim, action):
 
 
 def test_timeouts_are_transport_errors():
-    with run_in_thread(sim_config(timeout_fault_seconds=1.0)) as handle:
+    with run_in_thread(sim_config(timeout_fault_seconds=3.0)) as handle:
         handle.state.inject_fault("timeout", count=1, action="AddTicketNote")
-        client = handle.client(retries=3, timeout=0.3, backoff=0.01)
+        client = handle.client(retries=3, timeout=1.0, backoff=0.01)
         with pytest.raises(WhmcsTimeoutError) as info:
             client.add_ticket_note(1, "x")
         assert info.value.retryable and info.value.http_status is None
