@@ -184,6 +184,7 @@ def sweep(engine: Engine, settings: Any, services: Services, now: datetime | Non
         with engine.begin() as conn:
             recs = store.get_tickets(conn, chunk)
             hists = store.histories(conn, recs)
+            done = store.escalations_done_many(conn, [r.id for r in recs])
             saved = []
             for rec in recs:
                 tp = policy.for_ticket(rec.department_id, rec.channel)
@@ -196,7 +197,9 @@ def sweep(engine: Engine, settings: Any, services: Services, now: datetime | Non
                               if due is not None else None})
                 result.evaluated += 1
                 result.states[state] = result.states.get(state, 0) + 1
-                if cur is not None and cur.state in (E.AT_RISK, E.BREACHED):
+                if cur is not None and cur.state in (E.AT_RISK, E.BREACHED) and due_actions(
+                        cur.state, cur.level, settings.escalation,
+                        done.get((rec.id, cycle_key(cur)), ())):
                     to_escalate.append(rec.id)
             store.save_evaluations(conn, saved)
         if progress:

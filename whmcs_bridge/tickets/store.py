@@ -208,6 +208,18 @@ def escalations_done(conn: Connection, ticket_id: int, cycle_key: str) -> set[tu
     return {(r.trigger, r.action) for r in rows}
 
 
+def escalations_done_many(conn: Connection,
+                          ids: list[int]) -> dict[tuple[int, str], set[tuple[str, str]]]:
+    """``{(ticket_id, cycle_key): {(trigger, action), ...}}`` for many tickets at once."""
+    out: dict[tuple[int, str], set[tuple[str, str]]] = {}
+    rows = conn.execute(select(ticket_escalations.c.ticket_id, ticket_escalations.c.cycle_key,
+                               ticket_escalations.c.trigger, ticket_escalations.c.action)
+                        .where(ticket_escalations.c.ticket_id.in_(ids)))
+    for r in rows:
+        out.setdefault((r.ticket_id, r.cycle_key), set()).add((r.trigger, r.action))
+    return out
+
+
 def list_escalations(conn: Connection, ticket_id: int) -> list[dict[str, Any]]:
     rows = conn.execute(select(ticket_escalations).where(
         ticket_escalations.c.ticket_id == ticket_id).order_by(ticket_escalations.c.at,
