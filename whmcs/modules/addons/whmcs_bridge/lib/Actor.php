@@ -45,7 +45,7 @@ final class Actor
     private static function detectOrFail(): array
     {
         $script = basename((string) ($_SERVER['SCRIPT_NAME'] ?? $_SERVER['SCRIPT_FILENAME'] ?? ''));
-        if ($script === 'api.php' || defined('WHMCS_API_REQUEST')) {
+        if ($script === 'api.php') {
             return self::make('api');
         }
 
