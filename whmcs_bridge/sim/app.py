@@ -93,6 +93,7 @@ def create_sim_app(config: SimConfig | None = None, *, state: SimState | None = 
         state = SimState(config or SimConfig())
     config = state.config
     app = Flask("whmcs_bridge.sim")
+    app.config["MAX_CONTENT_LENGTH"] = 32 * 1024 * 1024  # attachments arrive base64 in forms
     app.extensions["whmcs_sim"] = state
     fault_rng = random.Random(f"faults:{config.seed}")
     rng_lock = threading.Lock()
