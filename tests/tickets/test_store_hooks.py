@@ -152,6 +152,12 @@ def test_escalation_runs_once_per_cycle(db_url: str, bridge_factory, notified) -
     names = [n[0] for n in notified]
     assert names.count("sla_breached") == 1
     assert names.count("escalation_done") == 2  # one per trigger
+    # and they are in the real outbox, once each
+    from whmcs_bridge.notify.tables import notifications
+
+    with b.engine.begin() as conn:
+        queued = sorted(conn.execute(select(notifications.c.notification)).scalars())
+    assert queued == ["escalation_done", "escalation_done", "sla_at_risk", "sla_breached"]
     with b.engine.begin() as conn:
         rec = store.get_ticket(conn, 1)
         assert (rec.priority, rec.flag_admin_id) == ("High", 7)
