@@ -272,6 +272,10 @@ def test_customer_mail_falls_back_to_smtp_at_the_address_on_file(
     [mail] = recorder.messages
     assert mail["To"] == client.email and mail["Content-Language"] == "en"
     assert "Confirm the request" in mail.get_body(("html",)).get_content()
+    assert "https://bridge.test/v/abc" in mail.get_body(("plain",)).get_content()
+    with engine.connect() as conn:  # the link was delivered: the outbox no longer holds it
+        [row] = outbox.list_deliveries(conn)
+    assert "bridge.test" not in str(row["payload"]) and row["payload"]["tid"] == ticket.tid
 
 
 def test_whmcs_notification_rules_get_the_event(engine, sqlite_url, sim) -> None:

@@ -27,10 +27,14 @@ class Kind:
     audiences: frozenset[str]
     #: bursts to a chat channel become one digest message
     coalesce: bool = True
+    #: payload keys that are capabilities (a signed link): blanked in the outbox once sent
+    scrub_after_send: tuple[str, ...] = ()
 
 
-def _kind(name: str, keys: str, *audiences: str, coalesce: bool = True) -> Kind:
-    return Kind(name, tuple(keys.split()), frozenset(audiences), coalesce)
+def _kind(name: str, keys: str, *audiences: str, coalesce: bool = True,
+          scrub: str = "") -> Kind:
+    return Kind(name, tuple(keys.split()), frozenset(audiences), coalesce,
+                tuple(scrub.split()))
 
 
 _SLA_KEYS = "ticket_id tid subject level due_at department_id client_id kind"
@@ -46,7 +50,8 @@ KINDS: dict[str, Kind] = {
         _kind("escalation_done", "ticket_id tid level actions kind", STAFF),
         _kind("verification_required", "ticket_id tid client_id change language", CUSTOMER),
         _kind("verification_link",
-              "ticket_id tid client_id change url expires_at language", CUSTOMER),
+              "ticket_id tid client_id change url expires_at language", CUSTOMER,
+              scrub="url"),
         _kind("verification_verified", _VERIFY_KEYS, STAFF),
         _kind("verification_refused", _VERIFY_KEYS, STAFF),
         _kind("verification_locked", _VERIFY_KEYS, STAFF, CUSTOMER),

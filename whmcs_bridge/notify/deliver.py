@@ -47,6 +47,7 @@ from whmcs_bridge.notify.tables import (
 log = logging.getLogger(__name__)
 
 PURGE_EVERY = timedelta(hours=1)
+SCRUBBED = "(sent; removed from the outbox)"
 
 
 @dataclass
@@ -260,6 +261,7 @@ class Deliverer:
                     status=SENT, sent_at=now, lease_until=None, last_error=None,
                     attempts=d.c.attempts + 1,
                     digest_id=unit.leader["id"] if len(ids) > 1 else None))
+                self._scrub(conn, unit)
                 report.sent += len(ids)
                 report.messages += 1
                 return
@@ -287,6 +289,19 @@ class Deliverer:
         self._purged_at = now
         with self.engine.begin() as conn:
             return outbox.purge(conn, before=now - timedelta(days=self.cfg["retention_days"]))
+
+    @staticmethod
+    def _scrub(conn: Any, unit: Unit) -> None:
+        """Blank capability fields (a verification link) once delivered: the outbox keeps
+        what happened, not a usable link."""
+        keys = KINDS[unit.notification].scrub_after_send
+        if not keys:
+            return
+        for row in unit.rows:
+            payload = {**row["payload"], **{k: SCRUBBED for k in keys if k in row["payload"]}}
+            conn.execute(update(notifications)
+                         .where(notifications.c.id == row["notification_id"])
+                         .values(payload=payload))
 
     def run_once(self, now: datetime) -> Report:
         report = Report()
