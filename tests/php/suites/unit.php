@@ -252,6 +252,15 @@ t('gates against a scripted bridge: refuse with its message, allow, garbage appl
     StandIn::logout();
 });
 
+t('an unconfigured module does not gate anything and contacts nobody', function () {
+    StandIn::settings(['bridge_url' => '', 'webhook_secret' => '', 'fail_mode' => 'closed', 'log_level' => 'all']);
+    $mark = last_log_id();
+    foreach (HookList::gates() as $hook) {
+        same([[]], StandIn::runHook($hook, gate_vars($hook, 1)), $hook);
+    }
+    same([], module_log($mark), 'no request made, nothing logged');
+});
+
 t('gates with the bridge down or silent apply the fail mode within the timeout', function () {
     foreach (['closed port' => closed_port_url(), 'never answers' => hanging_bridge()] as $case => $url) {
         configure($url, ['timeout_ms' => '300']);

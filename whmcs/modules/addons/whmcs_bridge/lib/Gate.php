@@ -25,7 +25,9 @@ final class Gate
     public function decide(string $hook, array $vars, array $actor): Decision
     {
         if (!$this->settings->isConfigured()) {
-            return $this->failMode($hook, 'the module is not configured (bridge URL / secret)');
+            // Gates start working once the bridge URL and secret are saved: activating the
+            // module must not lock every account change before it is configured.
+            return new Decision(true, '', 'not_configured');
         }
         // The client the change is about, when WHMCS does not put it in $vars itself.
         if (!isset($vars['userid']) && !isset($vars['params']) && ($clientId = Actor::clientIdFor($vars, $actor)) !== null) {

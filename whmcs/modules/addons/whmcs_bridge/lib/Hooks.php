@@ -42,7 +42,7 @@ final class Hooks
             } catch (\Throwable $ignored) {
             }
             $fallback = new Decision(!$closed, '', 'module_error', null, true);
-            return $fallback->toHookResult($hook, Lang::get('fail_closed_message', 'english'));
+            return $fallback->toHookResult($hook, Lang::get('fail_closed_message', Lang::current($actor)));
         }
     }
 
