@@ -256,3 +256,16 @@ def test_policy_overrides_and_chat_not_applicable() -> None:
     assert pol.for_ticket(1, "client_area").first == {"urgent": 1800.0, "normal": 3600.0,
                                                        "low": 7200.0}
     assert pol.for_ticket(1, "client_area").calendar is ALWAYS_OPEN
+
+
+def test_next_reply_cycle_on_business_hours_with_holiday() -> None:
+    # answered Friday 13 Feb 2026 16:00; the customer writes back at 17:20, just before Tết
+    t = vn(2026, 2, 13, 9, 0)
+    h = [(t, OPEN, "Low"), (vn(2026, 2, 13, 16, 0), STAFF, None),
+         (vn(2026, 2, 13, 17, 20), CUSTOMER, None)]
+    ev = evaluate(h, vn(2026, 2, 17, 12, 0), policy(OFFICE))  # during the holiday
+    nxt = ev.current
+    assert (nxt.kind, nxt.state, nxt.remaining_seconds) == ("next_reply", "on_track", 110 * M)
+    assert at(nxt.due_at) == datetime(2026, 2, 23, 9, 50, tzinfo=VN)
+    ev = evaluate(h, vn(2026, 2, 23, 9, 30), policy(OFFICE))
+    assert ev.current.state == "at_risk"  # 100 of 120 minutes used

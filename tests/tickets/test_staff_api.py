@@ -113,3 +113,15 @@ def test_panel_fragment(app_and_bridge) -> None:
     assert bad.status_code == 400 and "lang" in bad.get_json()["errors"]
     bad = client.get("/api/tickets/5/panel?tz=Mars/Base", headers=AUTH)
     assert bad.status_code == 400 and "tz" in bad.get_json()["errors"]
+
+
+def test_panel_paused_ticket_has_a_frozen_countdown(app_and_bridge) -> None:
+    client, b = app_and_bridge
+    opened = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    _open(b, 6, opened, priority="Low")
+    with b.engine.begin() as conn:
+        store.start_pause(conn, 6, "awaiting_verification", opened + timedelta(minutes=1))
+    body = client.get("/api/tickets/6", headers=AUTH).get_json()
+    assert body["sla"]["state"] == "paused" and body["sla"]["remaining_seconds"] == 119 * 60
+    html = client.get("/api/tickets/6/panel?lang=en", headers=AUTH).get_data(as_text=True)
+    assert "Paused" in html and 'data-running="0"' in html and "1:59:00" in html
