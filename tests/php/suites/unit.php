@@ -440,3 +440,29 @@ t('every English string has a Vietnamese translation and every key the code asks
         truthy(isset($en['verify_field_' . $field]), "label for field {$field}");
     }
 });
+
+t('admin page buttons: send waiting events now, re-queue and delete given-up events', function () {
+    [$url, $log] = start_fake_bridge();
+    clear_spool();
+    configure($url . '/status/503');
+    StandIn::runHook('TicketOpen', ['ticketid' => 31]);
+    configure($url . '/status/400');
+    StandIn::runHook('TicketClose', ['ticketid' => 31]);
+    \WHMCS\Database\Capsule::table(Spool::TABLE)->update(['next_attempt_at' => 0]);
+    configure($url . '/status/202');
+    $settings = Settings::load();
+    $page = new AdminPage($settings, Http::forSettings($settings), new Log($settings), 'english', 1, 'sess');
+    preg_match('/name="wb_csrf" value="([0-9a-f]+)"/', $page->handle('GET', [], []), $m);
+    contains('Sent 1, still failing 0, given up 0.', $page->handle('POST', ['action' => 'flush'], ['wb_csrf' => $m[1]]));
+    same(['dead'], array_map(static fn ($r) => $r->status, spool_rows()), 'the 4xx row is not sent by a flush');
+    contains('1 events re-queued.', $page->handle('POST', ['action' => 'requeue'], ['wb_csrf' => $m[1]]));
+    same(['pending'], array_map(static fn ($r) => $r->status, spool_rows()));
+    configure($url . '/status/400');
+    $settings = Settings::load();
+    $page = new AdminPage($settings, Http::forSettings($settings), new Log($settings), 'english', 1, 'sess');
+    contains('given up 1.', $page->handle('POST', ['action' => 'flush'], ['wb_csrf' => $m[1]]));
+    contains('1 events deleted.', $page->handle('POST', ['action' => 'purge'], ['wb_csrf' => $m[1]]));
+    same([], spool_rows());
+    $other = new AdminPage($settings, Http::forSettings($settings), new Log($settings), 'english', 2, 'sess');
+    contains('form expired', $other->handle('POST', ['action' => 'purge'], ['wb_csrf' => $m[1]]), 'another admin\'s token is refused');
+});
