@@ -42,7 +42,7 @@ final class Settings
         $str = static fn (string $key): string => trim((string) ($raw[$key] ?? ''));
 
         $timeout = $str('timeout_ms');
-        $timeoutMs = ctype_digit($timeout) ? (int) $timeout : self::DEFAULT_TIMEOUT_MS;
+        $timeoutMs = preg_match('/^\d{1,6}$/', $timeout) === 1 ? (int) $timeout : self::DEFAULT_TIMEOUT_MS;
         $timeoutMs = max(self::MIN_TIMEOUT_MS, min(self::MAX_TIMEOUT_MS, $timeoutMs));
 
         // Anything but an explicit "open" fails closed: a typo must not open the gates.
