@@ -118,12 +118,36 @@ class VerificationRequestSchema(OpenSchema):
 
 
 class VerificationResultSchema(OpenSchema):
-    """The ticket's verification state after the attempt."""
+    """The outcome of one staff attempt, with the ticket's verification state after it."""
 
-    required = fields.Boolean()
-    state = fields.String(validate=validate.OneOf(VERIFICATION_STATES))
-    method = fields.String(allow_none=True)
-    verified_at = fields.String(allow_none=True)
+    outcome = fields.String(required=True, metadata={"description": "e.g. `verified`, "
+                                                                     "`failed`, `link_sent`"})
+    reason = fields.String(allow_none=True)
+    expires_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    verification = fields.Nested(VerificationStateSchema, required=True)
+
+
+class AttemptSchema(OpenSchema):
+    method = fields.String()
+    outcome = fields.String()
+    reason = fields.String(allow_none=True)
+    actor = fields.String(allow_none=True)
+    channel = fields.String(allow_none=True)
+    reference = fields.String(allow_none=True)
+    at = fields.String(metadata={"format": "date-time"})
+
+
+class VerificationRecordSchema(OpenSchema):
+    ticket_id = fields.Integer(required=True)
+    tid = fields.String(allow_none=True)
+    client_id = fields.Integer(allow_none=True)
+    changes = fields.List(fields.String())
+    channel = fields.String(allow_none=True)
+    verification = fields.Nested(VerificationStateSchema, required=True)
+    verified_by = fields.String(allow_none=True)
+    expires_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    deadline_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    attempts = fields.List(fields.Nested(AttemptSchema))
 
 
 class LoginFormSchema(Schema):
@@ -142,6 +166,8 @@ SCHEMAS: dict[str, type[Schema]] = {
     "Ticket": TicketSchema,
     "VerificationRequest": VerificationRequestSchema,
     "VerificationResult": VerificationResultSchema,
+    "Attempt": AttemptSchema,
+    "VerificationRecord": VerificationRecordSchema,
     "LoginForm": LoginFormSchema,
 }
 
@@ -162,6 +188,8 @@ SIGNED_HEADERS = [
 ]
 LANG_QUERY = {"name": "lang", "in": "query", "required": False,
               "schema": {"type": "string", "enum": ["vi", "en"]}}
+TZ_QUERY = {"name": "tz", "in": "query", "required": False, "schema": {"type": "string"},
+            "description": "IANA zone for the times shown (default: `timezone`)"}
 
 
 @dataclass(frozen=True)
@@ -192,6 +220,12 @@ SIGNED_ERRORS: dict[int, tuple[str, Any, str]] = {
     401: BAD_SIGNATURE,
     413: _json("body over `webhooks.max_body_bytes`"),
     415: _json("body is not JSON"),
+}
+
+LINK_PAGE_RESPONSES: dict[int, tuple[str, Any, str]] = {
+    200: _html("the page"), 400: _html("invalid link"), 403: _html("link of another client"),
+    409: _html("already used, refused, changed or verified"), 410: _html("expired link"),
+    503: _html("WHMCS could not be reached; try again later"),
 }
 
 #: Flask rule -> HTTP method -> operation. Every route of the app appears here exactly once.
@@ -225,15 +259,33 @@ OPERATIONS: dict[str, dict[str, Op]] = {
         security="bearer")},
     "/api/tickets/<int:ticket_id>/panel": {"get": Op(
         "HTML fragment for the WHMCS admin ticket page", "staff",
-        {200: _html("the panel"), 401: UNAUTHORIZED, 404: _json("unknown ticket")},
-        security="bearer", parameters=[LANG_QUERY])},
-    "/api/tickets/<int:ticket_id>/verification": {"post": Op(
-        "Record an ownership verification done by staff", "staff",
-        {200: _json("verification state after the attempt", "VerificationResult"),
-         400: _json("bad request (`errors` names the fields)"), 401: UNAUTHORIZED,
-         404: _json("unknown ticket"), 409: _json("verification not possible in this state"),
-         415: _json("body is not JSON")},
-        body=("VerificationRequest", JSON), security="bearer")},
+        {200: _html("the panel"), 400: _json("bad `lang` or `tz`"), 401: UNAUTHORIZED,
+         404: _json("unknown ticket")},
+        security="bearer", parameters=[LANG_QUERY, TZ_QUERY])},
+    "/api/tickets/<int:ticket_id>/verification": {
+        "post": Op(
+            "Check an ownership proof given to staff, or send the signed e-mail link",
+            "staff",
+            {200: _json("verification state after the attempt", "VerificationResult"),
+             400: _json("bad request (`errors` names the fields)"), 401: UNAUTHORIZED,
+             404: _json("no verification record for this ticket"),
+             409: _json("verification not possible in this state"),
+             502: _json("WHMCS could not check the proof; try again")},
+            body=("VerificationRequest", JSON), security="bearer",
+            description="`method` is one of the verification methods; `{\"method\": \"link\"}` "
+                        "queues the signed link. Proof values are only sent to WHMCS."),
+        "get": Op(
+            "Verification state and the audit of attempts (never a proof)", "staff",
+            {200: _json("the record", "VerificationRecord"), 401: UNAUTHORIZED,
+             404: _json("no verification record for this ticket")},
+            security="bearer"),
+    },
+    "/verify/<token>": {
+        "get": Op("The customer's signed link: shows what is being approved (approves nothing)",
+                  "verification", LINK_PAGE_RESPONSES, parameters=[LANG_QUERY]),
+        "post": Op("The customer approves the change (the button on the link page)",
+                   "verification", LINK_PAGE_RESPONSES, parameters=[LANG_QUERY]),
+    },
     "/dashboard": {"get": Op(
         "SLA dashboard (HTML); shows the login form without a session", "dashboard",
         {200: _html("the dashboard, or the login form")},
