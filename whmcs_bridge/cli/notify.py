@@ -15,8 +15,18 @@ def _whmcs_factory(state: CliState) -> Any:
     def make() -> Any:
         from whmcs_bridge.api import WhmcsClient
 
-        return WhmcsClient.from_settings(state.settings)
+        try:
+            return WhmcsClient.from_settings(state.settings)
+        except ValueError as exc:  # whmcs.url / credentials missing
+            raise Failed(f"WHMCS API: {exc}") from None
     return make
+
+
+def _schema(state: CliState) -> None:
+    """One clear line instead of an SQL error when ``db upgrade`` has not been run."""
+    from whmcs_bridge.cli.worker import ensure_schema
+
+    ensure_schema(state, upgrade_sqlite=False)
 
 
 @click.group("notify")
@@ -73,6 +83,7 @@ def notify_deliver(state: CliState) -> None:
     """Run one delivery pass now (the worker does this every few seconds)."""
     from whmcs_bridge.notify.deliver import deliver_due
 
+    _schema(state)
     report = deliver_due(state.engine, state.settings, now=datetime.now(UTC),
                          whmcs=_whmcs_factory(state))
     click.echo(f"claimed {report.claimed}, sent {report.sent} in {report.messages} "
@@ -101,6 +112,7 @@ def outbox_list(state: CliState, status: str | None, limit: int, as_json: bool) 
     """Deliveries, newest first."""
     from whmcs_bridge.notify import outbox
 
+    _schema(state)
     with state.engine.connect() as conn:
         rows = [_row(r) for r in outbox.list_deliveries(conn, status=status, limit=limit)]
     if as_json:
@@ -125,6 +137,7 @@ def outbox_replay(state: CliState, ids: tuple[int, ...], all_dead: bool) -> None
 
     if not ids and not all_dead:
         raise click.UsageError("give delivery ids or --dead")
+    _schema(state)
     with state.engine.begin() as conn:
         n = outbox.replay(conn, now=datetime.now(UTC), ids=ids, all_dead=all_dead)
     if ids and n == 0:
