@@ -250,3 +250,4 @@ def test_generic_call_applies_special_encodings(mocked, client):
     assert json.loads(base64.b64decode(first["attachments"]))[0]["name"] == "f.txt"
     assert first["noemail"] == "1"
     assert second["customfields"] == "YTowOnt9"
+

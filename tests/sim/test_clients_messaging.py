@@ -144,3 +144,16 @@ def test_admin_email_and_notification_events(fresh_sim):
     assert "test double" in listing["note"]
     assert listing["admin_emails"][0]["subject"] == "SLA breached"
     assert listing["notifications"][0]["title"] == "SLA breached"
+
+
+def test_validate_login_session_cookie_is_not_replayed(fresh_sim):
+    client = fresh_sim.client(retries=0)
+    person = fresh_sim.state.clients[2]
+    response = raw(fresh_sim, "ValidateLogin", email=person.email,
+                   password2=client_password(2))
+    assert "WHMCSsimSession" in response.headers.get("Set-Cookie", "")
+    assert client.validate_login(person.email, client_password(2)) is not None
+    assert client.validate_login(person.email, client_password(2)) is not None
+    client.add_ticket_note(1, "after a login")
+    client.get_admin_details()
+    assert fresh_sim.state.calls["_with_cookie"] == 0

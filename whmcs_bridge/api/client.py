@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, tzinfo
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -95,6 +96,9 @@ class WhmcsClient:
     ``url`` may be the WHMCS root or ``…/includes/api.php``. ``timeout`` is seconds (connect and
     read each). ``retries`` is how many times a *read* is retried; ``backoff`` the base
     backoff factor in seconds (doubling, plus up to ``backoff_jitter`` seconds of jitter).
+
+    One client may be shared by threads (the sync fetches in parallel): connections are pooled
+    (``pool_size`` per session), cookies are never stored, and the schemas are stateless.
     """
 
     def __init__(
@@ -139,6 +143,9 @@ class WhmcsClient:
     def _session(retry: Retry, pool_size: int, user_agent: str) -> requests.Session:
         session = requests.Session()
         session.trust_env = False  # no surprise proxies/netrc credentials from the environment
+        # The API is stateless; ValidateLogin answers with a PHP session cookie for the
+        # *customer*. Never keep or replay it (and keep the jar immutable across threads).
+        session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
         adapter = HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=pool_size)
         session.mount("http://", adapter)
         session.mount("https://", adapter)

@@ -122,6 +122,8 @@ def create_sim_app(config: SimConfig | None = None, *, state: SimState | None = 
         action = form.get("action") if isinstance(form.get("action"), str) else ""
         with state.lock:
             state.calls[action] += 1
+            if request.headers.get("Cookie"):
+                state.calls["_with_cookie"] += 1  # an API client should never send one
         if config.latency_ms:
             time.sleep(config.latency_ms / 1000.0)
         kind = state.take_fault(action)
@@ -205,4 +207,8 @@ def _dispatch(state: SimState, form: dict[str, Any], action: str) -> Response:
             payload = handler(state, Params(form), caller)
     except ActionError as exc:
         return _error(exc.message, exc.status)
-    return _json(payload)
+    response = _json(payload)
+    if action == "ValidateLogin":  # WHMCS starts a session for the customer, as docs warn
+        response.set_cookie("WHMCSsimSession", f"sim{state.version}{len(state.logins)}",
+                            httponly=True)
+    return response
