@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, select
 
 from hooks.context import HandlerContext, Services
 from whmcs_bridge.sla import engine as E
-from whmcs_bridge.sla.escalation import PRIORITY_ORDER, cycle_key, due_actions, raised
+from whmcs_bridge.sla.escalation import cycle_key, due_actions, raised
 from whmcs_bridge.tickets import store
 from whmcs_bridge.tickets.replies import post_note
 from whmcs_bridge.tickets.tables import ticket_history
@@ -212,5 +212,3 @@ def sweep(engine: Engine, settings: Any, services: Services, now: datetime | Non
             result.failed.append((tid, f"{type(exc).__name__}: {exc}"))
     return result
 
-
-__all__ = ["PRIORITY_ORDER", "SweepResult", "evaluate_record", "sweep"]

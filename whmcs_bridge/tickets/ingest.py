@@ -11,14 +11,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from whmcs_bridge.sla import engine as E
 from whmcs_bridge.sla.channels import classify
 from whmcs_bridge.tickets import store
 from whmcs_bridge.tickets.tables import (
     bridge_replies,
-    ticket_escalations,
     ticket_history,
     ticket_messages,
     tickets,
@@ -154,9 +153,3 @@ def apply_fetched_batch(conn: Connection, batch: list[Any], *, settings: Any, no
         if changes:
             observe_external(conn, tid, changes, at=now)
     return out
-
-
-def external_escalations(conn: Connection, ticket_id: int) -> int:
-    return conn.execute(select(func.count()).select_from(ticket_escalations).where(
-        ticket_escalations.c.ticket_id == ticket_id,
-        ticket_escalations.c.trigger == "external")).scalar_one()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from whmcs_bridge.sla import engine as E
@@ -282,12 +282,6 @@ def open_ticket_ids(conn: Connection, closed_statuses: Iterable[str]) -> Iterato
     q = select(tickets.c.id).where(tickets.c.deleted.is_(False),
                                    tickets.c.status.not_in(list(closed_statuses)))
     yield from conn.execute(q.order_by(tickets.c.id)).scalars()
-
-
-def save_evaluation(conn: Connection, ticket_id: int, state: str,
-                    due_at: datetime | None) -> None:
-    conn.execute(update(tickets).where(and_(tickets.c.id == ticket_id))
-                 .values(sla_state=state, sla_due_at=due_at))
 
 
 def record_escalation_outcome(conn: Connection, ticket_id: int, cycle_key: str, trigger: str,
