@@ -298,3 +298,20 @@ def test_a_guest_ticket_is_answered_through_whmcs_bound_to_the_ticket(
     [mail] = sim.state.sent_emails
     assert (mail["customtype"], mail["id"], mail["to"]) == ("support", guest.id, guest.email)
     assert mail["subject"] == f"Ticket #{guest.tid}: please call our hotline for billing questions"
+
+
+def test_a_sweep_of_40_breaches_reaches_slack_as_one_message(
+        engine, sqlite_url, hook_server) -> None:
+    settings = notify_settings(sqlite_url, slack={"url": hook_server.url + "/slack",
+                                                  "language": "en"})
+    with engine.begin() as conn:  # what an SLA sweep does in one pass
+        for i in range(40):
+            outbox.enqueue(conn, notification="sla_breached",
+                           payload=sample_payload("sla_breached", ticket_id=i, tid=f"T-{i:03}"),
+                           dedupe_key=f"sweep:{i}", now=NOW, settings=settings)
+    report = deliverer(engine, settings).run_once(NOW)
+    assert (report.sent, report.messages) == (40, 1)
+    assert len(hook_server.requests) == 1
+    text = hook_server.json(0)["text"]
+    assert text.startswith("*40 tickets that missed the SLA*")
+    assert all(f"#T-{i:03}" in text for i in range(40))
