@@ -8,12 +8,12 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from tests.conftest import _fresh_pg_url
 from tests.worker.crash_handlers import effects, metadata
 from tests.worker.helpers import add_events
-from tests.worker.procs import CLI, bridge_env, read
+from tests.worker.procs import CLI, bridge_env, drop_pg_database, read
 from whmcs_bridge.store import make_engine, upgrade
 from whmcs_bridge.store.tables import events, handler_outcomes
 
@@ -27,6 +27,9 @@ HANDLERS = ("audit.record", "test.first")
 def test_four_workers_never_share_an_event(pg_database: str, tmp_path: Path) -> None:
     url = _fresh_pg_url(pg_database)
     engine = make_engine(url)
+    with engine.begin() as conn:  # this test is about concurrency, not fsync speed
+        conn.execute(text(f'ALTER DATABASE "{url.rsplit("/", 1)[1]}" '
+                          "SET synchronous_commit = off"))
     upgrade(engine)
     metadata.create_all(engine)
     ids = add_events(engine, [f"evt_{n:05d}" for n in range(EVENTS)])
@@ -76,3 +79,4 @@ def test_four_workers_never_share_an_event(pg_database: str, tmp_path: Path) -> 
         assert len({pid for _, _, pid in starts}) >= 2  # the work really was shared
     finally:
         engine.dispose()
+        drop_pg_database(url)
