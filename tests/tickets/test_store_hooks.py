@@ -252,3 +252,14 @@ def test_periodic_sweep_job(db_url, bridge_factory, notified) -> None:
     with b.engine.begin() as conn:
         rec = store.get_ticket(conn, 1)
     assert (rec.sla_state, rec.sla_due_at) == ("breached", T0 + 30 * MIN)
+
+
+def test_ticket_first_seen_through_a_reply_waits_for_sync(db_url, bridge_factory) -> None:
+    b = bridge_factory(db_url, make_settings(db_url))
+    b.deliver("TicketUserReply", {"ticketid": 77, "replyid": 9, "userid": 42,
+                                  "priority": "High", "status": "Customer-Reply"}, T0)
+    with b.engine.begin() as conn:
+        rec = store.get_ticket(conn, 77)
+        assert rec.sync_pending and rec.opened_at is None
+        ev = evaluate_record(conn, rec, E.Policy.from_settings(b.settings), T0 + 99 * MIN)
+    assert ev.state == "not_applicable" and ev.cycles == []

@@ -267,6 +267,9 @@ def histories(conn: Connection, recs: list[TicketRecord]) -> dict[int, list[tupl
             items[r.ticket_id].append((r.ended_at.timestamp(), 1, E.RESUME, r.reason))
     out: dict[int, list[tuple]] = {}
     for tid, lst in items.items():
+        if not lst or lst[0][2] != E.OPEN:
+            out[tid] = []  # opening unknown (first seen through a later event): wait for sync
+            continue
         lst.sort(key=lambda x: (x[0], x[1]))
         out[tid] = [(ts, kind, value) for ts, _, kind, value in lst]
     return out
