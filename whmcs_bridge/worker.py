@@ -264,9 +264,9 @@ class Worker:
                                                 services=self.services, event=event))
         except Exception as exc:
             error = describe(exc)
-            log.warning("handler failed", exc_info=True,
-                        extra={"event_id": event.id, "event_type": event.type,
-                               "handler": spec.name, "error": error})
+            log.warning("handler failed", extra={"event_id": event.id, "event_type": event.type,
+                                                 "handler": spec.name, "error": error})
+            log.debug("handler traceback", exc_info=True)  # opt-in: messages may hold data
             inbox.record_failure(bind, event.id, spec.name, error=error, now=self.clock())
             return error
         return None
@@ -351,8 +351,8 @@ class Worker:
                                 services=self.services))
         except Exception as exc:
             error = describe(exc)
-            log.error("periodic job failed", exc_info=True,
-                      extra={"job": job.name, "error": error})
+            log.error("periodic job failed", extra={"job": job.name, "error": error})
+            log.debug("periodic job traceback", exc_info=True)
         job_runs.finish(self.engine, job.name, started_at=started, now=self.clock(),
                         error=error)
         self.stats["jobs"] += 1

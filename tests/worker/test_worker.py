@@ -436,3 +436,24 @@ def test_dead_letter_is_queued_in_the_real_outbox(settings, engine) -> None:
     assert len(rows) == 1 and rows[0].notification == "dead_letter"
     assert rows[0].payload["event_id"] == long_id and rows[0].payload["attempts"] == 3
     assert len(rows[0].dedupe_key) <= 255
+
+
+def test_failure_logs_and_last_error_carry_no_secret(settings, engine, caplog) -> None:
+    secret = "whsec_" + "Q" * 40
+
+    def leaky(event: Any, ctx: Any) -> None:
+        raise RuntimeError(f"upstream rejected secret {secret} password=hunter2")
+
+    add_events(engine, ["e1"])
+    caplog.set_level("INFO")
+    make_worker(settings, engine, registry_with(("t.leaky", 1, leaky)), Clock(T0)).run_batch()
+    row = event_row(engine, "e1")
+    assert "RuntimeError: upstream rejected secret whsec_********" in row.last_error
+    stored = row.last_error + outcomes(engine, "e1")["t.leaky"].last_error
+    assert secret not in stored and "hunter2" not in stored
+    failures = [r for r in caplog.records if r.getMessage() == "handler failed"]
+    assert len(failures) == 1 and failures[0].handler == "t.leaky"
+    for record in caplog.records:
+        text = record.getMessage() + " ".join(str(v) for v in vars(record).values())
+        assert secret not in text and "hunter2" not in text
+        assert record.levelno < 20 or record.exc_info is None  # tracebacks only at DEBUG
