@@ -337,7 +337,8 @@ def inspect_link(ctx: Any, token: str) -> tuple[LinkView, Any]:
     try:
         claims = tokens.read(ctx.settings, token, now=ctx.now)
     except tokens.LinkError as exc:
-        return LinkView(False, exc.reason, language=default), None
+        known = store.get_request(ctx.conn, exc.ticket_id) if exc.ticket_id else None
+        return LinkView(False, exc.reason, language=known.language if known else default), None
     nonce = store.get_nonce(ctx.conn, claims.nonce)
     req = store.get_request(ctx.conn, claims.ticket_id)
     if nonce is None or req is None or nonce.ticket_id != claims.ticket_id:

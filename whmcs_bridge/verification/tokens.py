@@ -71,11 +71,13 @@ class LinkClaims:
 
 
 class LinkError(Exception):
-    """Why a link cannot approve anything: ``expired`` or ``invalid``."""
+    """Why a link cannot approve anything: ``expired`` or ``invalid``. An expired link was
+    genuinely ours, so its ``ticket_id`` is known (the page can speak the client's language)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, ticket_id: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.ticket_id = ticket_id
 
 
 def _serializer(settings: Settings, now: datetime) -> URLSafeTimedSerializer:
@@ -106,10 +108,16 @@ def issue(settings: Settings, *, ticket_id: int, client_id: int, changes: list[s
 def read(settings: Settings, token: str, *, now: datetime) -> LinkClaims:
     """Check signature and age; raise :class:`LinkError`. Single use is the store's job."""
     max_age = settings.verification.link_ttl_minutes * 60
+    serializer = _serializer(settings, now)
     try:
-        data: Any = _serializer(settings, now).loads(token, max_age=max_age)
-    except SignatureExpired:
-        raise LinkError("expired") from None
+        data: Any = serializer.loads(token, max_age=max_age)
+    except SignatureExpired as exc:
+        ticket_id = None
+        try:  # the signature was valid, only old: the payload is ours
+            ticket_id = int(serializer.load_payload(exc.payload)["t"])
+        except Exception:  # a best-effort hint for the page's language
+            ticket_id = None
+        raise LinkError("expired", ticket_id) from None
     except BadSignature:
         raise LinkError("invalid") from None
     try:
