@@ -88,6 +88,13 @@ def _session_is_valid() -> bool:
     return ok
 
 
+def _secure() -> bool:
+    """Mark cookies Secure over HTTPS, including behind a TLS-terminating proxy when the
+    configured public URL is https (the proxy speaks plain HTTP to us)."""
+    public = bridge().settings.server.public_url or ""
+    return request.is_secure or public.startswith("https://")
+
+
 def _lang() -> str:
     accept = request.accept_languages.best_match(i18n.LANGUAGES)
     return i18n.pick_language(request.args.get("lang"), request.cookies.get(LANG_COOKIE),
@@ -109,7 +116,7 @@ def _page(template: str, status: int = 200, **context: Any) -> Response:
     resp.headers["Cache-Control"] = "no-store"
     if request.args.get("lang") in i18n.LANGUAGES:
         resp.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="Lax",
-                        secure=request.is_secure)
+                        secure=_secure())
     return resp
 
 
@@ -149,7 +156,7 @@ def login() -> Response:
     resp = redirect(url_for("dashboard.dashboard", lang=request.args.get("lang")), 303)
     resp.set_cookie(SESSION_COOKIE, _serializer().dumps({"fp": _fingerprint(token)}),
                     max_age=SESSION_MAX_AGE, httponly=True, samesite="Lax",
-                    secure=request.is_secure, path="/")
+                    secure=_secure(), path="/")
     return resp
 
 

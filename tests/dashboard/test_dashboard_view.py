@@ -118,3 +118,13 @@ def test_ephemeral_key_when_no_secret_key(sqlite_url: str, caplog: Any) -> None:
         app = create_app(make_settings(sqlite_url))
     assert "secret_key" in caplog.text
     assert len(app.extensions["whmcs_bridge_dashboard_key"]) >= 32
+
+
+def test_cookie_is_secure_when_the_public_url_is_https(sqlite_url: str) -> None:
+    app = create_app(make_settings(sqlite_url, server={"secret_key": "k" * 32,
+                                                       "public_url": "https://bridge.example/"}))
+    resp = app.test_client().post("/dashboard/login", data={"token": TEST_TOKEN})
+    assert "Secure" in resp.headers["Set-Cookie"]
+    plain = create_app(make_settings(sqlite_url, server={"secret_key": "k" * 32}))
+    resp = plain.test_client().post("/dashboard/login", data={"token": TEST_TOKEN})
+    assert "Secure" not in resp.headers["Set-Cookie"]
