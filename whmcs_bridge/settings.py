@@ -82,10 +82,21 @@ class Secret:
 
 
 class SecretField(fields.String):
-    """A string setting loaded as :class:`Secret`."""
+    """A string setting loaded as :class:`Secret`.
+
+    ``min_length`` is checked on the plain string here, because validators passed with
+    ``validate=`` only ever see the wrapped :class:`Secret`.
+    """
+
+    def __init__(self, *args: Any, min_length: int = 0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.min_length = min_length
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Secret:
-        return Secret(super()._deserialize(value, attr, data, **kwargs))
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        if len(raw) < self.min_length:
+            raise ValidationError(f"must be at least {self.min_length} characters long")
+        return Secret(raw)
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else "********"
@@ -140,7 +151,7 @@ class WebhookSettings(StrictSchema):
 
 
 class ApiSettings(StrictSchema):
-    tokens = fields.List(SecretField(validate=validate.Length(min=16)), load_default=list)
+    tokens = fields.List(SecretField(min_length=16), load_default=list)
 
 
 class WhmcsSettings(StrictSchema):

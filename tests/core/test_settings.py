@@ -79,3 +79,10 @@ def test_secrets_never_show_in_repr() -> None:
     assert "api-secret-value" not in repr(s.whmcs)
     assert isinstance(s.whmcs.secret, Secret)
     assert s.whmcs.secret.reveal() == "api-secret-value"
+
+
+def test_staff_tokens_need_sixteen_characters() -> None:
+    ok = load_settings(environ={"WHMCS_BRIDGE_API_TOKEN": "a" * 16 + " " + "b" * 20})
+    assert [t.reveal() for t in ok.api.tokens] == ["a" * 16, "b" * 20]
+    with pytest.raises(SettingsError, match=r"api\.tokens\.0: must be at least 16"):
+        load_settings(environ={"WHMCS_BRIDGE_API_TOKEN": "short"})
