@@ -79,6 +79,14 @@ def test_full_incremental_and_resume_with_faults(db_url: str, sim: Any) -> None:
         hist = [r for r in store.list_escalations(conn, 9) if r["trigger"] == "external"]
     assert [h["action"] for h in hist] == ["priority_changed"]
 
+    # a ticket deleted in WHMCS without an event is dropped by the next full sync
+    sim.state.tickets.pop(60)
+    sim.state.touch()
+    gone = run_sync(engine, settings, api, full=True, concurrency=4, page_size=7)
+    assert (gone.listed, gone.deleted) == (59, 1)
+    with engine.connect() as conn:
+        assert store.get_ticket(conn, 60) is None
+
     # 3. interrupted while listing (a page fails), then while fetching (the process dies)
     for i in (3, 14, 27):
         api.update_ticket(i, status="On Hold")

@@ -11,9 +11,11 @@ Two phases, both resumable because their progress is committed as they go:
    committed in small batches, clearing ``sync_pending``. A failed read leaves the ticket
    pending for the next run.
 
-An interrupted run resumes where it stopped (the listing from its offset, the fetching from
-whatever is still pending), and re-running converges: rows are keyed by WHMCS ids and messages
-by reply/note ids, so nothing is ever duplicated.
+A full run that listed everything in one go also marks stored tickets WHMCS no longer lists as
+deleted (a deletion whose event was lost). An interrupted run resumes where it stopped (the
+listing from its offset, the fetching from whatever is still pending), and re-running
+converges: rows are keyed by WHMCS ids and messages by reply/note ids, so nothing is ever
+duplicated.
 """
 
 from __future__ import annotations
@@ -74,6 +76,18 @@ def _save(engine: Engine, **values: Any) -> None:
             conn.execute(insert(sync_state).values(name=NAME, **values))
 
 
+def _mark_deleted(engine: Engine, listed: set[int], now: datetime) -> int:
+    """After a complete full listing: stored tickets WHMCS no longer lists are deleted."""
+    with engine.begin() as conn:
+        stored = set(conn.execute(select(tickets.c.id).where(tickets.c.deleted.is_(False)))
+                     .scalars())
+        gone = sorted(stored - listed)
+        for i in range(0, len(gone), 500):
+            conn.execute(update(tickets).where(tickets.c.id.in_(gone[i:i + 500]))
+                         .values(deleted=True, sync_pending=False, updated_at=now))
+    return len(gone)
+
+
 def _mark_page(engine: Engine, items: list[Any], *, full: bool, now: datetime) -> int:
     """Mark the page's changed tickets pending (creating unknown ones); return how many."""
     by_id = {t.id: t for t in items}
@@ -103,7 +117,8 @@ def _mark_page(engine: Engine, items: list[Any], *, full: bool, now: datetime) -
 
 
 def _list(engine: Engine, client: Any, summary: SyncSummary, *, full: bool, start: int,
-          concurrency: int, page_size: int, now: datetime, progress: Progress | None) -> None:
+          concurrency: int, page_size: int, now: datetime, progress: Progress | None,
+          listed: set[int]) -> None:
     """Read every page from ``start``; commit the offset as contiguous pages complete."""
     first = client.get_tickets(limitstart=start, limitnum=page_size,
                                ignore_dept_assignments=True)
@@ -124,6 +139,7 @@ def _list(engine: Engine, client: Any, summary: SyncSummary, *, full: bool, star
             while next_offset in pages:
                 page = pages.pop(next_offset)
                 summary.listed += len(page.items)
+                listed.update(t.id for t in page.items)
                 _mark_page(engine, page.items, full=full, now=now)
                 next_offset += page_size if page.items else total
                 _save(engine, next_offset=next_offset, updated_at=now)
@@ -220,8 +236,11 @@ def run_sync(engine: Engine, settings: Any, client: Any, *, full: bool = False,
               total=None, started_at=now, updated_at=now)
     summary.mode = "full" if full else "incremental"
     if start is not None:
+        listed: set[int] = set()
         _list(engine, client, summary, full=full, start=start, concurrency=concurrency,
-              page_size=page_size, now=now, progress=progress)
+              page_size=page_size, now=now, progress=progress, listed=listed)
+        if full and start == 0:  # saw the whole list in this run: absent means deleted
+            summary.deleted += _mark_deleted(engine, listed, now)
         _save(engine, phase="fetching", updated_at=now)
     _fetch(engine, client, settings, summary, concurrency=concurrency, now=now,
            progress=progress)
