@@ -9,10 +9,14 @@ Two kinds of figures, chosen so every number is right under gunicorn's several p
 * **Counted per request** (they are never stored): events received by type and outcome
   (``accepted``, ``duplicate``, ``ignored``, ``unauthorized``, ``invalid``, ``too_large``,
   ``unsupported_media_type``, ``unavailable``) and signature failures by reason. With several
-  gunicorn workers these use ``prometheus_client``'s multiprocess mode: whoever starts
-  gunicorn sets ``PROMETHEUS_MULTIPROC_DIR`` to an empty folder *before* the workers import
-  ``prometheus_client`` (see :func:`multiprocess_env`), and every worker's counters are
-  summed at scrape time. Without it (one process, tests) the counters live in this process.
+  gunicorn workers these use ``prometheus_client``'s multiprocess mode, so every worker's
+  counts are summed at scrape time: the gunicorn ``on_starting`` hook in
+  ``webhooks.receiver.GUNICORN_DEFAULTS`` (:func:`gunicorn_on_starting`) gives the server a
+  fresh ``PROMETHEUS_MULTIPROC_DIR`` before the workers fork, unless one is set already.
+  Without it (one process, tests) the counters live in this process.
+
+Other rooms' scrape-time collectors (the notification outbox) are listed in
+:data:`COLLECTORS` and reported alongside.
 
 The ``type`` label only takes hook names the bridge handles (``other`` for the rest,
 ``unparsed`` before the body was read), so a sender cannot blow up the label set.
@@ -20,14 +24,25 @@ The ``type`` label only takes hook names the bridge handles (``other`` for the r
 
 from __future__ import annotations
 
+import importlib
+import logging
 import os
+import shutil
 import tempfile
+import threading
 from collections import Counter as Tally
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Blueprint, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    generate_latest,
+    values,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -43,22 +58,51 @@ WAITING = (PENDING, FAILED, PROCESSING)
 #: Statuses every scrape reports, even at zero, so dashboards and alerts see the series.
 STATUSES = (PENDING, PROCESSING, FAILED, DONE, DEAD, IGNORED)
 
+log = logging.getLogger(__name__)
+
 bp = Blueprint("metrics", __name__)
 
-# Per-process counters, kept in a registry of our own (not the global default one).
-_LOCAL = CollectorRegistry(auto_describe=True)
-RECEIVED = Counter(
-    "whmcs_bridge_events_received",
-    "Webhook deliveries by hook type and outcome",
-    ["type", "outcome"],
-    registry=_LOCAL,
-)
-SIGNATURE_FAILURES = Counter(
-    "whmcs_bridge_signature_failures",
-    "Webhook deliveries refused by signature checks, by reason",
-    ["reason"],
-    registry=_LOCAL,
-)
+#: Scrape-time collectors of other rooms: ``"module:Class"``, constructed with the engine.
+COLLECTORS: list[str] = [
+    "whmcs_bridge.notify.metrics:OutboxCollector",
+]
+
+
+class RequestCounters:
+    """The per-request counters, in a registry of our own (not the global default one).
+
+    Built on first use in each process, i.e. after gunicorn forked and after
+    :func:`gunicorn_on_starting` chose the multiprocess mode.
+    """
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.received = Counter(
+            "whmcs_bridge_events_received",
+            "Webhook deliveries by hook type and outcome",
+            ["type", "outcome"],
+            registry=self.registry,
+        )
+        self.signature_failures = Counter(
+            "whmcs_bridge_signature_failures",
+            "Webhook deliveries refused by signature checks, by reason",
+            ["reason"],
+            registry=self.registry,
+        )
+
+
+_counters: RequestCounters | None = None
+_counters_lock = threading.Lock()
+_owned_dir: str | None = None  # the multiprocess folder gunicorn_on_starting created
+
+
+def counters() -> RequestCounters:
+    global _counters
+    if _counters is None:
+        with _counters_lock:
+            if _counters is None:
+                _counters = RequestCounters()
+    return _counters
 
 
 def type_label(hook_type: str | None) -> str:
@@ -69,11 +113,33 @@ def type_label(hook_type: str | None) -> str:
 
 
 def count_received(hook_type: str | None, outcome: str) -> None:
-    RECEIVED.labels(type=type_label(hook_type), outcome=outcome).inc()
+    counters().received.labels(type=type_label(hook_type), outcome=outcome).inc()
 
 
 def count_signature_failure(reason: str) -> None:
-    SIGNATURE_FAILURES.labels(reason=reason).inc()
+    counters().signature_failures.labels(reason=reason).inc()
+
+
+def gunicorn_on_starting(server: Any) -> None:
+    """Gunicorn ``on_starting`` hook (master, before any worker forks): multiprocess counters.
+
+    ``prometheus_client`` picks its value store when it is imported, which may already have
+    happened in the master (``serve`` reads ``GUNICORN_DEFAULTS``), so it is asked again here,
+    before the workers inherit it.
+    """
+    global _owned_dir
+    if not os.environ.get(MULTIPROC_ENV):
+        os.environ.update(multiprocess_env())
+        _owned_dir = os.environ[MULTIPROC_ENV]
+    values.ValueClass = values.get_value_class()
+
+
+def gunicorn_on_exit(server: Any) -> None:
+    """Gunicorn ``on_exit`` hook: remove the counters folder :func:`gunicorn_on_starting` made."""
+    global _owned_dir
+    if _owned_dir:
+        shutil.rmtree(_owned_dir, ignore_errors=True)
+        _owned_dir = None
 
 
 def multiprocess_env(base: str | None = None) -> dict[str, str]:
@@ -172,13 +238,19 @@ def _age(now: datetime, since: datetime | None) -> float:
 def render(engine: Engine, now: datetime | None = None) -> bytes:
     """The full exposition: request counters (this process or all of them) + inbox figures."""
     if os.environ.get(MULTIPROC_ENV):
-        counters = CollectorRegistry()
-        MultiProcessCollector(counters)
+        requests = CollectorRegistry()
+        MultiProcessCollector(requests)
     else:
-        counters = _LOCAL
-    inbox = CollectorRegistry(auto_describe=False)
-    inbox.register(InboxCollector(engine, now))
-    return generate_latest(counters) + generate_latest(inbox)
+        requests = counters().registry
+    tables = CollectorRegistry(auto_describe=False)
+    tables.register(InboxCollector(engine, now))
+    for path in COLLECTORS:
+        module, _, name = path.partition(":")
+        try:
+            tables.register(getattr(importlib.import_module(module), name)(engine))
+        except (ImportError, AttributeError) as exc:  # a room not installed: skip, say so
+            log.warning("metrics collector %s unavailable: %s", path, exc)
+    return generate_latest(requests) + generate_latest(tables)
 
 
 @bp.get("/metrics")

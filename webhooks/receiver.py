@@ -63,6 +63,9 @@ def gunicorn_options(workers: int = 0) -> dict[str, Any]:
         "keepalive": 5,
         "timeout": 60,
         "graceful_timeout": 30,
+        # request counters summed over the workers (prometheus_client multiprocess mode)
+        "on_starting": metrics.gunicorn_on_starting,
+        "on_exit": metrics.gunicorn_on_exit,
     }
 
 

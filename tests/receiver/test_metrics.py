@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 from flask.testing import FlaskClient
@@ -90,3 +93,44 @@ def test_unreachable_database_reports_inbox_down(client: FlaskClient, monkeypatc
     monkeypatch.setattr(engine, "connect", broken)
     samples = scrape(client)
     assert value(samples, "whmcs_bridge_inbox_up") == 0
+
+
+MULTIPROCESS_SCRIPT = r"""
+import os, sys
+from webhooks import metrics
+from whmcs_bridge.store import make_engine
+
+metrics.gunicorn_on_starting(None)        # as gunicorn's master does before forking
+folder = os.environ[metrics.MULTIPROC_ENV]
+children = []
+for n in (1, 2):
+    pid = os.fork()
+    if pid == 0:                          # a "worker": counts its own requests
+        for _ in range(n):
+            metrics.count_received("TicketOpen", "accepted")
+        metrics.count_signature_failure("no_match")
+        os._exit(0)
+    children.append(pid)
+for pid in children:
+    os.waitpid(pid, 0)
+sys.stdout.write(metrics.render(make_engine(sys.argv[1])).decode())
+metrics.gunicorn_on_exit(None)
+sys.stdout.write("FOLDER_GONE=%s\n" % (not os.path.exists(folder)))
+"""
+
+
+def test_counters_are_summed_over_forked_workers(sqlite_url: str) -> None:
+    """Multiprocess mode end to end: two forked 'workers' count, the parent scrapes the sum,
+    and the counters folder made by the on_starting hook is removed on exit."""
+    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    done = subprocess.run([sys.executable, "-c", MULTIPROCESS_SCRIPT, sqlite_url], env=env,
+                          capture_output=True, text=True, timeout=60, check=True)
+    samples = {}
+    for family in text_string_to_metric_families(done.stdout.split("FOLDER_GONE")[0]):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    assert value(samples, "whmcs_bridge_events_received_total",
+                 type="TicketOpen", outcome="accepted") == 3
+    assert value(samples, "whmcs_bridge_signature_failures_total", reason="no_match") == 2
+    assert value(samples, "whmcs_bridge_inbox_up") == 1
+    assert "FOLDER_GONE=True" in done.stdout
