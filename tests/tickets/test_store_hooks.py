@@ -263,3 +263,25 @@ def test_ticket_first_seen_through_a_reply_waits_for_sync(db_url, bridge_factory
         assert rec.sync_pending and rec.opened_at is None
         ev = evaluate_record(conn, rec, E.Policy.from_settings(b.settings), T0 + 99 * MIN)
     assert ev.state == "not_applicable" and ev.cycles == []
+
+
+def test_on_hold_and_close_events_drive_the_clock(db_url, bridge_factory) -> None:
+    b = bridge_factory(db_url, make_settings(db_url))
+    open_ticket(b, priority="Medium")
+    b.deliver("TicketStatusChange", {"ticketid": 1, "status": "On Hold", "adminid": 1},
+              T0 + 10 * MIN)
+    pol = E.Policy.from_settings(b.settings)
+    with b.engine.begin() as conn:
+        ev = evaluate_record(conn, store.get_ticket(conn, 1), pol, T0 + 300 * MIN)
+    assert ev.state == "paused" and ev.first.remaining_seconds == 50 * 60
+    b.deliver("TicketStatusChange", {"ticketid": 1, "status": "In Progress", "adminid": 1},
+              T0 + 300 * MIN)
+    with b.engine.begin() as conn:
+        ev = evaluate_record(conn, store.get_ticket(conn, 1), pol, T0 + 340 * MIN)
+    assert ev.state == "at_risk" and ev.first.due_at == (T0 + 350 * MIN).timestamp()
+    b.deliver("TicketClose", {"ticketid": 1}, T0 + 345 * MIN)
+    with b.engine.begin() as conn:
+        rec = store.get_ticket(conn, 1)
+        ev = evaluate_record(conn, rec, pol, T0 + 999 * MIN)
+        assert rec.status == "Closed" and ev.first.state == "not_applicable"
+        assert list(store.open_ticket_ids(conn, ["Closed"])) == []
