@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from tests.conftest import make_settings
-from tests.fuzz.conftest import _secret_has_len  # noqa: F401  (same work-around)
 from tests.fuzz.live_server import live_server
 from whmcs_bridge.store import make_engine, upgrade
 
