@@ -120,8 +120,8 @@ SCENARIO: tuple[Step, ...] = (
          age_minutes=8, opened_as="guest", client=8, expect="verification"),
     Step("Phishing page report", "A phishing page is hosted on one of your IPs.", "Low",
          department=ABUSE, age_minutes=15, opened_as="guest", client=9, expect="on_track"),
-    Step("Please install WordPress", "Opened by staff after a phone call.", "Low",
-         age_minutes=12, opened_as="admin", client=10, expect="on_track"),
+    Step("Please install WordPress", "Opened by staff on the customer's behalf.", "Low",
+         age_minutes=12, opened_as="admin", client=10, expect="not_applicable"),
 )
 
 
