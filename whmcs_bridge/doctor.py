@@ -13,14 +13,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, select, text
 from sqlalchemy.engine import make_url
 
 from whmcs_bridge.logs import scrub
 from whmcs_bridge.settings import Settings
-from whmcs_bridge.store import current_heads, inbox
-from whmcs_bridge.store.migrate import alembic_config
+from whmcs_bridge.store import inbox, is_current
 from whmcs_bridge.store.tables import DEAD, FAILED, PENDING, PROCESSING, events
 
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -32,21 +30,6 @@ class Check:
     state: str
     summary: str
     details: dict[str, Any] = field(default_factory=dict)
-
-
-def schema_is_current(engine: Engine) -> bool:
-    """True when every migration head is applied.
-
-    Unlike comparing ``alembic_version`` with the script heads, this counts a head as applied
-    when a later revision that depends on it is (``core_0001`` is a head of its own branch,
-    but the database records only the rooms' heads that ``depends_on`` it).
-    """
-    script = ScriptDirectory.from_config(alembic_config(engine))
-    heads = current_heads(engine)
-    if not heads:
-        return False
-    applied = {r.revision for r in script.revision_map.iterate_revisions(tuple(heads), "base")}
-    return set(script.get_heads()) <= applied
 
 
 def _set(value: Any) -> str:
@@ -80,7 +63,7 @@ def check_database(settings: Settings, engine: Engine) -> Check:
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        current = schema_is_current(engine)
+        current = is_current(engine)
     except Exception as exc:
         return Check("database", FAIL, f"{url} unreachable ({type(exc).__name__})",
                      {"url": url})

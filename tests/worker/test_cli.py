@@ -119,7 +119,7 @@ def test_worker_and_events_refuse_an_outdated_schema(tmp_path: Path) -> None:
 
 def test_serve_upgrades_sqlite_by_itself(tmp_path: Path, monkeypatch) -> None:
     from whmcs_bridge import server
-    from whmcs_bridge.doctor import schema_is_current
+    from whmcs_bridge.store import is_current as schema_is_current
 
     started: dict[str, Any] = {}
 

@@ -31,11 +31,13 @@ def hooks_group() -> None:
 
 @hooks_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def hooks_list(as_json: bool) -> None:
-    """Show every hook name with its handlers, in the order they run."""
-    from hooks.registry import load_registry
+@pass_state
+def hooks_list(state: CliState, as_json: bool) -> None:
+    """Show every hook name with its handlers, in the order they run (built-in handlers,
+    ``[handlers].modules`` from settings, and installed entry points)."""
+    from whmcs_bridge.worker import build_registry
 
-    registry = load_registry()
+    registry = build_registry(state.settings)
     rows = [
         {"hook": h.hook, "priority": h.priority, "handler": h.name}
         for h in registry.all_handlers()

@@ -13,12 +13,12 @@ from whmcs_bridge.cli import CliState, Failed, pass_state
 
 def ensure_schema(state: CliState, *, upgrade_sqlite: bool) -> None:
     """Refuse to run on an outdated schema; ``serve`` on SQLite upgrades it by itself."""
-    from whmcs_bridge.doctor import safe_url, schema_is_current
-    from whmcs_bridge.store import upgrade
+    from whmcs_bridge.doctor import safe_url
+    from whmcs_bridge.store import is_current, upgrade
 
     engine = state.engine
     try:
-        current = schema_is_current(engine)
+        current = is_current(engine)
     except Exception as exc:
         raise Failed(f"database {safe_url(state.settings.database_url)} unreachable: "
                      f"{type(exc).__name__}") from None
