@@ -285,3 +285,18 @@ def test_on_hold_and_close_events_drive_the_clock(db_url, bridge_factory) -> Non
         ev = evaluate_record(conn, rec, pol, T0 + 999 * MIN)
         assert rec.status == "Closed" and ev.first.state == "not_applicable"
         assert list(store.open_ticket_ids(conn, ["Closed"])) == []
+
+
+def test_handlers_registered_at_the_contract_priorities() -> None:
+    from hooks.registry import load_registry
+
+    reg = load_registry(builtins=["hooks.tickets", "hooks.sla"], entry_point_group=None)
+    order = [(h.priority, h.name) for h in reg.handlers_for("TicketOpen")]
+    assert order == [(10, "tickets.opened"), (20, "tickets.billing_redirect"),
+                     (40, "sla.urgent_opened")]
+    for hook in ("TicketOpenAdmin", "TicketUserReply", "TicketAdminReply", "TicketStatusChange",
+                 "TicketPriorityChange", "TicketDepartmentChange", "TicketClose",
+                 "TicketAddNote", "TicketPiping", "TicketDelete", "TicketDeleteReply",
+                 "TicketMerge", "TicketSplit", "TicketFlagged", "TicketSubjectChange"):
+        assert any(h.priority == 10 for h in reg.handlers_for(hook)), hook
+    assert [(j.name, j.every_seconds) for j in reg.jobs()] == [("sla.sweep", 60)]
