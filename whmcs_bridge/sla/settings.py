@@ -43,8 +43,29 @@ def _validate_range(text: str) -> None:
     parse_range(text)
 
 
+class NamedDict(fields.Dict):
+    """A ``fields.Dict`` whose errors name the entry (``levels.urgent.breached``) rather than
+    marshmallow's ``levels.urgent.value.breached`` — settings errors must name the key."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        try:
+            return super()._deserialize(value, attr, data, **kwargs)
+        except ValidationError as exc:
+            messages = exc.messages
+            if isinstance(messages, dict):
+                flat: dict[Any, Any] = {}
+                for key, errs in messages.items():
+                    if isinstance(errs, dict) and set(errs) <= {"key", "value"}:
+                        inner = errs.get("value", errs.get("key"))
+                        flat[key] = inner
+                    else:
+                        flat[key] = errs
+                messages = flat
+            raise ValidationError(messages) from None
+
+
 def _minutes_map(default: dict[str, int] | None) -> fields.Dict:
-    return fields.Dict(
+    return NamedDict(
         keys=fields.String(validate=validate.OneOf(LEVELS)),
         values=fields.Integer(validate=validate.Range(min=1, max=60 * 24 * 90)),
         load_default=(lambda: dict(default)) if default is not None else dict,
@@ -55,7 +76,7 @@ class CalendarSchema(StrictSchema):
     """Business hours in a named zone, minus public holidays and extra closed dates."""
 
     timezone = TimeZoneField(load_default="Asia/Ho_Chi_Minh")
-    hours = fields.Dict(
+    hours = NamedDict(
         keys=fields.String(validate=validate.OneOf(DAYS)),
         values=fields.List(fields.String(validate=_validate_range)),
         load_default=lambda: {k: list(v) for k, v in DEFAULT_HOURS.items()},
@@ -86,7 +107,7 @@ class OverrideSchema(StrictSchema):
 
 class SlaSettings(StrictSchema):
     enabled = fields.Boolean(load_default=True)
-    levels = fields.Dict(
+    levels = NamedDict(
         keys=fields.String(validate=validate.OneOf(PRIORITIES)),
         values=fields.String(validate=validate.OneOf(LEVELS)),
         load_default=lambda: {"High": "urgent", "Medium": "normal", "Low": "low"},
@@ -96,15 +117,15 @@ class SlaSettings(StrictSchema):
     at_risk_percent = fields.Float(load_default=80.0, validate=validate.Range(min=1, max=99))
     #: calendar used when no department override names another; "24/7" is built in.
     calendar = fields.String(load_default=ALWAYS)
-    calendars = fields.Dict(keys=fields.String(), values=fields.Nested(CalendarSchema),
+    calendars = NamedDict(keys=fields.String(), values=fields.Nested(CalendarSchema),
                             load_default=dict)
     pause_statuses = fields.List(fields.String(), load_default=lambda: ["On Hold"])
     closed_statuses = fields.List(fields.String(), load_default=lambda: ["Closed"])
     #: admin display names whose replies are automatic (never meet the SLA).
     automatic_reply_admins = fields.List(fields.String(), load_default=list)
-    departments = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^\d+$")),
+    departments = NamedDict(keys=fields.String(validate=validate.Regexp(r"^\d+$")),
                               values=fields.Nested(OverrideSchema), load_default=dict)
-    channels = fields.Dict(keys=fields.String(validate=validate.OneOf(CHANNELS)),
+    channels = NamedDict(keys=fields.String(validate=validate.OneOf(CHANNELS)),
                            values=fields.Nested(OverrideSchema), load_default=dict)
     sweep_seconds = fields.Integer(load_default=60, validate=validate.Range(min=5, max=3600))
 
@@ -155,7 +176,7 @@ class LevelActionsSchema(StrictSchema):
 
 class EscalationSettings(StrictSchema):
     enabled = fields.Boolean(load_default=True)
-    levels = fields.Dict(keys=fields.String(validate=validate.OneOf(LEVELS)),
+    levels = NamedDict(keys=fields.String(validate=validate.OneOf(LEVELS)),
                          values=fields.Nested(LevelActionsSchema), load_default=dict)
     #: department a ``move_department`` action moves the ticket to.
     move_department_id = fields.Integer(load_default=None, allow_none=True)
