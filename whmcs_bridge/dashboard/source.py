@@ -13,26 +13,57 @@ from sqlalchemy import Engine
 
 from whmcs_bridge.dashboard.data import LEVELS, WINDOWS, Compliance, DashboardData, shape
 
+#: open tickets evaluated per round of bulk queries
+BATCH = 500
+#: seconds the 7/30-day compliance numbers are reused
+COMPLIANCE_TTL = 60.0
+_CACHE: dict[str, tuple[float, list[Compliance]]] = {}
+
 
 def _enriched_open_tickets(conn: Any, settings: Any, now: datetime) -> list[dict[str, Any]]:
-    from whmcs_bridge.sla.engine import Policy
+    """Every open ticket in the staff API's shape (without escalations), evaluated in batches
+    with the tickets room's bulk loaders: a page with thousands of open tickets must not cost
+    several queries per ticket."""
+    from whmcs_bridge.sla import engine as E
     from whmcs_bridge.tickets import enrich, store
 
-    policy = Policy.from_settings(settings)  # built once for the whole page
-    out = []
-    for ticket_id in list(store.open_ticket_ids(conn, settings.sla.closed_statuses)):
-        ticket = enrich.enrich(conn, ticket_id, settings=settings, now=now, policy=policy)
-        if ticket is not None:
-            out.append(ticket)
+    policy = E.Policy.from_settings(settings)  # built once for the whole page
+    ids = list(store.open_ticket_ids(conn, settings.sla.closed_statuses))
+    now_ts = now.timestamp()
+    out: list[dict[str, Any]] = []
+    for start in range(0, len(ids), BATCH):
+        recs = store.get_tickets(conn, ids[start:start + BATCH])
+        hists = store.histories(conn, recs)
+        for rec in recs:
+            # as tickets.escalate.evaluate_record: staff-opened tickets owe no first reply
+            ev = E.evaluate(hists[rec.id], now_ts,
+                            policy.for_ticket(rec.department_id, rec.channel),
+                            first_reply=rec.channel != "staff")
+            out.append({
+                "id": rec.id, "tid": rec.tid, "subject": rec.subject,
+                "priority": rec.priority,
+                "level": settings.sla.levels.get(rec.priority, "normal"),
+                "status": rec.status, "department_id": rec.department_id,
+                "client_id": rec.client_id, "channel": rec.channel,
+                "sla": enrich.sla_block(rec, ev, policy),
+                "verification": enrich.verification_for(conn, rec.id),
+            })
     return out
 
 
 def _compliance(conn: Any, settings: Any, now: datetime) -> list[Compliance]:
-    """First replies in time vs late, per level, over each window (the SLA report's numbers)."""
+    """First replies in time vs late, per level, over each window (the SLA report's numbers).
+
+    Cached for :data:`COMPLIANCE_TTL` seconds per database: the report evaluates every ticket
+    of the last 30 days, and a share over days does not move between two page loads."""
     try:
         report = importlib.import_module("whmcs_bridge.tickets.report")
     except ImportError:  # the report module is not installed: the charts say "no data"
         return []
+    key = str(conn.engine.url)
+    hit = _CACHE.get(key)
+    if hit is not None and 0 <= now.timestamp() - hit[0] < COMPLIANCE_TTL:
+        return hit[1]
     out: list[Compliance] = []
     for days in WINDOWS:
         groups = {g.key: g for g in report.compliance(
@@ -41,6 +72,7 @@ def _compliance(conn: Any, settings: Any, now: datetime) -> list[Compliance]:
         for level in LEVELS:
             g = groups.get(level)
             out.append(Compliance(level, days, g.met if g else 0, g.breached if g else 0))
+    _CACHE[key] = (now.timestamp(), out)
     return out
 
 
