@@ -3,6 +3,7 @@ that re-evaluates open tickets and carries out due escalations (``sla.sweep``)."
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from hooks.context import Event, HandlerContext, JobContext
@@ -29,6 +30,14 @@ def urgent_opened(event: Event, ctx: HandlerContext) -> None:
     }, dedupe_key=f"urgent_ticket_opened:{rec.id}")
 
 
+_last_sweep: dict[str, datetime] = {}
+
+
 @periodic("sla.sweep", every_seconds=60)
 def sla_sweep(ctx: JobContext) -> dict[str, Any]:
+    """Every minute, or every ``sla.sweep_seconds`` when that is longer."""
+    last = _last_sweep.get("at")
+    if last is not None and (ctx.now - last).total_seconds() < ctx.settings.sla.sweep_seconds - 1:
+        return {"skipped": True}
+    _last_sweep["at"] = ctx.now
     return sweep(ctx.engine, ctx.settings, ctx.services, ctx.now).as_dict()

@@ -237,8 +237,9 @@ def test_piped_mail_from_a_known_client_is_email(db_url, bridge_factory) -> None
 
 def test_periodic_sweep_job(db_url, bridge_factory, notified) -> None:
     from hooks.context import JobContext
-    from hooks.sla import sla_sweep
+    from hooks.sla import _last_sweep, sla_sweep
 
+    _last_sweep.clear()
     settings = make_settings(db_url)
     b = bridge_factory(db_url, settings)
     open_ticket(b, priority="High")
@@ -248,6 +249,7 @@ def test_periodic_sweep_job(db_url, bridge_factory, notified) -> None:
     assert out["evaluated"] == 1 and out["states"] == {"breached": 1}
     assert {(a["trigger"], a["action"]) for a in out["actions"]} == {
         ("breached", "note"), ("breached", "notify"), ("breached", "flag_admin")}
+    ctx.now += timedelta(seconds=60)
     assert sla_sweep(ctx)["actions"] == []  # nothing twice
     with b.engine.begin() as conn:
         rec = store.get_ticket(conn, 1)
@@ -300,3 +302,16 @@ def test_handlers_registered_at_the_contract_priorities() -> None:
                  "TicketMerge", "TicketSplit", "TicketFlagged", "TicketSubjectChange"):
         assert any(h.priority == 10 for h in reg.handlers_for(hook)), hook
     assert [(j.name, j.every_seconds) for j in reg.jobs()] == [("sla.sweep", 60)]
+
+
+def test_sweep_seconds_spaces_the_periodic_sweeps(sqlite_url, bridge_factory) -> None:
+    from hooks.context import JobContext
+    from hooks.sla import _last_sweep, sla_sweep
+
+    _last_sweep.clear()
+    settings = make_settings(sqlite_url, sla={"sweep_seconds": 300})
+    b = bridge_factory(sqlite_url, settings)
+    ticks = [sla_sweep(JobContext(settings=settings, engine=b.engine, now=T0 + i * MIN,
+                                  services=b.services)) for i in range(7)]
+    assert [t.get("skipped", False) for t in ticks] == [False, True, True, True, True,
+                                                         False, True]

@@ -127,7 +127,8 @@ class SlaSettings(StrictSchema):
                               values=fields.Nested(OverrideSchema), load_default=dict)
     channels = NamedDict(keys=fields.String(validate=validate.OneOf(CHANNELS)),
                            values=fields.Nested(OverrideSchema), load_default=dict)
-    sweep_seconds = fields.Integer(load_default=60, validate=validate.Range(min=5, max=3600))
+    #: seconds between the worker's sweeps (its job ticks every 60 s; larger values skip ticks)
+    sweep_seconds = fields.Integer(load_default=60, validate=validate.Range(min=60, max=3600))
 
     @validates_schema
     def _check_refs(self, data: dict[str, Any], **_: Any) -> None:
