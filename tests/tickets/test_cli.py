@@ -105,3 +105,14 @@ def test_errors_and_exit_codes(tmp_path, sqlite_url, sim, capsys) -> None:
     code, _, err = run(capsys, "--config", cfg, "tickets", "log-call", "--client", "999",
                        "--subject", "s", "--message", "m", "--department", "1")
     assert code == 1 and "Client ID Not Found" in err
+
+
+def test_sync_shows_progress_on_a_terminal(tmp_path, sqlite_url, sim, capsys,
+                                           monkeypatch) -> None:
+    import sys
+
+    cfg = config(tmp_path, sqlite_url, sim)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    code, out, err = run(capsys, "--config", cfg, "sync")
+    assert code == 0 and out.startswith("full sync: listed 25, fetched 25")
+    assert "listing tickets" in err and "reading tickets" in err and "100%" in err
