@@ -80,26 +80,6 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-#: Loaded into the bridge's processes only while ``api.tokens`` cannot be loaded at all
-#: (``validate.Length`` applied to a ``Secret`` raises TypeError in whmcs_bridge/settings.py,
-#: a shared file this room may not edit). Gives ``Secret`` a length so the staff token loads.
-TOKEN_SHIM = """\
-import whmcs_bridge.settings as _settings
-_settings.Secret.__len__ = lambda self: len(self.reveal())
-"""
-
-
-def tokens_setting_broken(token: str) -> bool:
-    """True while the settings loader cannot load any staff token (see TOKEN_SHIM)."""
-    from whmcs_bridge.settings import load_settings
-
-    try:
-        load_settings(data={"api": {"tokens": [token]}}, environ={})
-    except TypeError:
-        return True
-    return False
-
-
 class Bridge:
     """A real ``whmcs-bridge serve`` on 127.0.0.1 that a test can stop and start again."""
 
@@ -118,12 +98,6 @@ class Bridge:
             "WHMCS_BRIDGE_LOG_LEVEL": "WARNING",
         }
         self.proc: subprocess.Popen[bytes] | None = None
-        if tokens_setting_broken(self.token):
-            shim = workdir / "shim"
-            shim.mkdir(exist_ok=True)
-            (shim / "sitecustomize.py").write_text(TOKEN_SHIM)
-            self.env["PYTHONPATH"] = os.pathsep.join(
-                p for p in (str(shim), os.environ.get("PYTHONPATH", "")) if p)
 
     def start(self) -> None:
         assert self.proc is None, "already running"
