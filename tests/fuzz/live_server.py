@@ -7,16 +7,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from webhooks.app import create_app
+
+
+class _Quiet(WSGIRequestHandler):
+    """No access-log line per request (the fuzzer sends hundreds)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
 
 
 @contextmanager
 def live_server(settings: Any) -> Iterator[str]:
     """Serve ``create_app(settings)`` on 127.0.0.1:<free port>; yield the base URL."""
     app = create_app(settings)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Quiet)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
