@@ -14,6 +14,7 @@ import pytest
 import standardwebhooks
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import text
 
 from tests.conftest import TEST_SECRET
 from tests.receiver.conftest import USER_AGENT, envelope, signed_post
@@ -129,18 +130,16 @@ def test_no_secret_configured_refuses_everything(make_app: Callable[..., Flask])
 
 @pytest.mark.parametrize("group_commit", [True, False])
 def test_store_failure_is_503_and_nothing_acknowledged(
-    make_app: Callable[..., Flask], group_commit: bool, monkeypatch: pytest.MonkeyPatch
+    make_app: Callable[..., Flask], group_commit: bool
 ) -> None:
     app = make_app(ingest={"group_commit": group_commit})
     engine = app.extensions["whmcs_bridge"].engine
-
-    def broken_connect(*_: Any, **__: Any) -> Any:
-        raise OSError("disk on fire")
-
-    monkeypatch.setattr(engine, "begin", broken_connect)
+    with engine.begin() as conn:  # the inbox is gone: every insert fails
+        conn.execute(text("DROP TABLE events"))
     resp = signed_post(app.test_client(), envelope())
     assert resp.status_code == 503
     assert resp.headers["Retry-After"]
+    assert resp.json["error"] == "service_unavailable"
 
 
 # --- interop ----------------------------------------------------------------------------
