@@ -1,4 +1,4 @@
-"""`whmcs-bridge demo` from a clean HOME: while it runs, the dashboard and the staff API show
+"""`whmcs-bridge demo --exit-after 45` from a clean HOME: while it runs, the dashboard and the staff API show
 tickets in every SLA state; when it ends, it exits 0 and removes its data folder."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def test_demo_reaches_every_sla_state(tmp_path: Path) -> None:
     env.update(HOME=str(home), PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
         [sys.executable, "-c", "from whmcs_bridge.cli import main; main()",
-         "demo", "--port", "0", "--exit-after", "30"],
+         "demo", "--port", "0", "--exit-after", "45"],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
@@ -77,6 +77,19 @@ def test_demo_reaches_every_sla_state(tmp_path: Path) -> None:
         # the billing ticket got the bridge's hotline answer (WHMCS status Answered)
         assert any(t["department_id"] == 2 and t["status"] == "Answered" for t in tickets)
         assert {"client_area", "email", "chat", "staff", "phone"} <= channels
+
+        # the sample CLI commands it printed work as printed (same config, no other setting)
+        samples = re.findall(r"^\s+(WHMCS_BRIDGE_CONFIG=\S+) whmcs-bridge (.+)$", text, re.M)
+        assert len(samples) >= 4
+        for assignment, command in samples:
+            if command.split()[0] not in {"tickets", "verify", "sla"}:
+                continue
+            run = subprocess.run(
+                [sys.executable, "-c", "from whmcs_bridge.cli import main; main()",
+                 *command.split()],
+                env={**env, "WHMCS_BRIDGE_CONFIG": assignment.split("=", 1)[1]},
+                capture_output=True, text=True, timeout=120)
+            assert run.returncode == 0, f"{command}: {run.stderr}"
 
         # without the token the dashboard only offers the sign-in form
         assert 'name="token"' in requests.get(dashboard, timeout=30).text

@@ -114,7 +114,7 @@ def has_command(*path: str) -> bool:
 
 
 def banner(*, base: str, token: str, sim_url: str, folder: Path, config: Path, log: Path,
-           exit_after: float | None) -> str:
+           exit_after: float | None, breached: int, verification: int) -> str:
     env = f"WHMCS_BRIDGE_CONFIG={config}"
     until = (f"for {exit_after:g} seconds" if exit_after else "until you press Ctrl-C")
     return f"""
@@ -132,7 +132,8 @@ whmcs-bridge demo is running {until}.
 Try the CLI against the demo (in another terminal):
   {env} whmcs-bridge doctor
   {env} whmcs-bridge events list
-  {env} whmcs-bridge tickets show 3
+  {env} whmcs-bridge tickets show {breached}
+  {env} whmcs-bridge verify status --ticket {verification}
   {env} whmcs-bridge sla report
 """.rstrip()
 
@@ -199,8 +200,11 @@ def demo(port: int, exit_after: float | None) -> None:
         if missing:
             click.echo(f"warning: the bridge has not processed tickets {missing} yet "
                        f"(see {log})", err=True)
+        by_expect = {step.expect: tid for step, tid in opened}
         click.echo(banner(base=base, token=keys.staff_token, sim_url=sim.url, folder=folder,
-                          config=config, log=log, exit_after=exit_after))
+                          config=config, log=log, exit_after=exit_after,
+                          breached=by_expect["breached"],
+                          verification=by_expect["verification"]))
         click.echo(f"\n{len(opened)} sample tickets, scenario: "
                    + ", ".join(f"#{tid} {step.expect}" for step, tid in opened))
         ready_at = time.monotonic()
