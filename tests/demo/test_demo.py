@@ -1,5 +1,6 @@
-"""`whmcs-bridge demo --exit-after 45` from a clean HOME: while it runs, the dashboard and the staff API show
-tickets in every SLA state; when it ends, it exits 0 and removes its data folder."""
+"""`whmcs-bridge demo --exit-after 45` from a clean HOME: while it runs, the dashboard and the
+staff API show tickets in every SLA state and the printed CLI commands work; when it ends, it
+exits 0 and removes its data folder."""
 
 from __future__ import annotations
 
