@@ -124,9 +124,8 @@ def apply_fetched_batch(conn: Connection, batch: list[Any], *, settings: Any, no
         if cur is None:
             inserts.append({"id": ticket.id, "opened_priority": values["priority"], **values})
         else:
-            if cur["opened_at"] is None or cur["fetched_signature"] is None:
-                pass  # first full read of a row the listing created: nothing "changed"
-            else:
+            if cur["opened_at"] is not None:  # a row with real values (not a placeholder
+                # an out-of-order event made): a difference is a change a lost event missed
                 for key in store.TRACKED:
                     if values[key] != cur[key]:
                         changes.append((key, cur[key], values[key]))
