@@ -111,7 +111,8 @@ def show(state: CliState, ticket_id: int, as_json: bool) -> None:
     click.echo(f"#{data['id']} {data['tid']}  {data['subject']}")
     click.echo(f"  {data['priority']} ({data['level']}), {data['status']}, department "
                f"{data['department_id']}, client {data['client_id']}, channel {data['channel']}")
-    click.echo(f"  SLA {sla['state']}: target {sla['target_minutes']} min, opened "
+    target = f"{sla['target_minutes']} min" if sla["target_minutes"] is not None else "none"
+    click.echo(f"  SLA {sla['state']}: target {target}, opened "
                f"{local(sla['opened_at'])}, first reply due {local(sla['first_response_due_at'])}"
                f", answered {local(sla['first_response_at'])}")
     if sla["next_response_due_at"]:
