@@ -21,13 +21,19 @@ from whmcs_bridge.settings import Settings
 
 @dataclass(frozen=True)
 class Event:
-    """One WHMCS hook event as stored in the inbox; ``data`` is the validated, coerced $vars."""
+    """One WHMCS hook event as stored in the inbox; ``data`` is the validated, coerced $vars.
+
+    ``redactions``: what the receiver masked out of ``data`` before storing it (field, kind,
+    ``fingerprint_kind``, keyed ``fingerprint``; never a value), see
+    :mod:`whmcs_bridge.verification.intake`. Empty for clean text and for older events.
+    """
 
     id: str
     type: str
     data: dict[str, Any]
     timestamp: datetime | None
     received_at: datetime
+    redactions: tuple[dict[str, Any], ...] = ()
 
 
 class Services:

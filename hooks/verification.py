@@ -1,11 +1,12 @@
 """Verification handlers (priority 30, after the ticket store is current at 10/20).
 
-* New tickets and customer replies: credentials typed into the text are fingerprinted as
-  leaked, optionally redacted in WHMCS, and the customer is asked to change them; then the
+* New tickets and customer replies: credentials typed into the text (already masked by the
+  receiver, which left their fingerprints in ``event.redactions``) are recorded as leaked, the
+  WHMCS copy is optionally redacted, and the customer is asked to change them; then the
   text is classified and, for an account-change request from a channel that needs proof, the
   refusal flow starts (reply with the accepted proofs, awaiting status, SLA paused, staff
   notified, signed link sent to the address on file).
-* Piped mail: credentials are fingerprinted as leaked before the ticket even exists.
+* Piped mail: credentials are recorded as leaked before the ticket even exists.
 * Closed or deleted tickets stop blocking the gates.
 * ``verification.refusal_sweep``: requests still unproven after the timeout are refused.
 """
@@ -21,9 +22,8 @@ from sqlalchemy import select, update
 from hooks.context import Event, HandlerContext, JobContext
 from hooks.registry import on, periodic
 from whmcs_bridge.store.tables import events
-from whmcs_bridge.verification import REFUSED, service, store
+from whmcs_bridge.verification import REFUSED, intake, service, store
 from whmcs_bridge.verification.classify import Classifier, parse_custom_fields
-from whmcs_bridge.verification.redact import Redaction, redact
 
 log = logging.getLogger("whmcs_bridge.verification")
 
@@ -41,35 +41,35 @@ def _ticket(ctx: HandlerContext, event: Event, ticket_id: int) -> Any:
                            language=None)
 
 
-def _combined(subject: Redaction, message: Redaction) -> Redaction:
-    return Redaction(message.text, subject.findings + message.findings)
-
-
-TEXT_FIELDS = ("subject", "message", "body")
-
-
 def scrub_stored_event(ctx: HandlerContext, event_id: str) -> bool:
-    """Rewrite the inbox copy of the event with its credentials redacted, so a secret typed
-    into a ticket does not stay in the database once the event is processed."""
+    """Bring an inbox row stored *before* intake redaction up to today's rule: its text
+    redacted and its ``redactions`` recorded, in the handler's transaction.
+
+    New rows never need it (the receiver stores them redacted, see
+    :mod:`whmcs_bridge.verification.intake`); this is only the fallback for older rows, so a
+    secret typed before the upgrade does not stay in the database once its event is handled.
+    """
     row = ctx.conn.execute(select(events.c.payload).where(events.c.id == event_id)).first()
     if row is None or not isinstance(row.payload, dict):
         return False
-    payload = dict(row.payload)
-    data = payload.get("data")
-    if not isinstance(data, dict):
+    payload = intake.scrub_envelope(ctx.settings, row.payload)
+    if payload == row.payload:
         return False
-    data = dict(data)
-    changed = False
-    for key in TEXT_FIELDS:
-        if isinstance(data.get(key), str):
-            cleaned = redact(data[key])
-            if cleaned:
-                data[key] = cleaned.text
-                changed = True
-    if changed:
-        payload["data"] = data
-        ctx.conn.execute(update(events).where(events.c.id == event_id).values(payload=payload))
-    return changed
+    ctx.conn.execute(update(events).where(events.c.id == event_id).values(payload=payload))
+    return True
+
+
+def _clean(ctx: HandlerContext, event: Event) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The event's text as the bridge stores it (redacted) and every leak in it.
+
+    The receiver redacted the text and recorded the leaks (``event.redactions``); text that
+    still holds a secret (an event stored before that) is redacted here with the same
+    functions, and its inbox row scrubbed.
+    """
+    data, found_now = intake.scrub_data(ctx.settings, event.data)
+    if found_now:
+        scrub_stored_event(ctx, event.id)
+    return data, [*event.redactions, *found_now]
 
 
 @on("TicketOpen", priority=30, name="verification.message")
@@ -82,24 +82,22 @@ def on_message(event: Event, ctx: HandlerContext) -> None:
     d = event.data
     ticket = _ticket(ctx, event, int(d["ticketid"]))
     effects = service.BridgeEffects(ctx)
-    subject, message = redact(d.get("subject")), redact(d.get("message"))
-    if subject or message:
-        service.handle_leak(ctx, effects, _combined(subject, message), ticket=ticket,
+    data, leaks = _clean(ctx, event)
+    if leaks:
+        service.handle_leak(ctx, effects, leaks, data.get("message") or "", ticket=ticket,
                             reply_id=d.get("replyid") or None, event_id=event.id)
-        scrub_stored_event(ctx, event.id)
     result = Classifier.from_settings(cfg).classify(
-        subject.text, message.text, department_id=d.get("deptid"),
-        custom_fields=parse_custom_fields(d.get("customfields")))
+        data.get("subject") or "", data.get("message") or "", department_id=d.get("deptid"),
+        custom_fields=parse_custom_fields(data.get("customfields")))
     if result.is_change:
         service.open_request(ctx, effects, ticket, result.kinds, result.reasons)
 
 
 @on("TicketPiping", priority=30, name="verification.piping")
 def on_piping(event: Event, ctx: HandlerContext) -> None:
-    found = redact(f"{event.data.get('subject') or ''}\n{event.data.get('body') or ''}")
-    if found:
-        service.record_leaks(ctx, found, ticket_id=None, client_id=None)
-        scrub_stored_event(ctx, event.id)
+    _, leaks = _clean(ctx, event)
+    if leaks:
+        service.record_leaks(ctx, leaks, ticket_id=None, client_id=None)
 
 
 @on("TicketClose", priority=30, name="verification.closed")

@@ -109,6 +109,7 @@ def to_event(claimed: inbox.ClaimedEvent) -> Event:
         data=_load_data(claimed.type, payload.get("data")),
         timestamp=_parse_time(payload.get("timestamp")),
         received_at=claimed.received_at,
+        redactions=tuple(r for r in payload.get("redactions") or () if isinstance(r, dict)),
     )
 
 

@@ -62,3 +62,17 @@ def pauses(conn: Any, ticket_id: int) -> list[Any]:
     from whmcs_bridge.tickets.tables import ticket_pauses
 
     return list(conn.execute(select(ticket_pauses).where(ticket_pauses.c.ticket_id == ticket_id)))
+
+
+def dump_database(engine: Any) -> str:
+    """Every row of every table, as text (what a database dump would contain)."""
+    from sqlalchemy import MetaData
+
+    meta = MetaData()
+    meta.reflect(engine)
+    out = []
+    with engine.connect() as conn:
+        for table in meta.sorted_tables:
+            for row in conn.execute(select(table)):
+                out.append(f"{table.name}: {tuple(row)!r}")
+    return "\n".join(out)

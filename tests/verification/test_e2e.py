@@ -11,12 +11,10 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import MetaData, select
-
 from hooks.context import JobContext, Services
 from hooks.verification import refusal_sweep
 from tests.conftest import TEST_SECRET, TEST_TOKEN
-from tests.verification.helpers import notifications, vsettings
+from tests.verification.helpers import dump_database, notifications, vsettings
 from webhooks.app import create_app
 from whmcs_bridge.signing import signed_headers
 from whmcs_bridge.sim.data import service_password
@@ -44,18 +42,6 @@ def _drain(worker: Worker) -> None:
         if worker.run_batch() == 0:
             return
     raise AssertionError("worker did not drain the inbox")
-
-
-def _dump(engine: Any) -> str:
-    """Every row of every table, as text (what a database dump would contain)."""
-    meta = MetaData()
-    meta.reflect(engine)
-    out = []
-    with engine.connect() as conn:
-        for table in meta.sorted_tables:
-            for row in conn.execute(select(table)):
-                out.append(f"{table.name}: {tuple(row)!r}")
-    return "\n".join(out)
 
 
 def test_end_to_end_and_no_secret_left_behind(db_url, sim, whmcs, sim_client, caplog) -> None:
@@ -124,7 +110,7 @@ def test_end_to_end_and_no_secret_left_behind(db_url, sim, whmcs, sim_client, ca
     assert "từ chối" in refusal
 
     logs = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
-    dump = _dump(engine)
+    dump = dump_database(engine)
     assert "verification_attempts" in dump and "events" in dump  # the dump is real
     for secret in secrets:
         assert secret not in logs, f"secret found in logs: {secret[:3]}…"

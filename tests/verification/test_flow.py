@@ -11,7 +11,7 @@ import pytest
 from tests.verification.helpers import NOW, add_ticket, context, notifications, pauses, vsettings
 from whmcs_bridge.sim.data import client_password, service_password
 from whmcs_bridge.store import make_engine
-from whmcs_bridge.verification import service, status, store
+from whmcs_bridge.verification import intake, service, status, store
 from whmcs_bridge.verification.proofs import ProofInputError, build_proof
 from whmcs_bridge.verification.redact import redact
 
@@ -139,8 +139,9 @@ def test_leaked_password_is_unusable_for_proof(env, sim, sim_client) -> None:
         ticket = _open(ctx, sim, sim_client.id)
         found = redact(f"my cpanel pass: {secret}")
         assert found.kinds == ["password"]
-        service.handle_leak(ctx, service.BridgeEffects(ctx), found, ticket=ticket,
-                            reply_id=None, event_id="evt-leak")
+        service.handle_leak(ctx, service.BridgeEffects(ctx),
+                            intake.leaks(settings, "message", found), found.text,
+                            ticket=ticket, reply_id=None, event_id="evt-leak")
         out = service.submit_proof(ctx, service.BridgeEffects(ctx), ticket.id,
                                    build_proof("service_login", {"username": svc.username,
                                                                  "password": secret}),

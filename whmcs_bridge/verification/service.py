@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -30,7 +31,6 @@ from whmcs_bridge.verification import (
     store,
     tokens,
 )
-from whmcs_bridge.verification.redact import Redaction
 
 log = logging.getLogger("whmcs_bridge.verification")
 
@@ -402,28 +402,40 @@ def overdue(ctx: Any) -> list[Any]:
 
 # --------------------------------------------------------------------------- leaks
 
-def record_leaks(ctx: Any, redaction: Redaction, *, ticket_id: int | None,
+def record_leaks(ctx: Any, leaks: Sequence[Mapping[str, Any]], *, ticket_id: int | None,
                  client_id: int | None) -> None:
-    """Mark every secret found in text as unusable for proof (keyed fingerprints only)."""
-    for finding in redaction.findings:
-        fp = tokens.fingerprint(ctx.settings, f"leak:{finding.fingerprint_kind}",
-                                finding.fingerprint_value)
-        store.add_leaked(ctx.conn, fingerprint=fp, kind=finding.fingerprint_kind,
-                         client_id=client_id or None, ticket_id=ticket_id, now=ctx.now)
+    """Mark every leaked secret as unusable for proof, from its redaction record (the keyed
+    fingerprint computed at intake, :mod:`~whmcs_bridge.verification.intake`): the value
+    itself is never seen here, nor stored anywhere."""
+    for leak in leaks:
+        if not leak.get("fingerprint"):  # redacted where no key was configured
+            log.warning("leaked %s on ticket %s has no fingerprint; not recorded",
+                        leak.get("kind"), ticket_id)
+            continue
+        store.add_leaked(ctx.conn, fingerprint=leak["fingerprint"],
+                         kind=leak["fingerprint_kind"], client_id=client_id or None,
+                         ticket_id=ticket_id, now=ctx.now)
 
 
-def handle_leak(ctx: Any, effects: Effects, redaction: Redaction, *, ticket: Any,
-                reply_id: int | None, event_id: str) -> None:
-    """Credentials in a ticket message: fingerprint, optionally rewrite the WHMCS copy, ask
-    the customer to change them, tell staff (kinds only)."""
+def leak_kinds(leaks: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The kinds of secret found (``card_number``, ``password``, …), sorted, each once."""
+    return sorted({str(leak["kind"]) for leak in leaks})
+
+
+def handle_leak(ctx: Any, effects: Effects, leaks: Sequence[Mapping[str, Any]],
+                redacted_text: str, *, ticket: Any, reply_id: int | None,
+                event_id: str) -> None:
+    """Credentials in a ticket message: record the fingerprints, optionally rewrite the WHMCS
+    copy with ``redacted_text`` (the message as the bridge stored it), ask the customer to
+    change them, tell staff (kinds only)."""
     cfg = ctx.settings.verification
-    record_leaks(ctx, redaction, ticket_id=ticket.id, client_id=ticket.client_id)
+    record_leaks(ctx, leaks, ticket_id=ticket.id, client_id=ticket.client_id)
     rewritten = False
     if cfg.redact_in_whmcs:
-        effects.rewrite_message(ticket.id, reply_id, redaction.text)
+        effects.rewrite_message(ticket.id, reply_id, redacted_text)
         rewritten = True
     lang = _lang(ctx, getattr(ticket, "language", None))
-    kinds = ", ".join(redaction.kinds)
+    kinds = ", ".join(leak_kinds(leaks))
     body = messages.text(lang, "leaked", tid=ticket.tid or f"#{ticket.id}", kinds=kinds)
     if ticket.channel == "chat":
         body = messages.text(lang, "chat_warning") + body
