@@ -40,9 +40,12 @@ def _ensure(ctx: HandlerContext, ticket_id: int, data: dict[str, Any]) -> None:
     if store.get_ticket(ctx.conn, ticket_id) is None:
         exists = ctx.conn.execute(select(tickets.c.id).where(tickets.c.id == ticket_id)).first()
         if exists is None:
+            channel = classify(department_id=data.get("deptid"), client_id=data.get("userid"),
+                               subject=data.get("subject"), channels=ctx.settings.channels)
             store.upsert_ticket(ctx.conn, ticket_id, now=ctx.now,
                                 subject=data.get("subject"), priority=data.get("priority"),
-                                department_id=data.get("deptid"), sync_pending=True)
+                                department_id=data.get("deptid"), channel=channel,
+                                client_id=data.get("userid") or None, sync_pending=True)
 
 
 @on("TicketOpen", priority=10, name="tickets.opened")

@@ -263,6 +263,7 @@ def test_ticket_first_seen_through_a_reply_waits_for_sync(db_url, bridge_factory
     with b.engine.begin() as conn:
         rec = store.get_ticket(conn, 77)
         assert rec.sync_pending and rec.opened_at is None
+        assert (rec.channel, rec.client_id) == ("client_area", 42)  # best guess until sync
         ev = evaluate_record(conn, rec, E.Policy.from_settings(b.settings), T0 + 99 * MIN)
     assert ev.state == "not_applicable" and ev.cycles == []
 
