@@ -1,7 +1,7 @@
 """Ingest benchmark: durable, signed webhook ingest vs. a bare Flask "ok" endpoint.
 
     python bench/ingest.py [--seconds 5] [--rounds 3] [--connections 50] [--workers N]
-                           [--threads 16] [--no-group-commit]
+                           [--threads N] [--no-group-commit] [--gunicorn-config PATH]
 
 Starts the real bridge app under gunicorn (``webhooks.app:create_app()``, the receiver's
 recommended settings from ``webhooks.receiver.gunicorn_options``) on 127.0.0.1 with a fresh
@@ -156,8 +156,8 @@ def _gunicorn(app: str, port: int, options: dict[str, Any], env: dict[str, str],
            "--worker-class", options["worker_class"], "--workers", str(options["workers"]),
            "--threads", str(options["threads"]), "--keep-alive", str(options["keepalive"]),
            "--timeout", str(options["timeout"]), "--log-level", "warning"]
-    if os.environ.get("BENCH_GUNICORN_CONF"):
-        cmd += ["-c", os.environ["BENCH_GUNICORN_CONF"]]
+    if options.get("config"):
+        cmd += ["-c", options["config"]]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("wb"),
                             stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
@@ -231,6 +231,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--workers", type=int, default=0, help="default: one per core")
     parser.add_argument("--threads", type=int, default=0, help="default: the receiver's")
+    parser.add_argument("--gunicorn-config", metavar="PATH",
+                        help="extra gunicorn config file (hooks for experiments)")
     parser.add_argument("--no-group-commit", action="store_true",
                         help="commit each request on its own (for comparison)")
     parser.add_argument("--load-port", type=int, help=argparse.SUPPRESS)
@@ -249,6 +251,7 @@ def main() -> None:
     options = gunicorn_options(args.workers)
     if args.threads:
         options["threads"] = args.threads
+    options["config"] = args.gunicorn_config
     tmp = Path(tempfile.mkdtemp(prefix="whmcs-bridge-bench-"))
     db_url = f"sqlite:///{tmp / 'bench.db'}"
     engine = make_engine(db_url)
