@@ -102,10 +102,15 @@ def main() -> None:
         settings = load_settings(data={"database": {"url": db}}, environ={})
         client = client_for(url, args)
         before = sum(calls().values())
+        phases: dict[str, float] = {}
+
+        def progress(phase: str, n: int, total: int | None) -> None:
+            phases.setdefault(phase, time.perf_counter())
+
         try:
             started = time.perf_counter()
             summary = run_sync(engine, settings, client, full=True,
-                               concurrency=args.concurrency)
+                               concurrency=args.concurrency, progress=progress)
             wall = time.perf_counter() - started
         finally:
             client.close()
@@ -118,7 +123,9 @@ def main() -> None:
               f"concurrency {args.concurrency}, simulator {where}")
         print(f"  listed {summary.listed:,}, fetched {summary.fetched:,}, "
               f"failed {summary.failed}")
-        print(f"  wall time        {wall:8.2f} s")
+        listing = phases.get("fetching", started + wall) - started
+        print(f"  wall time        {wall:8.2f} s  (listing {listing:.2f} s, "
+              f"reading {wall - listing:.2f} s)")
         print(f"  requests         {requests:8,}  ({made})")
         print(f"  round-trip floor {floor:8.2f} s  (requests × latency ÷ concurrency)")
         print(f"  ratio            {wall / floor:8.3f}  (target ≤ 1.25)")
