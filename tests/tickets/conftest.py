@@ -20,19 +20,6 @@ from whmcs_bridge.store import make_engine
 _ids = itertools.count(1)
 
 
-@pytest.fixture(autouse=True)
-def _secret_len(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Work around a spine bug while it stands: ``api.tokens`` validates its length with
-    marshmallow's ``Length`` on a ``Secret`` that has no ``len()`` (so ``make_settings`` fails).
-    Only applied when the bug is present."""
-    from whmcs_bridge.settings import Secret
-
-    try:
-        len(Secret("x"))  # type: ignore[arg-type]
-    except TypeError:
-        monkeypatch.setattr(Secret, "__len__", lambda self: len(self.reveal()), raising=False)
-
-
 class FakeWhmcs:
     """Records write calls; ``fail`` makes the next call of that method raise."""
 
