@@ -175,3 +175,19 @@ def test_row_count_matches(store: Engine) -> None:
     store_batch(store, [event(f"n{i}") for i in range(300)])
     with store.connect() as conn:
         assert conn.execute(select(func.count()).select_from(events)).scalar() == 300
+
+
+def test_transient_failure_of_the_fast_path_gets_a_second_chance(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = make_engine(sqlite_url)
+
+    def locked(*_: Any) -> set[str]:
+        raise OSError("database is locked")
+
+    monkeypatch.setattr(ingest, "_sqlite_one_statement", locked)
+    try:
+        assert store_batch(engine, [event("retry-me")]) == [True]
+        assert stored_ids(engine) == ["retry-me"]
+    finally:
+        engine.dispose()

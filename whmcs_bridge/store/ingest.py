@@ -215,9 +215,10 @@ def store_batch(engine: Engine, batch: Sequence[NewEvent]) -> list[bool | Except
 
 def _row_by_row(engine: Engine, rows: Sequence[NewEvent],
                 exc: Exception) -> dict[str, bool | Exception]:
-    """After a failed batch: each row in its own savepoint, one commit for those that work."""
-    if len(rows) == 1:
-        return {rows[0].id: exc}
+    """After a failed batch: each row in its own savepoint, one commit for those that work.
+
+    Also a second chance for a batch of one after a transient error (a lock timeout): this
+    path takes the write lock first (``BEGIN IMMEDIATE``)."""
     log.warning("batch insert of %d events failed (%s); retrying row by row",
                 len(rows), type(exc).__name__)
     outcome: dict[str, bool | Exception] = {}
