@@ -8,9 +8,11 @@ requests queue up and go out in the following batch, so batches grow with load a
 stays one or two commits. Every request still waits for *its* commit before answering, so
 nothing is acknowledged that is not on disk, and learns whether its id was new or a duplicate.
 
-Duplicates are detected by the database (``INSERT … ON CONFLICT (id) DO NOTHING RETURNING id``
-on SQLite ≥ 3.35 and PostgreSQL), so two processes receiving the same ``webhook-id`` at once
-still store it once.
+Duplicates are detected by the database with ``INSERT … ON CONFLICT (id) DO NOTHING`` (on
+PostgreSQL with ``RETURNING id``; on SQLite from the row count, see
+:func:`_sqlite_one_statement`), so two processes receiving the same ``webhook-id`` at once
+still store it once. On SQLite the writers of several gunicorn processes take turns on a lock
+file (:class:`WriterLock`) instead of SQLite's sleep-and-retry busy handler.
 """
 
 from __future__ import annotations
