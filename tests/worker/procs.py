@@ -90,6 +90,12 @@ def effect_count(engine: Engine) -> int:
     return read(engine, select(func.count()).select_from(effects))[0][0]
 
 
+def claimed(engine: Engine) -> int:
+    """Events a worker holds right now (claimed, lease running)."""
+    return read(engine, select(func.count()).select_from(events)
+                .where(events.c.status == "processing"))[0][0]
+
+
 def unfinished(engine: Engine) -> int:
     return read(engine, select(func.count()).select_from(events)
                 .where(events.c.status != "done"))[0][0]

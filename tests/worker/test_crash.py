@@ -22,6 +22,7 @@ from tests.worker.procs import (
     CLI,
     LogReader,
     bridge_env,
+    claimed,
     effect_count,
     free_port,
     read,
@@ -66,7 +67,7 @@ def test_worker_killed_mid_run_processes_every_event_once(db_url: str, tmp_path:
                      WHMCS_BRIDGE_WORKER__LEASE_SECONDS="2",
                      WHMCS_BRIDGE_WORKER__POLL_INTERVAL_SECONDS="0.05",
                      WHMCS_BRIDGE_WORKER__BATCH_SIZE="20",
-                     TEST_HANDLER_SLEEP="0.01")
+                     TEST_HANDLER_SLEEP="0.02")
     proc = subprocess.Popen([*CLI, "serve", "--port", str(port), "--workers", "1"],
                             env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
     logs = LogReader(proc)
@@ -83,7 +84,10 @@ def test_worker_killed_mid_run_processes_every_event_once(db_url: str, tmp_path:
                              "the worker process")[0]["pid"]
 
         accepted = post_events(base, EVENTS_BEFORE_KILL)
-        wait_for(lambda: effect_count(engine) >= 40, 30, "the worker to get going")
+        # Kill only once a batch is claimed and in flight, so the kill really lands mid-run
+        # (a kill between batches would prove nothing about lease expiry).
+        wait_for(lambda: effect_count(engine) >= 40 and claimed(engine) > 0, 30,
+                 "the worker to get going with a claimed batch", interval=0.01)
         os.kill(first_pid, signal.SIGKILL)  # mid-batch: handler transactions in flight
         accepted += post_events(base, EVENTS_AFTER_KILL)  # the receiver keeps accepting
 
