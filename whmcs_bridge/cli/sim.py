@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from whmcs_bridge.cli import Failed
+from whmcs_bridge.sim.app import API_PATH
 from whmcs_bridge.sim.config import (
     ADMIN_PASSWORD,
     ADMIN_USERNAME,
@@ -65,7 +66,6 @@ def sim(host: str, port: int, tickets: int, clients: int, seed: int, timezone: s
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from whmcs_bridge.sim.config import SimConfig
-    from whmcs_bridge.sim.server import build
 
     try:
         ZoneInfo(timezone)
@@ -82,25 +82,24 @@ def sim(host: str, port: int, tickets: int, clients: int, seed: int, timezone: s
         config.validate()
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    from whmcs_bridge.server import BridgeServer
+    from whmcs_bridge.sim.server import build_app, gunicorn_options, listen
+
     try:
-        handle = build(config, host, port, quiet=False)
+        sock = listen(host, port)
     except OSError as exc:
         raise Failed(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    shown = f"[{host}]" if ":" in host else host
     click.echo(f"{BANNER}")
-    click.echo(f"  API endpoint: {handle.api_url}")
+    click.echo(f"  API endpoint: http://{shown}:{sock.getsockname()[1]}{API_PATH}")
     click.echo(f"  credentials:  identifier={DEFAULT_IDENTIFIER} secret={DEFAULT_SECRET}")
-    click.echo(f"  data:         {len(handle.state.clients)} clients, "
-               f"{len(handle.state.tickets)} tickets, seed {seed}, zone {timezone}")
+    click.echo(f"  data:         {clients} clients, {tickets} tickets, seed {seed}, "
+               f"zone {timezone}")
     if bridge_url:
-        click.echo(f"  posting hook events to {handle.poster.url if handle.poster else '-'}")
-    try:
-        handle.server.serve_forever()
-    except KeyboardInterrupt:
-        click.echo("stopped")
-    finally:
-        if handle.poster is not None:
-            handle.poster.stop()
-        handle.server.server_close()
+        click.echo(f"  posting hook events to {bridge_url}")
+    # The state is built inside the (single) gunicorn worker, after the fork, so the event
+    # poster's thread lives in the process that serves the requests.
+    BridgeServer(lambda: build_app(config)[0], gunicorn_options(sock)).run()
 
 
 commands = [sim]

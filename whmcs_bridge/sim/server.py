@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,15 +70,41 @@ class QuietHandler(WSGIRequestHandler):
         return None
 
 
-def build(config: SimConfig, host: str = "127.0.0.1", port: int = 0, *,
-          quiet: bool = True) -> SimHandle:
-    """Create state, app, event poster and a bound (not yet serving) threaded server."""
+def build_app(config: SimConfig) -> tuple[Flask, SimState, EventPoster | None]:
+    """State, Flask app and (when a bridge URL is set) the event poster with its thread."""
     state = SimState(config)
     poster = None
     if config.bridge_url and config.webhook_secret:
         poster = EventPoster(state, config.bridge_url, config.webhook_secret)
         state.event_sink = poster
-    app = create_sim_app(state=state)
+    return create_sim_app(state=state), state, poster
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """Bind the listening socket up front, so ``--port 0`` can report the port it got and a
+    taken port fails before anything is printed."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def gunicorn_options(sock: socket.socket, threads: int = 32) -> dict[str, Any]:
+    """Foreground serving for ``whmcs-bridge sim``: one process (the state lives in memory),
+    threaded, with HTTP keep-alive. Werkzeug's server closes every connection, which makes a
+    client pay a TCP handshake and a new server thread per call — unlike a real WHMCS behind
+    a web server, and it skews the sync benchmark."""
+    return {"bind": f"fd://{sock.fileno()}", "workers": 1, "worker_class": "gthread",
+            "threads": threads, "keepalive": 30, "timeout": 120, "accesslog": None}
+
+
+def build(config: SimConfig, host: str = "127.0.0.1", port: int = 0, *,
+          quiet: bool = True) -> SimHandle:
+    """Create state, app, event poster and a bound (not yet serving) threaded server."""
+    app, state, poster = build_app(config)
     server = make_server(host, port, app, threaded=True,
                          request_handler=QuietHandler if quiet else None)
     shown = f"[{host}]" if ":" in host else host
