@@ -12,7 +12,8 @@ from typing import Any
 
 from flask import Flask, current_app, jsonify
 from sqlalchemy import Engine
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import IntegerConverter
 
 from whmcs_bridge.settings import Settings, load_settings
 from whmcs_bridge.store import make_engine
@@ -27,6 +28,21 @@ BLUEPRINTS: list[str] = [
     "webhooks.verification:bp",
     "webhooks.tickets:bp",
 ]
+
+
+class WhmcsIdConverter(IntegerConverter):
+    """``<int:…>`` in every route: WHMCS ids are positive 32-bit integers (MySQL ``int(10)``)
+    and so are the bridge's columns. A number outside that range is answered 404 right here,
+    not an overflow deep in the database driver (500), and not the 405 Werkzeug would give
+    when a same-path rule for another method is tried first."""
+
+    MAX = 2**31 - 1
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        if not 1 <= number <= self.MAX:
+            raise NotFound(f"no ticket or record has id {value}")
+        return number
 
 
 @dataclass
@@ -48,6 +64,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     engine = engine or make_engine(settings.database_url,
                                    pool_size=settings.database.pool_size)
     app = Flask("whmcs_bridge")
+    app.url_map.converters["int"] = WhmcsIdConverter
     app.config["MAX_CONTENT_LENGTH"] = settings.webhooks.max_body_bytes
     app.config["JSON_SORT_KEYS"] = False
     app.extensions["whmcs_bridge"] = BridgeState(settings=settings, engine=engine, extras=extras)

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import TEST_TOKEN, make_settings
+from webhooks import create_app
+
+
+@pytest.mark.parametrize("ticket_id", ["0", "2147483648", "99999999999999999999"])
+def test_ids_outside_whmcs_range_are_404_not_500(sqlite_url: str, ticket_id: str) -> None:
+    client = create_app(make_settings(sqlite_url)).test_client()
+    auth = {"Authorization": f"Bearer {TEST_TOKEN}"}
+    for path in (f"/api/tickets/{ticket_id}", f"/api/tickets/{ticket_id}/panel",
+                 f"/api/tickets/{ticket_id}/verification"):
+        assert client.get(path, headers=auth).status_code == 404, path
+
+
+def test_largest_whmcs_id_reaches_the_view(sqlite_url: str) -> None:
+    client = create_app(make_settings(sqlite_url)).test_client()
+    answer = client.get("/api/tickets/2147483647",
+                        headers={"Authorization": f"Bearer {TEST_TOKEN}"})
+    assert answer.status_code == 404
+    assert "2147483647" in answer.get_data(as_text=True)  # the view's own "unknown ticket"
+
+
+def test_link_page_without_secret_key_is_503_not_500(sqlite_url: str) -> None:
+    client = create_app(make_settings(sqlite_url)).test_client()
+    answer = client.get("/verify/some-token")
+    assert answer.status_code == 503
+    assert answer.headers["Cache-Control"] == "no-store"
