@@ -27,11 +27,17 @@ from whmcs_bridge.tickets.tables import ticket_history
 log = logging.getLogger(__name__)
 
 
+def evaluate_loaded(rec: store.TicketRecord, history: list[tuple], policy: E.Policy,
+                    now_ts: float) -> E.Evaluation:
+    """Evaluate a ticket whose history is already loaded (bulk callers: sweep, report,
+    dashboard). Staff-opened tickets owe no first reply."""
+    return E.evaluate(history, now_ts, policy.for_ticket(rec.department_id, rec.channel),
+                      first_reply=rec.channel != "staff")
+
+
 def evaluate_record(conn: Connection, rec: store.TicketRecord, policy: E.Policy,
                     now: datetime) -> E.Evaluation:
-    tp = policy.for_ticket(rec.department_id, rec.channel)
-    return E.evaluate(store.history(conn, rec), now.timestamp(), tp,
-                      first_reply=rec.channel != "staff")
+    return evaluate_loaded(rec, store.history(conn, rec), policy, now.timestamp())
 
 
 def iso(ts: float | None) -> str | None:

@@ -240,6 +240,15 @@ def get_tickets(conn: Connection, ids: list[int]) -> list[TicketRecord]:
     return [_record(r) for r in rows]
 
 
+def tickets_opened(conn: Connection, since: datetime, until: datetime) -> list[TicketRecord]:
+    """Stored tickets opened in ``[since, until)`` (deleted ones left out), in id order, in
+    one query — the report's population."""
+    rows = conn.execute(select(tickets).where(
+        tickets.c.deleted.is_(False), tickets.c.opened_at >= since, tickets.c.opened_at < until,
+    ).order_by(tickets.c.id))
+    return [_record(r) for r in rows]
+
+
 def histories(conn: Connection, recs: list[TicketRecord]) -> dict[int, list[tuple]]:
     """Histories of many tickets in four queries (the sweep evaluates hundreds at a time).
 
