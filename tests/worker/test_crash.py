@@ -89,6 +89,9 @@ def test_worker_killed_mid_run_processes_every_event_once(db_url: str, tmp_path:
         wait_for(lambda: effect_count(engine) >= 40 and claimed(engine) > 0, 30,
                  "the worker to get going with a claimed batch", interval=0.01)
         os.kill(first_pid, signal.SIGKILL)  # mid-batch: handler transactions in flight
+        # What the dead worker held: nobody else can touch these rows until its lease expires.
+        held = {r.id for r in read(engine, select(events.c.id, events.c.worker_id)
+                                   .where(events.c.status == "processing"))}
         accepted += post_events(base, EVENTS_AFTER_KILL)  # the receiver keeps accepting
 
         restarted = wait_for(lambda: [m for m in logs.messages("worker process started")
@@ -99,8 +102,10 @@ def test_worker_killed_mid_run_processes_every_event_once(db_url: str, tmp_path:
         rows = read(engine, select(events.c.id, events.c.status, events.c.attempts))
         assert {r.id for r in rows} == set(accepted)
         assert all(r.status == "done" for r in rows)
-        # The kill hit claimed events: they were re-claimed after the lease expired.
-        assert any(r.attempts >= 2 for r in rows)
+        # The kill hit claimed events: exactly those were re-claimed after the lease expired.
+        assert held, "the kill landed between batches; nothing was in flight"
+        attempts = {r.id: r.attempts for r in rows}
+        assert all(attempts[i] >= 2 for i in held), (held, logs.tail())
 
         outcome_rows = read(engine, select(handler_outcomes.c.event_id,
                                            handler_outcomes.c.handler,
