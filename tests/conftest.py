@@ -12,11 +12,12 @@ import os
 import secrets
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 
 from whmcs_bridge.settings import Settings, load_settings
 from whmcs_bridge.store import make_engine, upgrade
@@ -109,3 +110,18 @@ def engine(sqlite_url: str) -> Iterator[Any]:
 @pytest.fixture
 def settings(sqlite_url: str) -> Settings:
     return make_settings(sqlite_url)
+
+
+@contextmanager
+def counted(engine: Engine) -> Iterator[list[str]]:
+    """Every SQL statement sent to the database while the block runs (query-count tests)."""
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

@@ -4,34 +4,18 @@ with the number of open tickets, and the bulk verification read agrees with the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 
-from tests.conftest import make_settings
+from tests.conftest import counted, make_settings
 from whmcs_bridge.dashboard import source
 from whmcs_bridge.store import make_engine
 from whmcs_bridge.tickets import enrich, report, store
 from whmcs_bridge.verification import store as vstore
 
 NOW = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
-
-
-@contextmanager
-def counted(engine: Engine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def add_tickets(engine: Engine, ids: range) -> None:

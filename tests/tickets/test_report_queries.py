@@ -5,14 +5,13 @@ pass changes a number."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 
-from tests.conftest import make_settings
+from tests.conftest import counted, make_settings
 from tests.tickets.conftest import utc
 from whmcs_bridge.store import make_engine
 from whmcs_bridge.tickets import report, store
@@ -22,21 +21,6 @@ M = timedelta(minutes=1)
 SMALL = utc(2026, 3, 2, 2, 0)
 LARGE = SMALL + timedelta(days=7)
 NOW = LARGE + timedelta(days=2)
-
-
-@contextmanager
-def counted(engine: Engine) -> Iterator[list[str]]:
-    """Every SQL statement sent to the database while the block runs."""
-    statements: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def populate(conn: Any, first_id: int, n: int, start: datetime) -> None:
