@@ -112,9 +112,14 @@ def check_whmcs(settings: Settings, client_factory: Callable[[Settings], Any] | 
         return Check("whmcs", FAIL, scrub(f"{settings.whmcs.url}: {type(exc).__name__}: {exc}"),
                      {"url": settings.whmcs.url})
     version = getattr(admin, "whmcs_version", "") or "unknown version"
+    departments = list(getattr(admin, "departments", []) or [])
+    # GetTickets without ignore_dept_assignments only sees these departments: worth knowing
+    # when sync or the dashboard misses tickets.
+    shown = ", ".join(map(str, departments)) or "none"
     return Check("whmcs", OK, f"{settings.whmcs.url} reachable: WHMCS {version}, API acts as "
-                 f"admin #{getattr(admin, 'adminid', '?')}",
-                 {"url": settings.whmcs.url, "whmcs_version": version})
+                 f"admin #{getattr(admin, 'adminid', '?')} (support departments: {shown})",
+                 {"url": settings.whmcs.url, "whmcs_version": version,
+                  "admin_departments": departments})
 
 
 def run_checks(settings: Settings, engine: Engine, *,

@@ -173,6 +173,9 @@ def test_doctor_reports_without_showing_secrets(seeded: str, sim: SimHandle) -> 
     assert checks["queue"]["state"] == "warn" and checks["queue"]["details"]["dead"] == 1
     assert checks["queue"]["details"]["depth"] == 2
     assert checks["addon"]["details"]["source"] == "whmcs-bridge-addon/1.0.0 WHMCS/8.10.1"
+    # the simulator's API admin belongs to departments 1 and 2 only (GetTickets filtering)
+    assert checks["whmcs"]["details"]["admin_departments"] == [1, 2]
+    assert "support departments: 1, 2" in checks["whmcs"]["summary"]
     assert checks["whmcs"]["state"] == "ok" and sim.url in checks["whmcs"]["summary"]
 
 
