@@ -10,7 +10,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, current_app, jsonify
+from flask import Flask, current_app, jsonify, request
 from sqlalchemy import Engine
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import IntegerConverter
@@ -72,6 +72,19 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     for path in BLUEPRINTS:
         module, _, attr = path.partition(":")
         app.register_blueprint(getattr(importlib.import_module(module), attr))
+
+    @app.before_request
+    def _staff_api_needs_a_token() -> Any:
+        """401 comes before 404 on the staff API: an unauthenticated caller learns nothing
+        about which ids exist, and a client probing its token gets a clear answer (the
+        views' ``require_token`` guards stay as the per-view rule)."""
+        if request.path.startswith("/api/"):
+            from webhooks.auth import bearer_token, token_is_valid
+
+            if not token_is_valid(bearer_token()):
+                return jsonify(error="unauthorized",
+                               message="missing or invalid bearer token"), 401
+        return None
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:

@@ -28,3 +28,13 @@ def test_link_page_without_secret_key_is_503_not_500(sqlite_url: str) -> None:
     answer = client.get("/verify/some-token")
     assert answer.status_code == 503
     assert answer.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("path", ["/api/tickets/0", "/api/tickets/5", "/api/nothing-here"])
+def test_staff_api_answers_401_before_404_without_a_token(sqlite_url: str, path: str) -> None:
+    client = create_app(make_settings(sqlite_url)).test_client()
+    assert client.get(path).status_code == 401
+    assert client.get(path, headers={"Authorization": "Bearer wrong-token-123456"}
+                      ).status_code == 401
+    assert client.get(path, headers={"Authorization": f"Bearer {TEST_TOKEN}"}
+                      ).status_code == 404
