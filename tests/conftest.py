@@ -59,12 +59,15 @@ def pg_database() -> Iterator[str]:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     yield url
+    # Per-test databases are named "<session database>_<hex>": drop any a test left behind.
     with admin.connect() as conn:
-        conn.execute(text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
-        ), {"n": name})
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        leftovers = conn.execute(text(
+            "SELECT datname FROM pg_database WHERE datname LIKE :p"
+        ), {"p": f"{name}\\_%"}).scalars().all()
     admin.dispose()
+    base = url.rsplit("/", 1)[0]
+    for leftover in [*leftovers, name]:
+        _drop_pg_database(f"{base}/{leftover}")
 
 
 def _fresh_pg_url(base_url: str) -> str:
@@ -77,9 +80,21 @@ def _fresh_pg_url(base_url: str) -> str:
     return base_url.rsplit("/", 1)[0] + f"/{name}"
 
 
+def _drop_pg_database(url: str) -> None:
+    """Drop a per-test database (ending any connection a test or its server left open)."""
+    name = url.rsplit("/", 1)[1]
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
+        ), {"n": name})
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A migrated, empty database URL: once on SQLite, once on PostgreSQL."""
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database URL: once on SQLite, once on PostgreSQL (dropped after)."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'bridge.db'}"
     else:
@@ -87,7 +102,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
-    return url
+    yield url
+    if request.param == "postgres":
+        _drop_pg_database(url)
 
 
 @pytest.fixture
