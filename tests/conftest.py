@@ -67,7 +67,7 @@ def pg_database() -> Iterator[str]:
     admin.dispose()
     base = url.rsplit("/", 1)[0]
     for leftover in [*leftovers, name]:
-        _drop_pg_database(f"{base}/{leftover}")
+        drop_pg_database(f"{base}/{leftover}")
 
 
 def _fresh_pg_url(base_url: str) -> str:
@@ -80,7 +80,7 @@ def _fresh_pg_url(base_url: str) -> str:
     return base_url.rsplit("/", 1)[0] + f"/{name}"
 
 
-def _drop_pg_database(url: str) -> None:
+def drop_pg_database(url: str) -> None:
     """Drop a per-test database (ending any connection a test or its server left open)."""
     name = url.rsplit("/", 1)[1]
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -104,7 +104,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     engine.dispose()
     yield url
     if request.param == "postgres":
-        _drop_pg_database(url)
+        drop_pg_database(url)
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy import Engine, func, select
 
-from tests.conftest import PG_ADMIN_URL, TEST_SECRET
+from tests.conftest import TEST_SECRET
 from tests.worker.crash_handlers import effects
 from whmcs_bridge.store.tables import events
 
@@ -99,14 +99,3 @@ def claimed(engine: Engine) -> int:
 def unfinished(engine: Engine) -> int:
     return read(engine, select(func.count()).select_from(events)
                 .where(events.c.status != "done"))[0][0]
-
-
-def drop_pg_database(url: str) -> None:
-    """Drop a per-test PostgreSQL database (the big ones should not outlive the test)."""
-    name = url.rsplit("/", 1)[1]
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                          "WHERE datname = :n"), {"n": name})
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()

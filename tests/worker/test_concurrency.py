@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from tests.conftest import _fresh_pg_url
+from tests.conftest import _fresh_pg_url, drop_pg_database
 from tests.worker.crash_handlers import effects, metadata
 from tests.worker.helpers import add_events
-from tests.worker.procs import CLI, bridge_env, drop_pg_database, read
+from tests.worker.procs import CLI, bridge_env, read
 from whmcs_bridge.store import make_engine, upgrade
 from whmcs_bridge.store.tables import events, handler_outcomes
 
