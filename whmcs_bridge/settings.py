@@ -43,7 +43,8 @@ ENV_ALIASES: dict[str, str] = {
     "WHMCS_BRIDGE_LOG_LEVEL": "log.level",
 }
 #: Environment names that are not settings keys and must not be rejected as unknown.
-ENV_IGNORED = {CONFIG_ENV, "WHMCS_BRIDGE_DATA_DIR"}
+ENV_IGNORED = {CONFIG_ENV, "WHMCS_BRIDGE_DATA_DIR", "WHMCS_BRIDGE_SUPERVISOR_PID",
+               "WHMCS_BRIDGE_DEBUG"}
 #: Keys whose environment value is a list given as whitespace/comma separated words.
 LIST_KEYS = {"webhooks.secrets", "api.tokens"}
 

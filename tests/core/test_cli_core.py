@@ -35,3 +35,11 @@ def test_settings_error_is_one_line_exit_2_and_never_shows_the_secret(tmp_path: 
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1 and "webhooks.secrets.1" in out.stderr
     assert "Traceback" not in out.stderr and TEST_SECRET[8:] not in out.stderr
+
+
+def test_debug_variable_is_not_mistaken_for_a_setting(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HOME": str(tmp_path),
+           "WHMCS_BRIDGE_DEBUG": "1", "WHMCS_BRIDGE_DATABASE_URL": f"sqlite:///{tmp_path}/b.db"}
+    out = _run("db", "upgrade", env=env)
+    assert out.returncode == 0, out.stderr
+    assert "database at" in out.stdout

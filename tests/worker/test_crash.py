@@ -3,6 +3,7 @@ handler when its worker process is SIGKILLed mid-run (on SQLite and PostgreSQL).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -69,7 +70,8 @@ def test_worker_killed_mid_run_processes_every_event_once(db_url: str, tmp_path:
                      WHMCS_BRIDGE_WORKER__BATCH_SIZE="20",
                      TEST_HANDLER_SLEEP="0.02")
     proc = subprocess.Popen([*CLI, "serve", "--port", str(port), "--workers", "1"],
-                            env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+                            env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # teardown can end serve's children too
     logs = LogReader(proc)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -125,7 +127,7 @@ def test_worker_killed_mid_run_processes_every_event_once(db_url: str, tmp_path:
         assert proc.wait(30) == 0
         assert logs.messages("worker stopped")  # the restarted worker shut down gracefully
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # serve, gunicorn and the worker child
+        proc.wait(10)
         engine.dispose()

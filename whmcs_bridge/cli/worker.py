@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 import click
 
 from whmcs_bridge.cli import CliState, Failed, pass_state
+
+log = logging.getLogger(__name__)
+
+#: Set by ``serve`` for its worker child: the pid to outlive no longer than.
+SUPERVISOR_ENV = "WHMCS_BRIDGE_SUPERVISOR_PID"
 
 
 def ensure_schema(state: CliState, *, upgrade_sqlite: bool) -> None:
@@ -69,8 +78,28 @@ def serve(state: CliState, host: str | None, port: int | None, workers: int | No
         env = dict(os.environ)
         if state.config_path:
             env["WHMCS_BRIDGE_CONFIG"] = os.path.abspath(state.config_path)
+        env[SUPERVISOR_ENV] = str(os.getpid())
         worker_process = WorkerProcess(WORKER_ARGV, env)
     BridgeServer(lambda: create_app(settings), options, worker_process).run()
+
+
+def watch_supervisor(supervisor_pid: int, stop: Callable[[], None],
+                     interval: float = 1.0) -> threading.Thread:
+    """Stop gracefully once the ``serve`` process that started us is gone.
+
+    Under systemd the whole cgroup is stopped anyway; this covers a master killed by hand
+    (SIGKILL does not reach children), which would otherwise leave an orphan worker running.
+    """
+
+    def watch() -> None:
+        while os.getppid() == supervisor_pid:
+            time.sleep(interval)
+        log.warning("serve (pid %d) is gone; worker stopping", supervisor_pid)
+        stop()
+
+    thread = threading.Thread(target=watch, name="supervisor-watch", daemon=True)
+    thread.start()
+    return thread
 
 
 @click.command("worker")
@@ -84,6 +113,9 @@ def worker(state: CliState, once: bool, no_jobs: bool) -> None:
     ensure_schema(state, upgrade_sqlite=False)
     loop = Worker(state.settings, state.engine, _registry(state), run_jobs=not no_jobs)
     loop.install_signal_handlers()
+    supervisor = os.environ.get(SUPERVISOR_ENV)
+    if supervisor and supervisor.isdigit():
+        watch_supervisor(int(supervisor), loop.stop)
     loop.run(once=once)
     if once:
         click.echo(f"processed {loop.stats['events']} events: {loop.stats['done']} done, "
