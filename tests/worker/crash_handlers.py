@@ -36,7 +36,32 @@ def _record(name: str, event: Any, ctx: Any) -> None:
             fh.write(f"{event.id} {name} {os.getpid()}\n")
     ctx.conn.execute(effects.insert().values(event_id=event.id, handler=name,
                                              worker_pid=os.getpid()))
+    _maybe_block()
     time.sleep(float(os.environ.get("TEST_HANDLER_SLEEP", "0")))
+
+
+_handled = 0
+
+
+def _maybe_block() -> None:
+    """With ``TEST_BLOCK_AFTER=N`` and ``TEST_BLOCK_MARKER=path``: after N handler runs, the
+    first process to get there creates the marker and blocks inside its open transaction until
+    it is killed, so the crash test's SIGKILL lands mid-batch for certain. Processes that find
+    the marker already there (the restarted worker) never block."""
+    global _handled
+    after, marker = os.environ.get("TEST_BLOCK_AFTER"), os.environ.get("TEST_BLOCK_MARKER")
+    if not after or not marker:
+        return
+    _handled += 1
+    if _handled < int(after):
+        return
+    try:
+        fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return
+    os.write(fd, str(os.getpid()).encode())
+    os.close(fd)
+    time.sleep(600)  # the test kills us here
 
 
 @on(HOOK, priority=100, name="test.first")

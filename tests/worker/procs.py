@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from tests.conftest import TEST_SECRET
-from tests.worker.crash_handlers import effects
 from whmcs_bridge.store.tables import events
 
 REPO = Path(__file__).resolve().parents[2]
@@ -84,16 +83,6 @@ def read(engine: Engine, stmt: Any) -> list[Any]:
     """A read that never takes SQLite's write lock (the server is writing meanwhile)."""
     with engine.connect().execution_options(sqlite_readonly=True) as conn:
         return conn.execute(stmt).all()
-
-
-def effect_count(engine: Engine) -> int:
-    return read(engine, select(func.count()).select_from(effects))[0][0]
-
-
-def claimed(engine: Engine) -> int:
-    """Events a worker holds right now (claimed, lease running)."""
-    return read(engine, select(func.count()).select_from(events)
-                .where(events.c.status == "processing"))[0][0]
 
 
 def unfinished(engine: Engine) -> int:

@@ -23,8 +23,6 @@ from tests.worker.procs import (
     CLI,
     LogReader,
     bridge_env,
-    claimed,
-    effect_count,
     free_port,
     read,
     unfinished,
@@ -68,7 +66,9 @@ def test_worker_killed_mid_run_processes_every_event_once(db_url: str, tmp_path:
                      WHMCS_BRIDGE_WORKER__LEASE_SECONDS="2",
                      WHMCS_BRIDGE_WORKER__POLL_INTERVAL_SECONDS="0.05",
                      WHMCS_BRIDGE_WORKER__BATCH_SIZE="20",
-                     TEST_HANDLER_SLEEP="0.02")
+                     TEST_HANDLER_SLEEP="0.01",
+                     TEST_BLOCK_AFTER="40",
+                     TEST_BLOCK_MARKER=str(tmp_path / "blocked"))
     proc = subprocess.Popen([*CLI, "serve", "--port", str(port), "--workers", "1"],
                             env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)  # teardown can end serve's children too
@@ -86,14 +86,14 @@ def test_worker_killed_mid_run_processes_every_event_once(db_url: str, tmp_path:
                              "the worker process")[0]["pid"]
 
         accepted = post_events(base, EVENTS_BEFORE_KILL)
-        # Kill only once a batch is claimed and in flight, so the kill really lands mid-run
-        # (a kill between batches would prove nothing about lease expiry).
-        wait_for(lambda: effect_count(engine) >= 40 and claimed(engine) > 0, 30,
-                 "the worker to get going with a claimed batch", interval=0.01)
-        os.kill(first_pid, signal.SIGKILL)  # mid-batch: handler transactions in flight
-        # What the dead worker held: nobody else can touch these rows until its lease expires.
-        held = {r.id for r in read(engine, select(events.c.id, events.c.worker_id)
+        # The first worker blocks inside a handler transaction after 40 handler runs and says
+        # so with a marker file: the kill below lands mid-batch, with events claimed.
+        marker = tmp_path / "blocked"
+        wait_for(marker.exists, 30, f"the worker to block mid-batch; log:\n{logs.tail()}")
+        assert int(marker.read_text()) == first_pid
+        held = {r.id for r in read(engine, select(events.c.id)
                                    .where(events.c.status == "processing"))}
+        os.kill(first_pid, signal.SIGKILL)  # mid-batch: a handler transaction is open
         accepted += post_events(base, EVENTS_AFTER_KILL)  # the receiver keeps accepting
 
         restarted = wait_for(lambda: [m for m in logs.messages("worker process started")
@@ -105,7 +105,7 @@ def test_worker_killed_mid_run_processes_every_event_once(db_url: str, tmp_path:
         assert {r.id for r in rows} == set(accepted)
         assert all(r.status == "done" for r in rows)
         # The kill hit claimed events: exactly those were re-claimed after the lease expired.
-        assert held, "the kill landed between batches; nothing was in flight"
+        assert held, "nothing was claimed when the worker was killed"
         attempts = {r.id: r.attempts for r in rows}
         assert all(attempts[i] >= 2 for i in held), (held, logs.tail())
 
