@@ -51,6 +51,3 @@ GATE_HOOKS = frozenset({
 
 KNOWN_HOOKS = TICKET_HOOKS | CLIENT_HOOKS | SERVICE_HOOKS | OTHER_HOOKS
 
-
-def is_known(name: str) -> bool:
-    return name in KNOWN_HOOKS

@@ -52,3 +52,13 @@ def test_builtin_registry_has_audit_on_every_ticket_hook() -> None:
     reg = load_registry(entry_point_group=None)
     names = [h.name for h in reg.handlers_for("TicketOpen")]
     assert names[0] == "audit.record"
+
+
+def test_every_gate_hook_has_a_policy_and_a_route() -> None:
+    """hooks/names.py names the gate hooks; the verification policy maps each to the change it
+    protects. The two lists must not drift apart (a gate without a policy would 404)."""
+    from hooks.names import GATE_HOOKS, KNOWN_HOOKS
+    from whmcs_bridge.verification.policy import GATE_CHANGES
+
+    assert set(GATE_CHANGES) == GATE_HOOKS
+    assert GATE_HOOKS <= KNOWN_HOOKS
