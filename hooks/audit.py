@@ -24,10 +24,16 @@ def _first_int(data: dict[str, Any], keys: tuple[str, ...]) -> int | None:
             return value
         if isinstance(value, str) and value.isdigit():
             return int(value)
-    params = data.get("params")
-    if isinstance(params, dict) and keys is _CLIENT_KEYS:
-        return _first_int(params, keys)
     return None
+
+
+def _client_id(data: dict[str, Any]) -> int | None:
+    """Module hooks (AfterModuleChangePackage, …) carry the client inside ``params``."""
+    found = _first_int(data, _CLIENT_KEYS)
+    params = data.get("params")
+    if found is None and isinstance(params, dict):
+        found = _first_int(params, _CLIENT_KEYS)
+    return found
 
 
 def summarize(event: Event) -> str:
@@ -36,7 +42,7 @@ def summarize(event: Event) -> str:
     ticket = _first_int(event.data, _ID_KEYS)
     if ticket is not None:
         parts.append(f"ticket={ticket}")
-    client = _first_int(event.data, _CLIENT_KEYS)
+    client = _client_id(event.data)
     if client is not None:
         parts.append(f"client={client}")
     for key in ("status", "priority", "deptid"):
@@ -51,7 +57,7 @@ def record(event: Event, ctx: HandlerContext) -> None:
             event_id=event.id,
             type=event.type,
             ticket_id=_first_int(event.data, _ID_KEYS),
-            client_id=_first_int(event.data, _CLIENT_KEYS),
+            client_id=_client_id(event.data),
             summary=summarize(event),
             recorded_at=ctx.now,
         )

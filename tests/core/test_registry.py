@@ -62,3 +62,19 @@ def test_every_gate_hook_has_a_policy_and_a_route() -> None:
 
     assert set(GATE_CHANGES) == GATE_HOOKS
     assert GATE_HOOKS <= KNOWN_HOOKS
+
+
+def test_audit_summary_finds_ids_where_each_hook_puts_them() -> None:
+    from datetime import UTC, datetime
+
+    from hooks.audit import summarize
+    from hooks.context import Event
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    reply = Event("e1", "TicketUserReply", {"ticketid": "7", "userid": 3, "message": "secret"},
+                  None, now)
+    module = Event("e2", "AfterModuleChangePackage", {"params": {"userid": "42"}}, None, now)
+    deleted = Event("e3", "TicketDelete", {"ticketId": 9, "adminId": 1}, None, now)
+    assert summarize(reply) == "TicketUserReply ticket=7 client=3"
+    assert summarize(module) == "AfterModuleChangePackage client=42"
+    assert summarize(deleted) == "TicketDelete ticket=9"
