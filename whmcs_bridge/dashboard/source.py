@@ -38,15 +38,7 @@ def _enriched_open_tickets(conn: Any, settings: Any, now: datetime) -> list[dict
         verifications = enrich.verifications_for(conn, [r.id for r in recs])
         for rec in recs:
             ev = evaluate_loaded(rec, hists[rec.id], policy, now_ts)
-            out.append({
-                "id": rec.id, "tid": rec.tid, "subject": rec.subject,
-                "priority": rec.priority,
-                "level": settings.sla.levels.get(rec.priority, "normal"),
-                "status": rec.status, "department_id": rec.department_id,
-                "client_id": rec.client_id, "channel": rec.channel,
-                "sla": enrich.sla_block(rec, ev, policy),
-                "verification": verifications[rec.id],
-            })
+            out.append(enrich.ticket_view(rec, ev, policy, settings, verifications[rec.id]))
     return out
 
 

@@ -78,14 +78,10 @@ def escalation_items(conn: Connection, ticket_id: int) -> list[dict[str, Any]]:
             for e in store.list_escalations(conn, ticket_id) if e["outcome"] != "pending"]
 
 
-def enrich(conn: Connection, ticket_id: int, *, settings: Any, now: datetime,
-           policy: E.Policy | None = None) -> dict[str, Any] | None:
-    """The staff API dict for ``ticket_id``; ``None`` when the store does not know it."""
-    rec = store.get_ticket(conn, ticket_id)
-    if rec is None:
-        return None
-    policy = policy or E.Policy.from_settings(settings)
-    ev = evaluate_record(conn, rec, policy, now)
+def ticket_view(rec: store.TicketRecord, ev: E.Evaluation, policy: E.Policy, settings: Any,
+                verification: dict[str, Any]) -> dict[str, Any]:
+    """The staff API's fields of one evaluated ticket, without escalations (the dashboard's
+    rows; :func:`enrich` adds the rest)."""
     return {
         "id": rec.id,
         "tid": rec.tid,
@@ -97,7 +93,20 @@ def enrich(conn: Connection, ticket_id: int, *, settings: Any, now: datetime,
         "client_id": rec.client_id,
         "channel": rec.channel,
         "sla": sla_block(rec, ev, policy),
-        "verification": verification_for(conn, rec.id),
+        "verification": verification,
+    }
+
+
+def enrich(conn: Connection, ticket_id: int, *, settings: Any, now: datetime,
+           policy: E.Policy | None = None) -> dict[str, Any] | None:
+    """The staff API dict for ``ticket_id``; ``None`` when the store does not know it."""
+    rec = store.get_ticket(conn, ticket_id)
+    if rec is None:
+        return None
+    policy = policy or E.Policy.from_settings(settings)
+    ev = evaluate_record(conn, rec, policy, now)
+    return {
+        **ticket_view(rec, ev, policy, settings, verification_for(conn, rec.id)),
         "escalations": escalation_items(conn, rec.id),
         "contact_preference": rec.contact_preference,
     }
