@@ -27,7 +27,6 @@ UNSENDABLE = {"Order Confirmation", "Password Reset Validation"}
 ADMIN_TEMPLATES = {"Support Ticket Created", "Support Ticket Response",
                    "Escalation Rule Notification", "New Order Notification"}
 CUSTOM_TYPES = {"general", "product", "domain", "invoice", "support", "affiliate"}
-PSEUDO_STATUSES = {"Awaiting Reply", "All Active Tickets", "My Flagged Tickets"}
 
 
 class ActionError(Exception):

@@ -42,7 +42,6 @@ class SimState:
         self.clients: dict[int, SimClient] = {
             c.id: c for c in data.make_clients(config.seed, config.clients, self.anchor)}
         self.clients_by_email = {c.email.lower(): c for c in self.clients.values()}
-        self.users_by_id = {c.user_id: c for c in self.clients.values()}
         self.services: dict[int, SimService] = {
             s.id: s for c in self.clients.values() for s in c.services}
         self.transactions: list[SimTransaction] = data.make_transactions(
@@ -130,10 +129,6 @@ class SimState:
 
     def next_ticket_id(self) -> int:
         return max(self.tickets, default=0) + 1
-
-    def client_services(self, client_id: int) -> list[SimService]:
-        client = self.clients.get(client_id)
-        return client.services if client else []
 
     def iter_tickets(self) -> Iterable[SimTicket]:
         return self.tickets.values()
