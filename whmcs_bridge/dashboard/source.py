@@ -5,7 +5,6 @@ Only this module touches the database; :mod:`whmcs_bridge.dashboard.data` shapes
 
 from __future__ import annotations
 
-import importlib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,10 +47,8 @@ def _compliance(conn: Any, settings: Any, now: datetime) -> list[Compliance]:
     Both windows come from one bulk pass of the report over the last 30 days (a fixed number
     of queries per 500 tickets). Cached for :data:`COMPLIANCE_TTL` seconds per database: a
     share over days does not move between two page loads."""
-    try:
-        report = importlib.import_module("whmcs_bridge.tickets.report")
-    except ImportError:  # the report module is not installed: the charts say "no data"
-        return []
+    from whmcs_bridge.tickets import report
+
     key = str(conn.engine.url)
     hit = _CACHE.get(key)
     if hit is not None and 0 <= now.timestamp() - hit[0] < COMPLIANCE_TTL:
