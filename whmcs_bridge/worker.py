@@ -20,7 +20,6 @@ running handler finish, hands unstarted events back, and returns.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import logging
 import os
 import random
@@ -39,7 +38,9 @@ from sqlalchemy.exc import DBAPIError
 
 from hooks.context import Event, HandlerContext, JobContext, Services
 from hooks.registry import BUILTIN_MODULES, HandlerSpec, HookRegistry, JobSpec, load_registry
+from whmcs_bridge.event_schemas import load_event_data
 from whmcs_bridge.logs import scrub
+from whmcs_bridge.notify import outbox as notify_outbox
 from whmcs_bridge.settings import Settings, StrictSchema
 from whmcs_bridge.store import inbox, job_runs
 from whmcs_bridge.store.base import utcnow
@@ -92,12 +93,8 @@ def _parse_time(value: Any) -> datetime | None:
 
 
 def _load_data(event_type: str, data: Any) -> dict[str, Any]:
-    """The validated, coerced ``$vars`` (the receiver's schemas), or the raw data without them."""
-    try:
-        schemas = importlib.import_module("whmcs_bridge.event_schemas")
-    except ModuleNotFoundError:  # pragma: no cover - the schemas ship with the package
-        return dict(data) if isinstance(data, dict) else {}
-    return schemas.load_event_data(event_type, data if data is not None else {})
+    """The validated, coerced ``$vars``, through the same schemas the receiver applied."""
+    return load_event_data(event_type, data if data is not None else {})
 
 
 def to_event(claimed: inbox.ClaimedEvent) -> Event:
@@ -298,24 +295,18 @@ class Worker:
 
     def _notify_dead(self, conn: Any, claimed: inbox.ClaimedEvent, error: str,
                      now: datetime) -> None:
-        """Queue the ``dead_letter`` notification in the same transaction, when the
-        notifications room is installed; its failure never keeps the event from dying."""
-        try:
-            outbox = importlib.import_module("whmcs_bridge.notify.outbox")
-        except ModuleNotFoundError as exc:
-            if exc.name in ("whmcs_bridge.notify", "whmcs_bridge.notify.outbox"):
-                return
-            raise
+        """Queue the ``dead_letter`` notification in the same transaction; its failure never
+        keeps the event from dying."""
         dedupe_key = f"dead_letter:{claimed.id}:{now.isoformat()}"
         if len(dedupe_key) > 255:  # event ids may be long; the outbox key column is not
             dedupe_key = "dead_letter:" + hashlib.sha256(dedupe_key.encode()).hexdigest()
         try:
             with conn.begin_nested():
-                outbox.enqueue(conn, notification="dead_letter",
-                               payload={"event_id": claimed.id, "event_type": claimed.type,
-                                        "attempts": claimed.attempts, "last_error": error},
-                               dedupe_key=dedupe_key,
-                               now=now, settings=self.settings)
+                notify_outbox.enqueue(
+                    conn, notification="dead_letter",
+                    payload={"event_id": claimed.id, "event_type": claimed.type,
+                             "attempts": claimed.attempts, "last_error": error},
+                    dedupe_key=dedupe_key, now=now, settings=self.settings)
         except Exception as exc:
             log.error("could not queue dead_letter notification",
                       extra={"event_id": claimed.id, "error": describe(exc)})

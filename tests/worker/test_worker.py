@@ -4,9 +4,7 @@ letters, replay, lease expiry and periodic-job leases."""
 from __future__ import annotations
 
 import random
-import sys
 import threading
-import types
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -167,13 +165,11 @@ def test_retry_is_scheduled_with_backoff_and_jitter(settings, engine) -> None:
 
 def test_dead_letter_after_max_attempts(settings, engine, monkeypatch) -> None:
     notes: list[dict[str, Any]] = []
-    fake_outbox = types.ModuleType("whmcs_bridge.notify.outbox")
 
     def enqueue(conn: Any, **kwargs: Any) -> None:
         notes.append(kwargs)
 
-    fake_outbox.enqueue = enqueue  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "whmcs_bridge.notify.outbox", fake_outbox)
+    monkeypatch.setattr("whmcs_bridge.notify.outbox.enqueue", enqueue)
 
     def fail(event: Any, ctx: Any) -> None:
         raise ValueError("always")
