@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+from urllib.parse import parse_qsl
 
 import pytest
 import responses
@@ -74,13 +76,13 @@ def test_iter_tickets_over_http(mocked, client):
     total = 5
 
     def callback(request):
-        form = dict(__import__("urllib.parse").parse.parse_qsl(request.body))
+        form = dict(parse_qsl(request.body))
         start, size = int(form["limitstart"]), int(form["limitnum"])
         ids = range(start, min(start + size, total))
         body = {"result": "success", "totalresults": str(total), "startnumber": start,
                 "numreturned": len(ids),
                 "tickets": {"ticket": [{"id": str(i + 1), "tid": f"T{i}"} for i in ids]}}
-        return 200, {}, __import__("json").dumps(body)
+        return 200, {}, json.dumps(body)
 
     mocked.add_callback(responses.POST, API, callback=callback)
     tickets = list(client.iter_tickets(page_size=2, status="Open"))
