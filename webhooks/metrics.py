@@ -244,12 +244,9 @@ def render(engine: Engine, now: datetime | None = None) -> bytes:
         requests = counters().registry
     tables = CollectorRegistry(auto_describe=False)
     tables.register(InboxCollector(engine, now))
-    for path in COLLECTORS:
+    for path in COLLECTORS:  # a broken entry fails the scrape loudly, never silently
         module, _, name = path.partition(":")
-        try:
-            tables.register(getattr(importlib.import_module(module), name)(engine))
-        except (ImportError, AttributeError) as exc:  # a room not installed: skip, say so
-            log.warning("metrics collector %s unavailable: %s", path, exc)
+        tables.register(getattr(importlib.import_module(module), name)(engine))
     return generate_latest(requests) + generate_latest(tables)
 
 

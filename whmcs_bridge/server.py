@@ -30,9 +30,6 @@ from gunicorn.glogging import Logger as GunicornBaseLogger
 
 log = logging.getLogger(__name__)
 
-#: Used when the receiver does not publish ``GUNICORN_DEFAULTS``: threaded workers let the
-#: receiver's group commit gather concurrent requests of one process into one transaction.
-FALLBACK_WORKER_OPTIONS: dict[str, Any] = {"worker_class": "gthread", "threads": 8}
 #: The worker command run under ``serve`` (``python -c`` so it does not depend on PATH).
 WORKER_ARGV = [sys.executable, "-c", "from whmcs_bridge.cli import main; main()", "worker"]
 RESTART_DELAY_MIN = 1.0
@@ -42,13 +39,11 @@ HEALTHY_RUN_SECONDS = 60.0
 
 
 def receiver_worker_options() -> dict[str, Any]:
-    """Gunicorn settings the receiver asks for (``webhooks.receiver.GUNICORN_DEFAULTS``)."""
-    try:
-        from webhooks import receiver
-    except ImportError:
-        return dict(FALLBACK_WORKER_OPTIONS)
-    defaults = getattr(receiver, "GUNICORN_DEFAULTS", None)
-    return dict(defaults) if defaults else dict(FALLBACK_WORKER_OPTIONS)
+    """Gunicorn settings the receiver is designed for (``webhooks.receiver.GUNICORN_DEFAULTS``:
+    threaded workers, so group commit has concurrent requests to batch)."""
+    from webhooks.receiver import GUNICORN_DEFAULTS
+
+    return dict(GUNICORN_DEFAULTS)
 
 
 def gunicorn_options(*, host: str, port: int, workers: int, log_level: str,

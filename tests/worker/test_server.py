@@ -23,14 +23,6 @@ def test_gunicorn_options_use_receiver_threads_and_our_worker_count() -> None:
     assert gunicorn_options(host="::1", port=9, workers=3, log_level="INFO")["workers"] == 3
 
 
-def test_gunicorn_options_fall_back_without_receiver_defaults(monkeypatch) -> None:
-    import webhooks.receiver
-
-    monkeypatch.delattr(webhooks.receiver, "GUNICORN_DEFAULTS")
-    opts = gunicorn_options(host="127.0.0.1", port=1, workers=2, log_level="INFO")
-    assert (opts["worker_class"], opts["threads"], opts["workers"]) == ("gthread", 8, 2)
-
-
 class FakeClock:
     def __init__(self) -> None:
         self.t = 1000.0
