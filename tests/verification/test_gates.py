@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import TEST_SECRET, _fresh_pg_url
+from tests.conftest import TEST_SECRET, _fresh_pg_url, drop_pg_database
 from tests.verification.helpers import NOW, vsettings
 from webhooks.app import create_app
 from whmcs_bridge.signing import signed_headers
@@ -45,6 +45,8 @@ def gate_app(request: Any, tmp_path_factory: Any) -> Any:
     app = create_app(vsettings(url), engine=engine)
     yield app.test_client(), engine
     engine.dispose()
+    if request.param == "postgres":
+        drop_pg_database(url)
 
 
 _ids = itertools.count(1000)
