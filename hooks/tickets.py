@@ -37,15 +37,14 @@ def _subject_hash(subject: str | None) -> str:
 
 def _ensure(ctx: HandlerContext, ticket_id: int, data: dict[str, Any]) -> None:
     """Make sure a row exists; a ticket first seen here is left for the sync to complete."""
-    if store.get_ticket(ctx.conn, ticket_id) is None:
-        exists = ctx.conn.execute(select(tickets.c.id).where(tickets.c.id == ticket_id)).first()
-        if exists is None:
-            channel = classify(department_id=data.get("deptid"), client_id=data.get("userid"),
-                               subject=data.get("subject"), channels=ctx.settings.channels)
-            store.upsert_ticket(ctx.conn, ticket_id, now=ctx.now,
-                                subject=data.get("subject"), priority=data.get("priority"),
-                                department_id=data.get("deptid"), channel=channel,
-                                client_id=data.get("userid") or None, sync_pending=True)
+    exists = ctx.conn.execute(select(tickets.c.id).where(tickets.c.id == ticket_id)).first()
+    if exists is None:  # a deleted row counts as existing: it is not recreated
+        channel = classify(department_id=data.get("deptid"), client_id=data.get("userid"),
+                           subject=data.get("subject"), channels=ctx.settings.channels)
+        store.upsert_ticket(ctx.conn, ticket_id, now=ctx.now,
+                            subject=data.get("subject"), priority=data.get("priority"),
+                            department_id=data.get("deptid"), channel=channel,
+                            client_id=data.get("userid") or None, sync_pending=True)
 
 
 @on("TicketOpen", priority=10, name="tickets.opened")
