@@ -25,7 +25,6 @@ The ``type`` label only takes hook names the bridge handles (``other`` for the r
 from __future__ import annotations
 
 import importlib
-import logging
 import os
 import shutil
 import tempfile
@@ -58,7 +57,6 @@ WAITING = (PENDING, FAILED, PROCESSING)
 #: Statuses every scrape reports, even at zero, so dashboards and alerts see the series.
 STATUSES = (PENDING, PROCESSING, FAILED, DONE, DEAD, IGNORED)
 
-log = logging.getLogger(__name__)
 
 bp = Blueprint("metrics", __name__)
 
