@@ -34,8 +34,9 @@ class BadGateRequest(ValueError):
         self.errors = {field: [message]}
 
 
-def _parse(hook: str, body: bytes) -> tuple[dict[str, Any], dict[str, Any], int]:
-    """The envelope's ``data`` and ``actor``; :class:`BadGateRequest` names the bad field."""
+def _parse(hook: str, body: bytes) -> tuple[dict[str, Any], int]:
+    """The envelope's ``actor`` and the client being changed; :class:`BadGateRequest` names
+    the bad field."""
     try:
         parsed = json.loads(body)
     except (ValueError, RecursionError) as exc:
@@ -61,7 +62,7 @@ def _parse(hook: str, body: bytes) -> tuple[dict[str, Any], dict[str, Any], int]
     if client_id is None:
         raise BadGateRequest("data.client_id", "the client being changed is unknown: send "
                                                "userid (or client_id / params.userid)")
-    return data, actor, client_id
+    return actor, client_id
 
 
 @bp.post("/gates/<hook>")
@@ -80,7 +81,7 @@ def gate(hook: str) -> Any:
                        message=f"expected application/json, got {request.mimetype or 'nothing'}"
                        ), 415
     try:
-        _data, actor, client_id = _parse(hook, body)
+        actor, client_id = _parse(hook, body)
     except BadGateRequest as exc:
         return jsonify(error="bad_request", message=str(exc), errors=exc.errors), 400
     state = bridge()
