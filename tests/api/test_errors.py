@@ -8,6 +8,7 @@ import pickle
 import pytest
 import requests
 import responses
+import urllib3
 
 from tests.api.conftest import ACCESS_KEY, API, IDENTIFIER, SECRET, answer
 from whmcs_bridge.api import (
@@ -102,6 +103,10 @@ def test_shape_errors_are_invalid_response(mocked, client):
     (requests.exceptions.SSLError("bad cert"), WhmcsConnectionError),
     (requests.exceptions.ChunkedEncodingError("cut"), WhmcsConnectionError),
     (requests.exceptions.InvalidURL("bad"), WhmcsConnectionError),
+    # retries exhausted on read timeouts: urllib3 wraps them in a ConnectionError
+    (requests.ConnectionError(urllib3.exceptions.MaxRetryError(
+        None, "/", reason=urllib3.exceptions.ReadTimeoutError(None, "/", "timed out"))),
+     WhmcsTimeoutError),
 ])
 def test_transport_errors(mocked, client, exc, cls):
     mocked.add(responses.POST, API, body=exc)

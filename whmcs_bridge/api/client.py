@@ -204,14 +204,18 @@ class WhmcsClient:
         read = is_read_action(action)
         session = self._reads if read else self._writes
         started = time.perf_counter()
+
+        def timed_out() -> errors.WhmcsTimeoutError:
+            self._log(action, None, started, "timeout")
+            return errors.WhmcsTimeoutError(
+                action, None, f"no answer within {self.timeout:g}s"
+                + (" (after retries)" if read else ""))
+
         try:
             response = session.post(self.url, data=form, timeout=self.timeout,
                                     verify=self.verify_tls, allow_redirects=False)
         except requests.Timeout:
-            self._log(action, None, started, "timeout")
-            raise errors.WhmcsTimeoutError(
-                action, None, f"no answer within {self.timeout:g}s"
-                + (" (after retries)" if read else "")) from None
+            raise timed_out() from None
         except requests.exceptions.SSLError as exc:
             self._log(action, None, started, "tls")
             raise errors.WhmcsConnectionError(
@@ -219,10 +223,7 @@ class WhmcsClient:
         except requests.ConnectionError as exc:
             reason = getattr(exc.args[0], "reason", None) if exc.args else None
             if isinstance(reason, urllib3.exceptions.ReadTimeoutError):
-                self._log(action, None, started, "timeout")
-                raise errors.WhmcsTimeoutError(
-                    action, None, f"no answer within {self.timeout:g}s"
-                    + (" (after retries)" if read else "")) from None
+                raise timed_out() from None
             self._log(action, None, started, "connection")
             raise errors.WhmcsConnectionError(action, None, self._short(exc)) from None
         except requests.RequestException as exc:
