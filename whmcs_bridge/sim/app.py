@@ -62,18 +62,17 @@ def _authenticate(config: SimConfig, form: dict[str, Any]) -> ApiCredential | No
 
 def _fault_response(state: SimState, kind: str) -> Response | None:
     """The response for an injected fault, or None to go on (after a delay or a notice)."""
-    banner = BANNER
     if kind in ("500", "502", "503", "429"):
         code = int(kind)
         title = {500: "Internal Server Error", 502: "Bad Gateway",
                  503: "Service Unavailable", 429: "Too Many Requests"}[code]
-        response = Response(_HTML_ERROR.format(code=code, title=title, banner=banner), code,
+        response = Response(_HTML_ERROR.format(code=code, title=title, banner=BANNER), code,
                             mimetype="text/html")
         if code == 429:
             response.headers["Retry-After"] = "0"
         return response
     if kind == "html":
-        return Response(_HTML_ERROR.format(code=200, title="Login", banner=banner), 200,
+        return Response(_HTML_ERROR.format(code=200, title="Login", banner=BANNER), 200,
                         mimetype="text/html")
     if kind == "empty":
         return Response(b"", 200, mimetype="application/json")
