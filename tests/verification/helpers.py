@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import select
 
 from hooks.context import HandlerContext, Services
-from tests.conftest import TEST_SECRET, TEST_TOKEN
-from whmcs_bridge.settings import Secret, Settings, load_settings
+from tests.conftest import make_settings
+from whmcs_bridge.settings import Settings
 
 SERVER_KEY = "server-secret-key-" + "s" * 20
 OLD_KEY = "old-server-secret-" + "o" * 20
@@ -17,18 +17,15 @@ NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def vsettings(db_url: str = "sqlite://", **sections: Any) -> Settings:
+    """:func:`tests.conftest.make_settings` plus the server key and admin user verification
+    needs; sections given here override those per key."""
     data: dict[str, Any] = {
-        "database": {"url": db_url},
-        "webhooks": {"secrets": [TEST_SECRET]},
         "server": {"secret_key": SERVER_KEY, "public_url": "http://bridge.test"},
         "whmcs": {"admin_username": "bridge"},
     }
     for name, values in sections.items():
         data.setdefault(name, {}).update(values)
-    settings = load_settings(data=data, environ={})
-    # staff tokens are set after loading (works whatever the api section's validators do)
-    settings.sections["api"]["tokens"] = [Secret(TEST_TOKEN)]
-    return settings
+    return make_settings(db_url, **data)
 
 
 def context(settings: Settings, conn: Any, whmcs: Any, now: datetime = NOW) -> HandlerContext:
