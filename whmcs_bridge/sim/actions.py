@@ -120,6 +120,12 @@ def _deptname(state: SimState, deptid: int) -> str:
     return dept.name if dept else ""
 
 
+def _active_awaiting(state: SimState) -> tuple[set[str], set[str]]:
+    """Titles of the statuses that count as active, and as awaiting a reply."""
+    return ({s.title for s in state.statuses.values() if s.active},
+            {s.title for s in state.statuses.values() if s.awaiting})
+
+
 def _paged(p: Params) -> tuple[int, int]:
     start = max(p.int("limitstart", 0), 0)
     limit = p.int("limitnum", 25) if p.has("limitnum") else 25
@@ -140,8 +146,7 @@ def _matching_tickets(state: SimState, p: Params, caller: Caller) -> list[SimTic
         deptid, clientid = p.int("deptid"), p.int("clientid")
         email, status, subject = p.str("email").lower(), p.str("status"), p.str("subject")
         subject = subject.lower()
-        active = {s.title for s in state.statuses.values() if s.active}
-        awaiting = {s.title for s in state.statuses.values() if s.awaiting}
+        active, awaiting = _active_awaiting(state)
         out = []
         for t in state.iter_tickets():
             if depts is not None and t.deptid not in depts:
@@ -416,8 +421,7 @@ def get_support_departments(state: SimState, p: Params, caller: Caller) -> dict[
     ignore = p.bool("ignore_dept_assignments")
 
     def counts() -> dict[int, tuple[int, int]]:
-        awaiting = {s.title for s in state.statuses.values() if s.awaiting}
-        active = {s.title for s in state.statuses.values() if s.active}
+        active, awaiting = _active_awaiting(state)
         out: dict[int, list[int]] = {d: [0, 0] for d in state.departments}
         for t in state.iter_tickets():
             row = out.setdefault(t.deptid, [0, 0])
