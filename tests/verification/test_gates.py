@@ -35,7 +35,7 @@ def _data(hook: str, client_id: int | None = None) -> dict[str, Any]:
                 params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def gate_app(request: Any, tmp_path_factory: Any) -> Any:
     """One migrated database and app per backend for the module (tests use their own client
-    ids, so they never see each other's rows) — keeps 50 gate tests fast on PostgreSQL too."""
+    ids, so they never see each other's rows) — keeps the gate tests fast on PostgreSQL too."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('gates') / 'bridge.db'}"
     else:
