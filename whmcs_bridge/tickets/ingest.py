@@ -55,13 +55,6 @@ def observe_external(conn: Connection, ticket_id: int, changes: list[tuple], *,
             outcome="observed", at=at, detail=f"{field} {old} → {new} (not by the bridge)")
 
 
-def apply_fetched(conn: Connection, ticket: Any, *, settings: Any, now: datetime,
-                  source: str = "sync") -> list[tuple]:
-    """Store one GetTicket result (with replies and notes). Returns the tracked changes."""
-    return apply_fetched_batch(conn, [ticket], settings=settings, now=now,
-                               source=source)[ticket.id]
-
-
 def _message_rows(ticket: Any, hashes: set[str], automatic: list[str],
                   now: datetime) -> list[dict[str, Any]]:
     rows = []

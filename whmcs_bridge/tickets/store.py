@@ -8,12 +8,12 @@ The seam other rooms use (docs/CONTRACTS.md): :func:`get_ticket`, :func:`start_p
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from whmcs_bridge.sla import engine as E
@@ -131,15 +131,6 @@ def add_message(conn: Connection, ticket_id: int, source_key: str, kind: str, at
     conn.execute(insert(ticket_messages).values(ticket_id=ticket_id, source_key=source_key,
                                                 kind=kind, at=at, author=author))
     return True
-
-
-def replace_messages(conn: Connection, ticket_id: int,
-                     rows: Iterable[Mapping[str, Any]]) -> None:
-    """Make the ticket's messages exactly ``rows`` (sync is authoritative)."""
-    conn.execute(delete(ticket_messages).where(ticket_messages.c.ticket_id == ticket_id))
-    rows = [dict(r, ticket_id=ticket_id) for r in rows]
-    if rows:
-        conn.execute(insert(ticket_messages), rows)
 
 
 def start_pause(conn: Connection, ticket_id: int, reason: str, at: datetime) -> bool:
