@@ -14,7 +14,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from sqlalchemy import Engine, func, select
 
-from whmcs_bridge.notify.tables import FAILED, PENDING, STATUSES, deliveries
+from whmcs_bridge.notify.tables import DEAD, FAILED, PENDING, STATUSES, deliveries
 
 
 class OutboxCollector:
@@ -49,7 +49,7 @@ class OutboxCollector:
         yield GaugeMetricFamily(
             "whmcs_bridge_notifications_dead",
             "Deliveries that gave up (replay with whmcs-bridge outbox replay)",
-            value=sum(n for (_, status), n in seen.items() if status == "dead"))
+            value=sum(n for (_, status), n in seen.items() if status == DEAD))
         age = (now - oldest).total_seconds() if oldest else 0.0
         yield GaugeMetricFamily(
             "whmcs_bridge_notification_lag_seconds",
