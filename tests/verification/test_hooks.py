@@ -108,16 +108,15 @@ def test_closed_ticket_and_piping(hk, sim, sim_client) -> None:
         assert store.any_leaked(conn, tokens.fingerprints(settings, "leak:card_last4", "1111"))
 
 
-def test_disabled_does_nothing(sqlite_url, whmcs, sim, sim_client) -> None:
+def test_disabled_does_nothing(hk, sqlite_url, sim, sim_client) -> None:
+    _, engine, whmcs = hk
     settings = vsettings(sqlite_url, verification={"enabled": False})
-    engine = make_engine(sqlite_url)
     with engine.begin() as conn:
         ctx = context(settings, conn, whmcs)
         ticket = add_ticket(conn, sim, client_id=sim_client.id, channel="email")
         on_message(_event("TicketOpen", ticketid=ticket.id, subject="Upgrade",
                           message="Please upgrade my plan"), ctx)
         assert store.get_request(conn, ticket.id) is None
-    engine.dispose()
 
 
 def test_lockout_window_slides(hk) -> None:
