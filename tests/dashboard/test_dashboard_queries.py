@@ -89,6 +89,7 @@ def test_bulk_verification_read_equals_the_per_ticket_one(db_url: str) -> None:
         assert bulk == single
         assert bulk[2]["state"] == "verified" and bulk[2]["method"] == "link"
         assert bulk[2]["verified_at"] is not None
-        assert bulk[999] == enrich.NO_VERIFICATION
+        assert bulk[999] == {"required": False, "state": "not_required", "method": None,
+                             "verified_at": None}
     finally:
         engine.dispose()

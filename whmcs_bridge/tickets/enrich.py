@@ -8,7 +8,6 @@ open next-reply cycle.
 
 from __future__ import annotations
 
-import importlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,32 +16,17 @@ from sqlalchemy import Connection
 from whmcs_bridge.sla import engine as E
 from whmcs_bridge.tickets import store
 from whmcs_bridge.tickets.escalate import evaluate_record, iso
-
-NO_VERIFICATION = {"required": False, "state": "not_required", "method": None,
-                   "verified_at": None}
+from whmcs_bridge.verification import status as verification_status
 
 
 def verification_for(conn: Connection, ticket_id: int) -> dict[str, Any]:
-    """The verification room's view of the ticket; the neutral answer only when that room
-    is not installed."""
-    try:
-        status = importlib.import_module("whmcs_bridge.verification.status")
-    except ImportError:
-        return dict(NO_VERIFICATION)
-    return status.for_ticket(conn, ticket_id)
+    """The verification room's block for the ticket (``status.for_ticket``)."""
+    return verification_status.for_ticket(conn, ticket_id)
 
 
 def verifications_for(conn: Connection, ticket_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """:func:`verification_for` of many tickets, in one query when the verification room
-    offers ``status.for_tickets``."""
-    try:
-        status = importlib.import_module("whmcs_bridge.verification.status")
-    except ImportError:
-        return {tid: dict(NO_VERIFICATION) for tid in ticket_ids}
-    many = getattr(status, "for_tickets", None)
-    if many is None:  # an older verification room: one query per ticket
-        return {tid: status.for_ticket(conn, tid) for tid in ticket_ids}
-    return many(conn, ticket_ids)
+    """:func:`verification_for` of many tickets in one query."""
+    return verification_status.for_tickets(conn, ticket_ids)
 
 
 def _dt(value: datetime | None) -> str | None:
