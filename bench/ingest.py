@@ -154,10 +154,21 @@ def _gunicorn(app: str, port: int, options: dict[str, Any], env: dict[str, str],
               log: Path) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}",
            "--worker-class", options["worker_class"], "--workers", str(options["workers"]),
-           "--threads", str(options["threads"]), "--keep-alive", str(options["keepalive"]),
+           "--keep-alive", str(options["keepalive"]),
            "--timeout", str(options["timeout"]), "--log-level", "warning"]
-    if options.get("config"):
-        cmd += ["-c", options["config"]]
+    if options["worker_class"] == "gthread":
+        cmd += ["--threads", str(options.get("threads") or 32)]
+    else:
+        cmd += ["--worker-connections", str(options.get("worker_connections", 1000))]
+    # gunicorn reads one config file: the receiver's hooks (gc.freeze at start-up, for the
+    # bare app too: same settings) plus the experiment's, if any
+    configs = [ROOT / "bench" / "gunicorn_receiver_hooks.py"] if options.get(
+        "post_worker_init") is not None else []
+    configs += [Path(options["config"]).resolve()] if options.get("config") else []
+    if configs:
+        combined = log.with_suffix(".conf.py")
+        combined.write_text("".join(f"exec(open({str(c)!r}).read())\n" for c in configs))
+        cmd += ["-c", str(combined)]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("wb"),
                             stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
@@ -230,7 +241,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--workers", type=int, default=0, help="default: one per core")
-    parser.add_argument("--threads", type=int, default=0, help="default: the receiver's")
+    parser.add_argument("--worker-class", help="default: the receiver's (gevent)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="threads per worker with --worker-class gthread (default 32)")
     parser.add_argument("--gunicorn-config", metavar="PATH",
                         help="extra gunicorn config file (hooks for experiments)")
     parser.add_argument("--no-group-commit", action="store_true",
@@ -249,6 +262,8 @@ def main() -> None:
     from whmcs_bridge.store import make_engine, upgrade
 
     options = gunicorn_options(args.workers)
+    if args.worker_class:
+        options["worker_class"] = args.worker_class
     if args.threads:
         options["threads"] = args.threads
     options["config"] = args.gunicorn_config
@@ -270,8 +285,11 @@ def main() -> None:
     (tmp / "metrics").mkdir()
     bare_env = base_env | {"PYTHONPATH": str(ROOT / "bench") + os.pathsep + str(ROOT)}
 
-    print(f"gunicorn: {options['worker_class']} workers={options['workers']} "
-          f"threads={options['threads']}; load: {args.connections} connections, "
+    per_worker = (f"threads={options.get('threads') or 32}"
+                  if options["worker_class"] == "gthread"
+                  else f"worker_connections={options.get('worker_connections', 1000)}")
+    print(f"gunicorn: {options['worker_class']} workers={options['workers']} {per_worker}; "
+          f"load: {args.connections} connections, "
           f"{args.rounds} rounds of {args.seconds:g} s per target, alternating; "
           f"cores={os.cpu_count()}; group commit {'off' if args.no_group_commit else 'on'}",
           flush=True)

@@ -38,9 +38,24 @@ RESTART_DELAY_MAX = 30.0
 HEALTHY_RUN_SECONDS = 60.0
 
 
+def patch_for_gevent_workers() -> None:
+    """Let gevent patch the standard library in this process, before anything imports ssl.
+
+    The web workers are gevent workers, which patch after gunicorn forks them, and by then
+    the master has imported ``requests`` (the handler registry, the app): ``urllib3`` would
+    keep the unpatched ``ssl`` and every HTTPS call a web worker makes to WHMCS would block
+    its whole process. Patching first in ``serve`` (the usual remedy, as in a gunicorn config
+    file) makes the master cooperative too, which gunicorn's arbiter and our worker
+    supervisor (``subprocess``, signals, ``waitpid``) work with under gevent.
+    """
+    from gevent import monkey
+
+    monkey.patch_all()
+
+
 def receiver_worker_options() -> dict[str, Any]:
     """Gunicorn settings the receiver is designed for (``webhooks.receiver.GUNICORN_DEFAULTS``:
-    threaded workers, so group commit has concurrent requests to batch)."""
+    gevent workers, so group commit has concurrent requests to batch)."""
     from webhooks.receiver import GUNICORN_DEFAULTS
 
     return dict(GUNICORN_DEFAULTS)
@@ -60,7 +75,7 @@ def gunicorn_options(*, host: str, port: int, workers: int, log_level: str,
         "timeout": 60,
         "graceful_timeout": 30,
     }
-    # The receiver's choice of worker class and threads; the process count stays ours
+    # The receiver's choice of worker class and hooks; the process count stays ours
     # (``--workers`` / ``server.workers``).
     options.update({k: v for k, v in receiver_worker_options().items() if k != "workers"})
     options.update(extra or {})

@@ -8,7 +8,7 @@ import pytest
 from marshmallow import ValidationError
 
 from hooks.names import GATE_HOOKS, KNOWN_HOOKS
-from webhooks.receiver import GUNICORN_DEFAULTS, gunicorn_options
+from webhooks.receiver import GUNICORN_DEFAULTS, freeze_startup_objects, gunicorn_options
 from whmcs_bridge.event_schemas import (
     SCHEMAS,
     EnvelopeError,
@@ -179,8 +179,20 @@ def test_envelope_errors_are_field_paths() -> None:
     assert set(info.value.errors) == {"data.ticketid"}
 
 
-def test_gunicorn_defaults_are_threaded_with_metrics_hooks() -> None:
-    assert GUNICORN_DEFAULTS["worker_class"] == "gthread"
-    assert GUNICORN_DEFAULTS["threads"] >= 8
+def test_gunicorn_defaults_are_gevent_with_metrics_and_freeze_hooks() -> None:
+    assert GUNICORN_DEFAULTS["worker_class"] == "gevent"
+    assert GUNICORN_DEFAULTS["worker_connections"] >= 100
     assert callable(GUNICORN_DEFAULTS["on_starting"]) and callable(GUNICORN_DEFAULTS["on_exit"])
+    assert GUNICORN_DEFAULTS["post_worker_init"] is freeze_startup_objects
     assert gunicorn_options(3)["workers"] == 3
+
+
+def test_freeze_startup_objects_hides_them_from_the_collector() -> None:
+    import gc
+
+    assert gc.get_freeze_count() == 0
+    try:
+        freeze_startup_objects(None)
+        assert gc.get_freeze_count() > 1000  # at least the modules this test run imported
+    finally:
+        gc.unfreeze()

@@ -127,6 +127,7 @@ def test_serve_upgrades_sqlite_by_itself(tmp_path: Path, monkeypatch) -> None:
         started.update(options=self.options, worker=self.worker_process)
 
     monkeypatch.setattr(server.BridgeServer, "run", fake_run)
+    monkeypatch.setattr(server, "patch_for_gevent_workers", lambda: None)  # not this process
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     result = run(url, "serve", "--port", "9999", "--workers", "3", "--host", "0.0.0.0")
     assert result.exit_code == 0, result.output
@@ -142,7 +143,10 @@ def test_serve_upgrades_sqlite_by_itself(tmp_path: Path, monkeypatch) -> None:
     assert started["options"]["bind"] == "127.0.0.1:8080"
 
 
-def test_serve_refuses_outdated_postgres_schema(pg_database: str) -> None:
+def test_serve_refuses_outdated_postgres_schema(pg_database: str, monkeypatch) -> None:
+    from whmcs_bridge import server
+
+    monkeypatch.setattr(server, "patch_for_gevent_workers", lambda: None)  # not this process
     url = _fresh_pg_url(pg_database)  # created, never migrated
     result = run(url, "serve")
     assert result.exit_code == 1

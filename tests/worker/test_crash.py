@@ -126,6 +126,9 @@ def test_worker_killed_mid_run_processes_every_event_once(db_url: str, tmp_path:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
         assert logs.messages("worker stopped")  # the restarted worker shut down gracefully
+        # serve let gevent patch before anything imported ssl (the web workers are gevent's)
+        assert any("Using worker: gevent" in line for line in logs.raw)
+        assert not any("MonkeyPatchWarning" in line for line in logs.raw), logs.tail()
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # serve, gunicorn and the worker child

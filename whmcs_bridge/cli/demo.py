@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import requests
 
 from whmcs_bridge.cli import Failed
 
@@ -56,6 +55,8 @@ def _log_tail(path: Path, lines: int = 15) -> str:
 
 def wait_until_up(base: str, proc: subprocess.Popen[Any], log: Path,
                   timeout: float = START_TIMEOUT) -> None:
+    import requests  # here, not at import: see whmcs_bridge.cli.worker.serve
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -73,6 +74,8 @@ def wait_until_up(base: str, proc: subprocess.Popen[Any], log: Path,
 def wait_for_tickets(base: str, token: str, ticket_ids: list[int],
                      timeout: float = SETTLE_TIMEOUT) -> list[int]:
     """Wait until the staff API knows every ticket; return the ids still unknown."""
+    import requests
+
     deadline = time.monotonic() + timeout
     missing = list(ticket_ids)
     headers = {"Authorization": f"Bearer {token}"}

@@ -5,10 +5,10 @@ from __future__ import annotations
 import click
 
 from whmcs_bridge.cli import Failed
-from whmcs_bridge.sim.app import API_PATH
 from whmcs_bridge.sim.config import (
     ADMIN_PASSWORD,
     ADMIN_USERNAME,
+    API_PATH,
     BANNER,
     DEFAULT_ACCESS_KEY,
     DEFAULT_IDENTIFIER,

@@ -59,6 +59,10 @@ def _registry(state: CliState) -> Any:
 def serve(state: CliState, host: str | None, port: int | None, workers: int | None,
           no_worker: bool) -> None:
     """Run the receiver and APIs under gunicorn, with an event worker process."""
+    from whmcs_bridge import server
+
+    server.patch_for_gevent_workers()  # first: before anything below imports ssl
+
     from webhooks.app import create_app
     from whmcs_bridge.server import WORKER_ARGV, BridgeServer, WorkerProcess, gunicorn_options
 

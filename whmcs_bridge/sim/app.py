@@ -24,10 +24,9 @@ from flask import Flask, Response, jsonify, request
 
 from whmcs_bridge.api.encoding import decode_params
 from whmcs_bridge.sim.actions import ACTIONS, ActionError, Caller, Params
-from whmcs_bridge.sim.config import BANNER, ApiCredential, SimConfig
+from whmcs_bridge.sim.config import API_PATH, BANNER, ApiCredential, SimConfig
 from whmcs_bridge.sim.state import SimState
 
-API_PATH = "/includes/api.php"
 HEADER_BANNER = BANNER.replace("\u2014", "-")  # HTTP headers are latin-1
 _HTML_ERROR = ("<!DOCTYPE html><html><head><title>{code} {title}</title></head><body>"
                "<h1>{title}</h1><p>{banner}: injected fault.</p></body></html>")

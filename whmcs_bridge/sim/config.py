@@ -10,6 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+#: Where WHMCS serves its API (and so does the simulator).
+API_PATH = "/includes/api.php"
+
 BANNER = "WHMCS API simulator — a test double, not WHMCS"
 
 #: Documented, deterministic credentials of the simulator.

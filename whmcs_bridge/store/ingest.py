@@ -13,6 +13,12 @@ PostgreSQL with ``RETURNING id``; on SQLite from the row count, see
 :func:`_sqlite_one_statement`), so two processes receiving the same ``webhook-id`` at once
 still store it once. On SQLite the writers of several gunicorn processes take turns on a lock
 file (:class:`WriterLock`) instead of SQLite's sleep-and-retry busy handler.
+
+Under gunicorn's gevent workers (what ``serve`` runs, see :mod:`webhooks.receiver`) the
+requests are greenlets of one OS thread: the writer is a greenlet too, and the calls that
+block in C (taking the lock file, the insert and its fsync) are sent to the hub's thread pool
+(:func:`blocking_runner`), so the other requests of the process keep running meanwhile and a
+waiting request costs a greenlet switch instead of an OS thread wake-up.
 """
 
 from __future__ import annotations
@@ -24,10 +30,10 @@ import logging
 import os
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from marshmallow import fields, validate
 from sqlalchemy import Connection, Engine, select
@@ -37,6 +43,10 @@ from whmcs_bridge.settings import StrictSchema
 from whmcs_bridge.store.tables import IGNORED, PENDING, events
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+#: Runs a blocking call and returns its result: ``runner(fn, *args)``.
+Runner = Callable[..., Any]
 
 #: Rows per transaction at most (keeps SQLite's bound-parameter count and the lock time small).
 MAX_BATCH = 256
@@ -273,15 +283,15 @@ class WriterLock:
     def held(self) -> Iterator[None]:
         """Hold the lock for the block. If the lock file cannot be used (read-only folder),
         go on without it: SQLite's own locking still keeps the data right, only slower."""
-        locked = self._acquire()
+        locked = self.acquire()
         try:
             yield
         finally:
-            if locked and self._fd is not None:
-                with contextlib.suppress(OSError):
-                    fcntl.flock(self._fd, fcntl.LOCK_UN)
+            if locked:
+                self.release()
 
-    def _acquire(self) -> bool:
+    def acquire(self) -> bool:
+        """Block until the lock is ours; False when there is no usable lock file."""
         if self.path is None:
             return False
         try:
@@ -293,6 +303,38 @@ class WriterLock:
             log.warning("ingest writer lock %s unavailable (%s)", self.path, exc)
             return False
         return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+def run_here(fn: Callable[..., T], *args: Any) -> T:
+    """The :data:`Runner` for OS threads: the writer thread blocks, the GIL is released."""
+    return fn(*args)
+
+
+def blocking_runner() -> Runner:
+    """How the writer should make blocking calls in this process.
+
+    Under gevent's monkey-patching the writer is a greenlet; a blocking C call there (flock,
+    SQLite's fsync) would stop every request of the process, so it runs in the hub's thread
+    pool and the writer greenlet waits for it cooperatively. Otherwise the writer is a real
+    thread and calls directly.
+    """
+    try:
+        from gevent import monkey
+    except ImportError:
+        return run_here
+    if not monkey.is_module_patched("threading"):
+        return run_here
+    import gevent
+
+    def in_hub_threadpool(fn: Callable[..., T], *args: Any) -> T:
+        return gevent.get_hub().threadpool.apply(fn, args)
+
+    return in_hub_threadpool
 
 
 class _Waiter:
@@ -332,7 +374,7 @@ class GroupCommitter:
     """
 
     def __init__(self, engine: Engine, *, max_batch: int = MAX_BATCH,
-                 idle_exit: float = IDLE_EXIT_SECONDS) -> None:
+                 idle_exit: float = IDLE_EXIT_SECONDS, runner: Runner | None = None) -> None:
         self.engine = engine
         self.max_batch = max_batch
         self.idle_exit = idle_exit
@@ -344,6 +386,8 @@ class GroupCommitter:
         self._pid = os.getpid()
         self._writer_lock = WriterLock(writer_lock_path(engine))
         self._sqlite = engine.dialect.name == "sqlite"
+        #: chosen on first use, in the serving process (gevent patches after gunicorn forks)
+        self._runner = runner
 
     def submit(self, event: NewEvent, timeout: float | None = 60.0) -> bool:
         """Queue ``event`` and wait for its commit: True new, False duplicate.
@@ -377,6 +421,9 @@ class GroupCommitter:
                 self._thread.start()
 
     def _run(self) -> None:
+        if self._runner is None:
+            self._runner = blocking_runner()
+        call = self._runner
         while True:
             try:
                 first = self._queue.get(timeout=self.idle_exit)
@@ -388,8 +435,16 @@ class GroupCommitter:
                 continue
             # Take the writer lock *before* collecting the batch: whatever arrives while we
             # wait for another process's commit rides along in this commit, not the next one.
-            with self._writer_lock.held():
-                self._commit(self._drain([first]))
+            # The waiters are woken after the lock is released, so the other process's
+            # writer does not wait for that.
+            locked = call(self._writer_lock.acquire)
+            try:
+                batch = self._drain([first])
+                outcome = self._store(call, batch)
+            finally:
+                if locked:
+                    self._writer_lock.release()
+            self._answer(batch, outcome)
 
     def _drain(self, batch: list[tuple[NewEvent, _Waiter]]) -> list[tuple[NewEvent, _Waiter]]:
         while len(batch) < self.max_batch:
@@ -399,17 +454,24 @@ class GroupCommitter:
                 break
         return batch
 
-    def _commit(self, batch: list[tuple[NewEvent, _Waiter]]) -> None:
+    def _store(self, call: Runner, batch: list[tuple[NewEvent, _Waiter]]
+               ) -> list[bool | Exception] | Exception:
+        """Commit the batch; per row the outcome, or the exception that failed it whole."""
         try:
-            results = store_batch(self.engine, [ev for ev, _ in batch])
+            return call(store_batch, self.engine, [ev for ev, _ in batch])
         except Exception as exc:
             log.error("group commit of %d events failed: %s", len(batch), type(exc).__name__)
+            return exc
+
+    def _answer(self, batch: list[tuple[NewEvent, _Waiter]],
+                outcome: list[bool | Exception] | Exception) -> None:
+        if isinstance(outcome, Exception):
             for _, waiter in batch:
-                waiter.set(error=StoreUnavailable(f"commit failed: {type(exc).__name__}"))
+                waiter.set(error=StoreUnavailable(f"commit failed: {type(outcome).__name__}"))
             return
         self.commits += 1
         self.rows += len(batch)
-        for (_, waiter), result in zip(batch, results, strict=True):
+        for (_, waiter), result in zip(batch, outcome, strict=True):
             if isinstance(result, Exception):
                 waiter.set(error=StoreUnavailable(
                     f"could not store event: {type(result).__name__}"))
