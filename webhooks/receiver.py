@@ -145,9 +145,18 @@ def _read_body() -> bytes:
     check would answer 401), so that case is read here, one byte past the limit at most.
     """
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
-    stream = request.environ.get("wsgi.input")
+    environ = request.environ
+    stream = environ.get("wsgi.input")
+    declared = environ.get("CONTENT_LENGTH", "")
+    if stream is not None and declared.isdigit():
+        # the usual case, read straight from the server's stream: Werkzeug's get_data would
+        # wrap it in a limiting stream and copy it again, measurable at thousands per second
+        length = int(declared)
+        if limit is not None and length > limit:
+            raise RequestEntityTooLarge()
+        return stream.read(length) if length else b""
     if (limit is None or request.content_length is not None or stream is None
-            or "wsgi.input_terminated" not in request.environ):
+            or "wsgi.input_terminated" not in environ):
         return request.get_data(cache=False)
     chunks: list[bytes] = []
     size = 0
