@@ -38,11 +38,11 @@ from webhooks.auth import verify_signed_request
 from whmcs_bridge.event_schemas import EnvelopeError, is_handled, load_envelope
 from whmcs_bridge.signing import SignatureError
 from whmcs_bridge.store.base import utcnow
+from whmcs_bridge.store.cooperative import current_mode
 from whmcs_bridge.store.ingest import (
     GroupCommitter,
     NewEvent,
     StoreUnavailable,
-    blocking_runner,
     store_one,
 )
 from whmcs_bridge.verification.intake import scrub_envelope
@@ -64,7 +64,7 @@ def gunicorn_options(workers: int = 0) -> dict[str, Any]:
     every waiting request is then an OS thread that sleeps and is woken and takes the GIL back:
     on 2 cores those wake-ups and GIL hand-offs cost more CPU than the request itself. Under
     gevent a waiting request is a parked greenlet; only the commit runs in a real thread (see
-    :func:`whmcs_bridge.store.ingest.blocking_runner`). Everything else the web process does
+    :mod:`whmcs_bridge.store.cooperative`). Everything else the web process does
     either talks to sockets (cooperative once gevent has patched them) or runs short database
     queries.
     """
@@ -123,7 +123,7 @@ def _refuse(code: int, error: str, message: str, **extra: Any) -> Any:
 def _commit(event: NewEvent) -> bool:
     committer: GroupCommitter | None = current_app.extensions.get(_COMMITTER_KEY)
     if committer is None:
-        return blocking_runner()(store_one, bridge().engine, event)
+        return current_mode().call(store_one, bridge().engine, event)
     ingest = bridge().settings.sections.get("ingest") or {}
     return committer.submit(event, timeout=ingest.get("commit_timeout_seconds", 30.0))
 

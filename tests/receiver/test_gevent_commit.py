@@ -67,7 +67,7 @@ SCRIPT = textwrap.dedent("""
         "commits": committer.commits, "rows": committer.rows,
         "ticks_during_commits": sum(during),
         "hub_thread": threading.get_ident() in commit_threads,
-        "runner": ingest.blocking_runner().__name__,
+        "mode": ingest.current_mode().name,
     }))
 """)
 
@@ -77,7 +77,7 @@ def test_commits_run_off_the_hub_and_batch_greenlets(db_url: str) -> None:
                           capture_output=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
-    assert out["runner"] == "in_hub_threadpool"
+    assert out["mode"] == "gevent"
     assert out["results"] == [True] * 200 and out["duplicate"] is False
     assert out["stored"] == 200 and out["rows"] == 201
     # 200 greenlets waiting on 20 ms commits share a few of them
@@ -88,6 +88,6 @@ def test_commits_run_off_the_hub_and_batch_greenlets(db_url: str) -> None:
 
 
 def test_without_gevent_the_writer_calls_directly() -> None:
-    from whmcs_bridge.store.ingest import blocking_runner, run_here
+    from whmcs_bridge.store.cooperative import THREADS, current_mode
 
-    assert blocking_runner() is run_here
+    assert current_mode() is THREADS

@@ -16,9 +16,9 @@ file (:class:`WriterLock`) instead of SQLite's sleep-and-retry busy handler.
 
 Under gunicorn's gevent workers (what ``serve`` runs, see :mod:`webhooks.receiver`) the
 requests are greenlets of one OS thread: the writer is a greenlet too, and the calls that
-block in C (taking the lock file, the insert and its fsync) are sent to the hub's thread pool
-(:func:`blocking_runner`), so the other requests of the process keep running meanwhile and a
-waiting request costs a greenlet switch instead of an OS thread wake-up.
+block in C (taking the lock file, the insert and its fsync) are sent to the hub's thread pool,
+so the other requests of the process keep running meanwhile, and a waiting request is a parked
+greenlet instead of a sleeping OS thread (:mod:`whmcs_bridge.store.cooperative`).
 """
 
 from __future__ import annotations
@@ -30,23 +30,21 @@ import logging
 import os
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from marshmallow import fields, validate
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.dialects import postgresql
 
 from whmcs_bridge.settings import StrictSchema
+from whmcs_bridge.store.cooperative import Mode, Runner, Waiter, current_mode
 from whmcs_bridge.store.tables import IGNORED, PENDING, events
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-#: Runs a blocking call and returns its result: ``runner(fn, *args)``.
-Runner = Callable[..., Any]
 
 #: Rows per transaction at most (keeps SQLite's bound-parameter count and the lock time small).
 MAX_BATCH = 256
@@ -310,84 +308,32 @@ class WriterLock:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
-def run_here(fn: Callable[..., T], *args: Any) -> T:
-    """The :data:`Runner` for OS threads: the writer thread blocks, the GIL is released."""
-    return fn(*args)
-
-
-def blocking_runner() -> Runner:
-    """How the writer should make blocking calls in this process.
-
-    Under gevent's monkey-patching the writer is a greenlet; a blocking C call there (flock,
-    SQLite's fsync) would stop every request of the process, so it runs in the hub's thread
-    pool and the writer greenlet waits for it cooperatively. Otherwise the writer is a real
-    thread and calls directly.
-    """
-    try:
-        from gevent import monkey
-    except ImportError:
-        return run_here
-    if not monkey.is_module_patched("threading"):
-        return run_here
-    import gevent
-
-    def in_hub_threadpool(fn: Callable[..., T], *args: Any) -> T:
-        return gevent.get_hub().threadpool.apply(fn, args)
-
-    return in_hub_threadpool
-
-
-class _Waiter:
-    """One request's wait for its commit: a lock the writer releases once the outcome is set.
-
-    A bare lock is the cheapest hand-off between two threads in CPython (one futex wake);
-    ``concurrent.futures.Future`` costs a condition variable, a second lock per wait and a
-    notify-all, which at thousands of requests per second is measurable CPU (and GIL traffic)
-    on the hot path.
-    """
-
-    __slots__ = ("_done", "error", "result")
-
-    def __init__(self) -> None:
-        self._done = threading.Lock()
-        self._done.acquire()
-        self.result = False
-        self.error: Exception | None = None
-
-    def set(self, result: bool = False, error: Exception | None = None) -> None:
-        """Record the outcome and wake the request (called once, by the writer)."""
-        self.result, self.error = result, error
-        self._done.release()
-
-    def wait(self, timeout: float | None) -> bool:
-        """Block until :meth:`set` ran; False if ``timeout`` seconds passed first."""
-        return self._done.acquire(timeout=-1 if timeout is None else timeout)
-
-
 class GroupCommitter:
     """Batches concurrent :meth:`submit` calls of one process into shared transactions.
 
     The writer thread is started on first use and exits after :data:`IDLE_EXIT_SECONDS`
-    without work, so the object is safe to create before gunicorn forks (a forked child
-    starts its own thread) and leaves no thread behind in tests. ``commits`` and ``rows``
-    count what was done, for tests and the benchmark.
+    without work, so a forked child starts its own and tests are left with none. Under gevent
+    create it after gevent has patched (its queue and lock must be gevent's): the receiver
+    builds it with the app, in each gunicorn worker. ``commits`` and ``rows`` count what was
+    done, for tests and the benchmark.
     """
 
     def __init__(self, engine: Engine, *, max_batch: int = MAX_BATCH,
-                 idle_exit: float = IDLE_EXIT_SECONDS, runner: Runner | None = None) -> None:
+                 idle_exit: float = IDLE_EXIT_SECONDS, mode: Mode | None = None) -> None:
         self.engine = engine
         self.max_batch = max_batch
         self.idle_exit = idle_exit
         self.commits = 0
         self.rows = 0
-        self._queue: queue.SimpleQueue[tuple[NewEvent, _Waiter]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[NewEvent, Waiter]] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
         self._writer_lock = WriterLock(writer_lock_path(engine))
         self._sqlite = engine.dialect.name == "sqlite"
-        #: chosen on first use, in the serving process (gevent patches after gunicorn forks)
-        self._runner = runner
+        #: threads or gevent: chosen on first use, in the serving process (gevent patches
+        #: after gunicorn forks), unless given
+        self._mode = mode
 
     def submit(self, event: NewEvent, timeout: float | None = 60.0) -> bool:
         """Queue ``event`` and wait for its commit: True new, False duplicate.
@@ -402,7 +348,9 @@ class GroupCommitter:
                 event = replace(event, bound=sqlite_bound(self.engine, event))
             except Exception as exc:
                 raise StoreUnavailable(f"could not store event: {type(exc).__name__}") from exc
-        waiter = _Waiter()
+        if self._mode is None:
+            self._mode = current_mode()
+        waiter = self._mode.waiter()
         self._queue.put((event, waiter))
         self._ensure_thread()
         if not waiter.wait(timeout):
@@ -421,9 +369,7 @@ class GroupCommitter:
                 self._thread.start()
 
     def _run(self) -> None:
-        if self._runner is None:
-            self._runner = blocking_runner()
-        call = self._runner
+        call = (self._mode or current_mode()).call
         while True:
             try:
                 first = self._queue.get(timeout=self.idle_exit)
@@ -446,7 +392,7 @@ class GroupCommitter:
                     self._writer_lock.release()
             self._answer(batch, outcome)
 
-    def _drain(self, batch: list[tuple[NewEvent, _Waiter]]) -> list[tuple[NewEvent, _Waiter]]:
+    def _drain(self, batch: list[tuple[NewEvent, Waiter]]) -> list[tuple[NewEvent, Waiter]]:
         while len(batch) < self.max_batch:
             try:
                 batch.append(self._queue.get_nowait())
@@ -454,7 +400,7 @@ class GroupCommitter:
                 break
         return batch
 
-    def _store(self, call: Runner, batch: list[tuple[NewEvent, _Waiter]]
+    def _store(self, call: Runner, batch: list[tuple[NewEvent, Waiter]]
                ) -> list[bool | Exception] | Exception:
         """Commit the batch; per row the outcome, or the exception that failed it whole."""
         try:
@@ -463,7 +409,7 @@ class GroupCommitter:
             log.error("group commit of %d events failed: %s", len(batch), type(exc).__name__)
             return exc
 
-    def _answer(self, batch: list[tuple[NewEvent, _Waiter]],
+    def _answer(self, batch: list[tuple[NewEvent, Waiter]],
                 outcome: list[bool | Exception] | Exception) -> None:
         if isinstance(outcome, Exception):
             for _, waiter in batch:

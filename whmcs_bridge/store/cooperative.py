@@ -1,0 +1,131 @@
+"""How the ingest writer blocks and how requests wait for it: OS threads, or gevent greenlets.
+
+:class:`~whmcs_bridge.store.ingest.GroupCommitter` hands rows from request handlers to one
+writer per process and parks each request until its commit is done. What "block" and "park"
+cost depends on how the process serves requests:
+
+* **threads** (tests, the Flask development server, ``gthread`` workers): the writer is an OS
+  thread that calls the database directly (the GIL is released while SQLite writes), and a
+  request waits on a bare lock: one futex wake, the cheapest hand-off between OS threads.
+* **gevent** (``serve``'s web workers, after gevent has patched the standard library): the
+  requests and the writer are greenlets of one OS thread. A blocking C call in the writer
+  (``flock``, the insert and its fsync) would stop every request of the process, so it runs in
+  the hub's thread pool while the writer greenlet waits cooperatively; a request parks on a
+  hub :class:`~gevent.hub.Waiter` and is resumed by a hub callback. A patched
+  ``threading.Lock`` would also work but costs about three times as much per request.
+
+:func:`current_mode` tells which applies; it must be asked in the serving process, after
+gunicorn's gevent worker has patched (so: on first use, never at import or app creation).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+import gevent
+from gevent import monkey
+from gevent.hub import Waiter as HubWaiter
+
+T = TypeVar("T")
+#: Runs a blocking call and returns its result: ``runner(fn, *args)``.
+Runner = Callable[..., Any]
+
+
+class Waiter(Protocol):
+    """One request's wait for its commit; the writer calls :meth:`set` exactly once."""
+
+    result: bool
+    error: Exception | None
+
+    def set(self, result: bool = False, error: Exception | None = None) -> None: ...
+
+    def wait(self, timeout: float | None) -> bool:
+        """Block until :meth:`set` ran; False if ``timeout`` seconds passed first."""
+        ...
+
+
+def run_here(fn: Callable[..., T], *args: Any) -> T:
+    """The threads runner: the writer thread itself blocks (SQLite releases the GIL)."""
+    return fn(*args)
+
+
+def run_in_hub_threadpool(fn: Callable[..., T], *args: Any) -> T:
+    """The gevent runner: ``fn`` runs in a real thread; the calling greenlet yields."""
+    return gevent.get_hub().threadpool.apply(fn, args)
+
+
+class ThreadWaiter:
+    """A bare lock the writer releases once the outcome is set.
+
+    ``concurrent.futures.Future`` would cost a condition variable, a second lock per wait and
+    a notify-all, which at thousands of requests per second is measurable CPU on the hot path.
+    """
+
+    __slots__ = ("_done", "error", "result")
+
+    def __init__(self) -> None:
+        self._done = threading.Lock()
+        self._done.acquire()
+        self.result = False
+        self.error: Exception | None = None
+
+    def set(self, result: bool = False, error: Exception | None = None) -> None:
+        self.result, self.error = result, error
+        self._done.release()
+
+    def wait(self, timeout: float | None) -> bool:
+        return self._done.acquire(timeout=-1 if timeout is None else timeout)
+
+
+class GreenletWaiter:
+    """A parked greenlet, resumed by a hub callback (the writer is not the hub, so it may
+    not switch to the waiting greenlet itself)."""
+
+    __slots__ = ("_waiter", "error", "result")
+
+    def __init__(self) -> None:
+        self._waiter = HubWaiter()
+        self.result = False
+        self.error: Exception | None = None
+
+    def set(self, result: bool = False, error: Exception | None = None) -> None:
+        self.result, self.error = result, error
+        # a Waiter switched before anyone waits keeps the value: get() then returns at once
+        self._waiter.hub.loop.run_callback(self._waiter.switch, None)
+
+    def wait(self, timeout: float | None) -> bool:
+        if timeout is None:
+            self._waiter.get()
+            return True
+        timer = gevent.Timeout.start_new(timeout)
+        try:
+            self._waiter.get()
+        except gevent.Timeout as exc:
+            if exc is not timer:
+                raise
+            return False
+        finally:
+            timer.close()
+        return True
+
+
+@dataclass(frozen=True)
+class Mode:
+    """One way of blocking and waiting: ``call`` for the writer, ``waiter`` per request."""
+
+    name: str
+    call: Runner
+    waiter: Callable[[], Waiter]
+
+
+THREADS = Mode("threads", run_here, ThreadWaiter)
+GEVENT = Mode("gevent", run_in_hub_threadpool, GreenletWaiter)
+
+
+def current_mode() -> Mode:
+    """:data:`GEVENT` once gevent has patched ``threading`` in this process, else
+    :data:`THREADS`."""
+    return GEVENT if monkey.is_module_patched("threading") else THREADS
