@@ -40,7 +40,7 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.dialects import postgresql
 
 from whmcs_bridge.settings import StrictSchema
-from whmcs_bridge.store.cooperative import Mode, Runner, Waiter, current_mode
+from whmcs_bridge.store.cooperative import Mode, Waiter, current_mode
 from whmcs_bridge.store.tables import IGNORED, PENDING, events
 
 log = logging.getLogger(__name__)
@@ -379,18 +379,8 @@ class GroupCommitter:
                         self._thread = None
                         return
                 continue
-            # Take the writer lock *before* collecting the batch: whatever arrives while we
-            # wait for another process's commit rides along in this commit, not the next one.
-            # The waiters are woken after the lock is released, so the other process's
-            # writer does not wait for that.
-            locked = call(self._writer_lock.acquire)
-            try:
-                batch = self._drain([first])
-                outcome = self._store(call, batch)
-            finally:
-                if locked:
-                    self._writer_lock.release()
-            self._answer(batch, outcome)
+            batch = self._drain([first])
+            self._answer(batch, call(self._store_locked, batch))
 
     def _drain(self, batch: list[tuple[NewEvent, Waiter]]) -> list[tuple[NewEvent, Waiter]]:
         while len(batch) < self.max_batch:
@@ -400,14 +390,18 @@ class GroupCommitter:
                 break
         return batch
 
-    def _store(self, call: Runner, batch: list[tuple[NewEvent, Waiter]]
-               ) -> list[bool | Exception] | Exception:
-        """Commit the batch; per row the outcome, or the exception that failed it whole."""
-        try:
-            return call(store_batch, self.engine, [ev for ev, _ in batch])
-        except Exception as exc:
-            log.error("group commit of %d events failed: %s", len(batch), type(exc).__name__)
-            return exc
+    def _store_locked(self, batch: list[tuple[NewEvent, Waiter]]
+                      ) -> list[bool | Exception] | Exception:
+        """Commit the batch holding the writer lock; per row the outcome, or the exception
+        that failed it whole. One blocking call, so under gevent one trip to the thread pool,
+        and the lock is held for the database work alone."""
+        with self._writer_lock.held():
+            try:
+                return store_batch(self.engine, [ev for ev, _ in batch])
+            except Exception as exc:
+                log.error("group commit of %d events failed: %s", len(batch),
+                          type(exc).__name__)
+                return exc
 
     def _answer(self, batch: list[tuple[NewEvent, Waiter]],
                 outcome: list[bool | Exception] | Exception) -> None:
