@@ -1,8 +1,8 @@
 """Experiment for ``bench/ingest.py --gunicorn-config``: answer without committing or waiting.
 
 Each request is verified, parsed, validated and scrubbed as usual, then answered at once: the
-difference to :mod:`gunicorn_no_sqlite` is what a request's wait for the writer thread costs
-(hand-off, sleep, wake-up, taking the GIL back). Not durable (the bench reports a MISMATCH):
+difference to :mod:`gunicorn_no_sqlite` is what a request's wait for the writer costs (the
+hand-off, parking and resuming the request). Not durable (the bench reports a MISMATCH):
 for measuring only.
 """
 

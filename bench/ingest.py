@@ -1,10 +1,12 @@
 """Ingest benchmark: durable, signed webhook ingest vs. a bare Flask "ok" endpoint.
 
     python bench/ingest.py [--seconds 5] [--rounds 3] [--connections 50] [--workers N]
-                           [--threads N] [--no-group-commit] [--gunicorn-config PATH]
+                           [--worker-class gthread [--threads N]] [--no-group-commit]
+                           [--gunicorn-config PATH]
 
 Starts the real bridge app under gunicorn (``webhooks.app:create_app()``, the receiver's
-recommended settings from ``webhooks.receiver.gunicorn_options``) on 127.0.0.1 with a fresh
+recommended settings from ``webhooks.receiver.gunicorn_options``: gevent workers and the
+``gc.freeze`` start-up hook, given to the bare app too) on 127.0.0.1 with a fresh
 SQLite database (WAL, ``synchronous=FULL``), loads it from a separate process for a bounded
 time with N keep-alive connections, each request a TicketUserReply signed with a unique
 ``webhook-id``, and the same way ``bench/bare_app.py`` under the same gunicorn settings. The
