@@ -135,8 +135,10 @@ class WhmcsClient:
                   respect_retry_after_header=True, raise_on_status=False, redirect=0),
             pool_size, user_agent)
         self._writes = self._session(
+            # never retried: every count is 0 (and urllib3's default allowed_methods leaves
+            # POST out; an empty set would mean "any verb" and is deprecated)
             Retry(total=0, connect=0, read=0, status=0, other=0, redirect=0,
-                  raise_on_status=False, allowed_methods=frozenset()),
+                  raise_on_status=False),
             pool_size, user_agent)
 
     @staticmethod
