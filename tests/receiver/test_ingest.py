@@ -136,6 +136,24 @@ def test_failed_commit_fails_every_waiting_request(store: Engine,
     assert stored_ids(store) == []
 
 
+def test_a_failing_runner_answers_every_request_and_the_writer_goes_on(store: Engine) -> None:
+    from whmcs_bridge.store.cooperative import Mode, ThreadWaiter, run_here
+
+    calls = []
+
+    def flaky(fn: Any, *args: Any) -> Any:
+        calls.append(fn)
+        if len(calls) == 1:
+            raise RuntimeError("thread pool gone")
+        return run_here(fn, *args)
+
+    committer = GroupCommitter(store, mode=Mode("flaky", flaky, ThreadWaiter))
+    with pytest.raises(StoreUnavailable, match="RuntimeError"):
+        committer.submit(event("lost"), timeout=5)
+    assert committer.submit(event("kept"), timeout=5) is True
+    assert stored_ids(store) == ["kept"]
+
+
 def test_a_bad_row_in_a_group_fails_only_its_request(store: Engine) -> None:
     committer = GroupCommitter(store)
     with pytest.raises(StoreUnavailable):

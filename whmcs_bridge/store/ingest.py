@@ -380,7 +380,11 @@ class GroupCommitter:
                         return
                 continue
             batch = self._drain([first])
-            self._answer(batch, call(self._store_locked, batch))
+            try:
+                outcome = call(self._store_locked, batch)
+            except Exception as exc:  # the runner itself failed: answer, never strand waiters
+                outcome = exc
+            self._answer(batch, outcome)
 
     def _drain(self, batch: list[tuple[NewEvent, Waiter]]) -> list[tuple[NewEvent, Waiter]]:
         while len(batch) < self.max_batch:
