@@ -42,8 +42,14 @@ SECRET_KEYS = frozenset({
 })
 
 
+#: JSON's scalars: never a Mapping or list, so they skip the (ABC) isinstance checks below
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def scrub_secrets(value: Any) -> Any:
     """Return ``value`` with every password-like key removed, recursively (dicts and lists)."""
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, Mapping):
         return {k: scrub_secrets(v) for k, v in value.items()
                 if not (isinstance(k, str) and k.lower() in SECRET_KEYS)}
