@@ -45,7 +45,6 @@ from whmcs_bridge.store.tables import IGNORED, PENDING, events
 
 log = logging.getLogger(__name__)
 
-
 #: Rows per transaction at most (keeps SQLite's bound-parameter count and the lock time small).
 MAX_BATCH = 256
 #: A writer thread with nothing to do for this long exits; the next submit starts a new one.
@@ -281,15 +280,15 @@ class WriterLock:
     def held(self) -> Iterator[None]:
         """Hold the lock for the block. If the lock file cannot be used (read-only folder),
         go on without it: SQLite's own locking still keeps the data right, only slower."""
-        locked = self.acquire()
+        locked = self._acquire()
         try:
             yield
         finally:
-            if locked:
-                self.release()
+            if locked and self._fd is not None:
+                with contextlib.suppress(OSError):
+                    fcntl.flock(self._fd, fcntl.LOCK_UN)
 
-    def acquire(self) -> bool:
-        """Block until the lock is ours; False when there is no usable lock file."""
+    def _acquire(self) -> bool:
         if self.path is None:
             return False
         try:
@@ -301,11 +300,6 @@ class WriterLock:
             log.warning("ingest writer lock %s unavailable (%s)", self.path, exc)
             return False
         return True
-
-    def release(self) -> None:
-        if self._fd is not None:
-            with contextlib.suppress(OSError):
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
 class GroupCommitter:
@@ -369,7 +363,8 @@ class GroupCommitter:
                 self._thread.start()
 
     def _run(self) -> None:
-        call = (self._mode or current_mode()).call
+        assert self._mode is not None  # set by submit(), which starts this thread
+        call = self._mode.call
         while True:
             try:
                 first = self._queue.get(timeout=self.idle_exit)
@@ -381,8 +376,10 @@ class GroupCommitter:
                 continue
             batch = self._drain([first])
             try:
-                outcome = call(self._store_locked, batch)
-            except Exception as exc:  # the runner itself failed: answer, never strand waiters
+                outcome: list[bool | Exception] | Exception = call(self._store_locked, batch)
+            except Exception as exc:  # the commit or the runner failed: answer every request
+                log.error("group commit of %d events failed: %s", len(batch),
+                          type(exc).__name__)
                 outcome = exc
             self._answer(batch, outcome)
 
@@ -394,18 +391,12 @@ class GroupCommitter:
                 break
         return batch
 
-    def _store_locked(self, batch: list[tuple[NewEvent, Waiter]]
-                      ) -> list[bool | Exception] | Exception:
-        """Commit the batch holding the writer lock; per row the outcome, or the exception
-        that failed it whole. One blocking call, so under gevent one trip to the thread pool,
-        and the lock is held for the database work alone."""
+    def _store_locked(self, batch: list[tuple[NewEvent, Waiter]]) -> list[bool | Exception]:
+        """Commit the batch holding the writer lock; per row the outcome. One blocking call,
+        so under gevent one trip to the thread pool, and the lock is held for the database
+        work alone (the batch is collected before: what arrives meanwhile goes in the next)."""
         with self._writer_lock.held():
-            try:
-                return store_batch(self.engine, [ev for ev, _ in batch])
-            except Exception as exc:
-                log.error("group commit of %d events failed: %s", len(batch),
-                          type(exc).__name__)
-                return exc
+            return store_batch(self.engine, [ev for ev, _ in batch])
 
     def _answer(self, batch: list[tuple[NewEvent, Waiter]],
                 outcome: list[bool | Exception] | Exception) -> None:
