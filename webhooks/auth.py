@@ -41,6 +41,12 @@ def require_token(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+#: The Standard Webhooks headers as the WSGI environ names them.
+_SIGNATURE_HEADERS = (("webhook-id", "HTTP_WEBHOOK_ID"),
+                      ("webhook-timestamp", "HTTP_WEBHOOK_TIMESTAMP"),
+                      ("webhook-signature", "HTTP_WEBHOOK_SIGNATURE"))
+
+
 def verify_signed_request(body: bytes) -> str:
     """Verify the Standard Webhooks headers of the current request; return the webhook-id.
 
@@ -55,8 +61,3 @@ def verify_signed_request(body: bytes) -> str:
     # view costs more than the HMAC on this path
     headers = {name: environ.get(key, "") for name, key in _SIGNATURE_HEADERS}
     return verify(secrets, headers, body, tolerance=settings.webhooks.tolerance_seconds)
-
-
-_SIGNATURE_HEADERS = (("webhook-id", "HTTP_WEBHOOK_ID"),
-                      ("webhook-timestamp", "HTTP_WEBHOOK_TIMESTAMP"),
-                      ("webhook-signature", "HTTP_WEBHOOK_SIGNATURE"))

@@ -39,12 +39,7 @@ from whmcs_bridge.event_schemas import EnvelopeError, is_handled, load_envelope
 from whmcs_bridge.signing import SignatureError
 from whmcs_bridge.store.base import utcnow
 from whmcs_bridge.store.cooperative import current_mode
-from whmcs_bridge.store.ingest import (
-    GroupCommitter,
-    NewEvent,
-    StoreUnavailable,
-    store_one,
-)
+from whmcs_bridge.store.ingest import GroupCommitter, NewEvent, StoreUnavailable, store_one
 from whmcs_bridge.verification.intake import scrub_envelope
 
 log = logging.getLogger(__name__)
@@ -64,8 +59,8 @@ def gunicorn_options(workers: int = 0) -> dict[str, Any]:
     every waiting request is then an OS thread that sleeps and is woken and takes the GIL back:
     on 2 cores those wake-ups and GIL hand-offs cost more CPU than the request itself. Under
     gevent a waiting request is a parked greenlet; only the commit runs in a real thread (see
-    :mod:`whmcs_bridge.store.cooperative`). Everything else the web process does
-    either talks to sockets (cooperative once gevent has patched them) or runs short database
+    :mod:`whmcs_bridge.store.cooperative`). Everything else the web process does either
+    talks to sockets (cooperative once gevent has patched them) or runs short database
     queries.
     """
     return {

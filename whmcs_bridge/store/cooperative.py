@@ -12,7 +12,8 @@ cost depends on how the process serves requests:
   (``flock``, the insert and its fsync) would stop every request of the process, so it runs in
   the hub's thread pool while the writer greenlet waits cooperatively; a request parks on a
   hub :class:`~gevent.hub.Waiter` and is resumed by a hub callback. A patched
-  ``threading.Lock`` would also work but costs about three times as much per request.
+  ``threading.Lock`` would also work, at about four times the cost per wait (measured when
+  this was chosen: 16 µs against 4 µs per park-and-resume in one process).
 
 :func:`current_mode` tells which applies; it must be asked in the serving process, after
 gunicorn's gevent worker has patched (so: on first use, never at import or app creation).
