@@ -216,17 +216,8 @@ class InboxCollector:
             oldest_waiting = conn.execute(
                 select(func.min(events.c.received_at)).where(waiting)
             ).scalar()
-        return ([(t, s, int(n)) for t, s, n in rows], _aware(oldest_due),
-                _aware(oldest_waiting))
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """``min()`` bypasses the column type on SQLite: re-attach UTC to what comes back."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value is not None and value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value
+        # min() takes the column's type, so UTCDateTime hands back aware datetimes here too
+        return [(t, s, int(n)) for t, s, n in rows], oldest_due, oldest_waiting
 
 
 def _age(now: datetime, since: datetime | None) -> float:
