@@ -284,6 +284,22 @@ def dialect_insert(conn: Connection) -> Any:
     raise RuntimeError(f"unsupported database {conn.dialect.name!r}")  # pragma: no cover
 
 
+def _upsert_outcome(conn: Connection, event_id: str, handler: str, *, status: str,
+                    error: str | None, now: datetime) -> Any:
+    """Insert or update one handler outcome, counting the attempt; a ``succeeded`` row is
+    never touched again (the rule that keeps each handler exactly-once)."""
+    values = {"status": status, "last_error": error, "finished_at": now}
+    return (
+        dialect_insert(conn)(handler_outcomes)
+        .values(event_id=event_id, handler=handler, attempts=1, **values)
+        .on_conflict_do_update(
+            index_elements=["event_id", "handler"],
+            set_={**values, "attempts": handler_outcomes.c.attempts + 1},
+            where=handler_outcomes.c.status != SUCCEEDED,
+        )
+    )
+
+
 def claim_outcome(conn: Connection, event_id: str, handler: str, *, now: datetime) -> bool:
     """Record ``handler`` as succeeded on ``event_id`` in the caller's transaction, first.
 
@@ -292,32 +308,13 @@ def claim_outcome(conn: Connection, event_id: str, handler: str, *, now: datetim
     row lock also makes a second worker that re-claimed the event after a lease expiry wait
     for this transaction and then skip the handler instead of running it alongside.
     """
-    stmt = (
-        dialect_insert(conn)(handler_outcomes)
-        .values(event_id=event_id, handler=handler, status=SUCCEEDED, attempts=1,
-                last_error=None, finished_at=now)
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["event_id", "handler"],
-        set_={"status": SUCCEEDED, "attempts": handler_outcomes.c.attempts + 1,
-              "last_error": None, "finished_at": now},
-        where=handler_outcomes.c.status != SUCCEEDED,
-    ).returning(handler_outcomes.c.handler)
-    return conn.execute(stmt).first() is not None
+    stmt = _upsert_outcome(conn, event_id, handler, status=SUCCEEDED, error=None, now=now)
+    return conn.execute(stmt.returning(handler_outcomes.c.handler)).first() is not None
 
 
 def record_failure(bind: Bind, event_id: str, handler: str, *, error: str,
                    now: datetime) -> None:
     """Record a failed handler run (its own transaction; the handler's was rolled back)."""
     with transaction(bind) as conn:
-        stmt = (
-            dialect_insert(conn)(handler_outcomes)
-            .values(event_id=event_id, handler=handler, status=HANDLER_FAILED, attempts=1,
-                    last_error=error[:MAX_ERROR_CHARS], finished_at=now)
-        )
-        conn.execute(stmt.on_conflict_do_update(
-            index_elements=["event_id", "handler"],
-            set_={"status": HANDLER_FAILED, "attempts": handler_outcomes.c.attempts + 1,
-                  "last_error": error[:MAX_ERROR_CHARS], "finished_at": now},
-            where=handler_outcomes.c.status != SUCCEEDED,
-        ))
+        conn.execute(_upsert_outcome(conn, event_id, handler, status=HANDLER_FAILED,
+                                     error=error[:MAX_ERROR_CHARS], now=now))
