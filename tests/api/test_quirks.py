@@ -113,6 +113,19 @@ def test_booleans(value, expected):
     assert t.attachments_removed is expected
 
 
+def test_null_is_the_empty_value_unless_required():
+    t = load(TicketSchema, {"id": 1, "subject": None, "attachments_removed": None,
+                            "flag": None, "lastreply": None, "replies": None}, action="x",
+             tz=UTC)
+    assert (t.subject, t.attachments_removed, t.flag, t.lastreply, t.replies) == (
+        "", False, 0, None, [])
+    admin = load(schemas.AdminDetailsSchema, {"adminid": 1, "departments": None},
+                 action="x", tz=UTC)
+    assert admin.departments == []
+    with pytest.raises(InvalidResponseError, match="id"):
+        load(TicketSchema, {"id": None}, action="x", tz=UTC)
+
+
 def test_bad_values_name_the_field():
     with pytest.raises(InvalidResponseError, match=r"tickets.0.deptid"):
         tickets({"tickets": {"ticket": [{"id": "1", "deptid": "one"}]}})

@@ -62,6 +62,9 @@ class Lenient(fields.Field):
             self.empty = empty
         if not kwargs.get("required"):
             kwargs.setdefault("load_default", self.empty)
+            # WHMCS sends null for NULL columns; marshmallow would refuse it whenever the
+            # empty value is not None ("" / False / []). A required field still refuses it.
+            kwargs.setdefault("allow_none", True)
         super().__init__(**kwargs)
 
     def deserialize(self, value: Any, attr: str | None = None,
@@ -248,12 +251,6 @@ class WList(Lenient):
         self.schema_class = schema
         self.inner_key = inner_key
         super().__init__(**kwargs)
-
-    def deserialize(self, value: Any, attr: str | None = None,
-                    data: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
-        if value is missing or _blank(value):
-            return []
-        return self._deserialize(value, attr, data, **kwargs)
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> list[Any]:
         schema = _instance(self.schema_class)
