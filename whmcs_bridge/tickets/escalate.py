@@ -193,8 +193,7 @@ def sweep(engine: Engine, settings: Any, services: Services, now: datetime | Non
             done = store.escalations_done_many(conn, [r.id for r in recs])
             saved = []
             for rec in recs:
-                tp = policy.for_ticket(rec.department_id, rec.channel)
-                ev = E.evaluate(hists[rec.id], now_ts, tp, first_reply=rec.channel != "staff")
+                ev = evaluate_loaded(rec, hists[rec.id], policy, now_ts)
                 cur = ev.open_cycle
                 state = ev.state
                 due = cur.due_at if cur is not None else None
