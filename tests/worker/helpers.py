@@ -8,20 +8,10 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from tests.conftest import TEST_SECRET
-from whmcs_bridge.settings import Settings, load_settings
 from whmcs_bridge.store.ingest import NewEvent, store_batch
 from whmcs_bridge.store.tables import events, handler_outcomes
 
 T0 = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
-
-
-def worker_settings(db_url: str, **sections: Any) -> Settings:
-    """Settings with what the worker needs: the database, a webhook secret, ``sections``."""
-    data: dict[str, Any] = {"database": {"url": db_url}, "webhooks": {"secrets": [TEST_SECRET]}}
-    for name, values in sections.items():
-        data.setdefault(name, {}).update(values)
-    return load_settings(data=data, environ={})
 
 
 class Clock:

@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from hooks.registry import HookRegistry
-from tests.worker.helpers import T0, Clock, add_events, event_row, outcomes, worker_settings
+from tests.conftest import make_settings
+from tests.worker.helpers import T0, Clock, add_events, event_row, outcomes
 from whmcs_bridge.settings import Settings
 from whmcs_bridge.store import inbox, make_engine
 from whmcs_bridge.store.tables import audit_log, job_runs
@@ -32,9 +33,9 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def settings(db_url: str) -> Settings:
-    return worker_settings(db_url, worker={"max_attempts": 3, "backoff_base_seconds": 10,
-                                         "backoff_max_seconds": 100, "lease_seconds": 30,
-                                         "batch_size": 10})
+    return make_settings(db_url, worker={"max_attempts": 3, "backoff_base_seconds": 10,
+                                       "backoff_max_seconds": 100, "lease_seconds": 30,
+                                       "batch_size": 10})
 
 
 def make_worker(settings: Settings, engine: Engine, registry: HookRegistry, clock: Clock,
@@ -146,7 +147,7 @@ def test_retry_is_scheduled_with_backoff_and_jitter(settings, engine) -> None:
     def fail(event: Any, ctx: Any) -> None:
         raise ValueError("nope")
 
-    retry_settings = worker_settings(settings.database_url, worker={
+    retry_settings = make_settings(settings.database_url, worker={
         "max_attempts": 10, "backoff_base_seconds": 10, "backoff_max_seconds": 1000})
     registry = registry_with(("t.fail", 1, fail))
     add_events(engine, [f"e{i}" for i in range(8)])
