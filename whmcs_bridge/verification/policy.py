@@ -80,27 +80,22 @@ def _int(value: Any) -> int | None:
     return None
 
 
+def _first_id(values: Any, keys: tuple[str, ...]) -> int | None:
+    """The first of ``keys`` in ``values`` that holds a client id (nothing if not a mapping)."""
+    if not isinstance(values, Mapping):
+        return None
+    return next((found for key in keys if (found := _int(values.get(key)))), None)
+
+
 def target_client(data: Mapping[str, Any], actor: Mapping[str, Any] | None) -> int | None:
-    """The client being changed: from the hook's data, else the acting client's own id."""
-    for key in ("client_id", "clientId", "userid", "userId", "clientid"):
-        found = _int(data.get(key))
-        if found:
-            return found
+    """The client being changed: from the hook's data (top level, then the module hooks'
+    ``params`` and ``params.clientsdetails``), else the acting client's own id."""
     params = data.get("params")
-    if isinstance(params, Mapping):
-        for key in ("userid", "clientid", "client_id"):
-            found = _int(params.get(key))
-            if found:
-                return found
-        details = params.get("clientsdetails")
-        if isinstance(details, Mapping):
-            for key in ("userid", "id", "client_id"):
-                found = _int(details.get(key))
-                if found:
-                    return found
-    if actor:
-        return _int(actor.get("client_id"))
-    return None
+    details = params.get("clientsdetails") if isinstance(params, Mapping) else None
+    return (_first_id(data, ("client_id", "clientId", "userid", "userId", "clientid"))
+            or _first_id(params, ("userid", "clientid", "client_id"))
+            or _first_id(details, ("userid", "id", "client_id"))
+            or (_int(actor.get("client_id")) if actor else None))
 
 
 def decide_gate(hook: str, actor: Mapping[str, Any] | None, client_id: int,
