@@ -7,7 +7,8 @@ import logging
 
 import pytest
 
-from tests.api.conftest import ACCESS_KEY, IDENTIFIER, SECRET, answer, by_action
+from tests.api.conftest import ACCESS_KEY, IDENTIFIER, SECRET, answer, by_action, sent
+from tests.api.payloads import payload
 from whmcs_bridge.api import WhmcsClient, WhmcsError
 from whmcs_bridge.settings import Secret
 
@@ -29,9 +30,13 @@ def test_client_repr_hides_credentials(client):
     assert "whmcs.test" in text
 
 
-def test_secret_objects_are_accepted():
+def test_secret_objects_are_accepted(mocked):
     c = WhmcsClient("https://whmcs.test", Secret("id"), Secret("sec"), Secret("key"))
     assert "sec" not in repr(c)
+    answer(mocked, payload("GetAdminDetails"))
+    c.get_admin_details()
+    form = sent(mocked.calls[0])  # the revealed values go out, not Secret('********')
+    assert (form["identifier"], form["secret"], form["accesskey"]) == ("id", "sec", "key")
 
 
 def test_nothing_secret_in_logs(mocked, client, caplog):
