@@ -72,7 +72,6 @@ def _key(rec: store.TicketRecord, cyc: E.Cycle, by: str) -> str:
 CHUNK = 500
 #: ``(since, until)``: tickets opened at or after ``since`` and before ``until``
 Period = tuple[datetime, datetime]
-_ORDER = {"urgent": 0, "normal": 1, "low": 2}
 
 
 def compliance(conn: Connection, settings: Any, *, since: datetime, until: datetime,
@@ -110,7 +109,7 @@ def compliance_periods(conn: Connection, settings: Any, periods: Sequence[Period
                 if since <= rec.opened_at < until:  # opened_at: never NULL here
                     _count(groups.setdefault(key, Group(key)), cyc)
     return [[g.finish() for g in sorted(groups.values(),
-                                        key=lambda g: (_ORDER.get(g.key, 9), g.key))]
+                                        key=lambda g: (E.RANK.get(g.key, 9), g.key))]
             for groups in per_period]
 
 
