@@ -241,7 +241,8 @@ def tickets_opened(conn: Connection, since: datetime, until: datetime) -> list[T
 
 
 def histories(conn: Connection, recs: list[TicketRecord]) -> dict[int, list[tuple]]:
-    """Histories of many tickets in four queries (the sweep evaluates hundreds at a time).
+    """Histories of many tickets in three queries: messages, changes, pauses (the sweep
+    evaluates hundreds at a time; the openings come from ``recs``, already loaded).
 
     Items at the same instant order as: opening, then changes and pauses, then messages —
     a reply and the status change it causes share a timestamp."""
