@@ -53,7 +53,7 @@ class SimState:
         self._seeded_ticket_count = config.tickets
         self._next_reply_id = (config.tickets + 1) * 100
         self._new_reply_owner: dict[int, int] = {}
-        self.version = 0  # bumped on every write; listing caches key on it
+        self.version = 0  # bumped on every write (shown by /_sim/state); touch() drops caches
         self._cache: dict[Any, Any] = {}
         # what tests and the demo read back
         self.sent_emails: list[dict[str, Any]] = []
