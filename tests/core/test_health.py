@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from tests.conftest import make_settings
+from tests.conftest import counted, make_settings
 from webhooks import create_app
 from whmcs_bridge.store import is_current, make_engine
 
@@ -28,3 +28,13 @@ def test_readyz_reports_an_outdated_schema(tmp_path) -> None:  # type: ignore[no
     assert answer.status_code == 503
     assert "db upgrade" in answer.get_json()["hint"]
     engine.dispose()
+
+
+def test_schema_check_does_not_take_the_sqlite_write_lock(sqlite_url: str) -> None:
+    """``/readyz`` runs on every probe beside the receiver's commits: a read, never BEGIN
+    IMMEDIATE."""
+    engine = make_engine(sqlite_url)
+    with counted(engine) as statements:
+        assert is_current(engine)
+    engine.dispose()
+    assert "BEGIN IMMEDIATE" not in statements and "BEGIN" in statements

@@ -26,7 +26,9 @@ def upgrade(engine: Engine) -> None:
 
 
 def current_heads(engine: Engine) -> set[str]:
-    with engine.connect() as conn:
+    """The revisions recorded in ``alembic_version``: a read, so on SQLite it does not take the
+    write lock (``/readyz`` calls this on every probe, beside the receiver's commits)."""
+    with engine.connect().execution_options(sqlite_readonly=True) as conn:
         return set(MigrationContext.configure(conn).get_current_heads())
 
 
