@@ -1,9 +1,9 @@
 """Verification flows: open a request, take a proof, approve a link, refuse, handle leaks.
 
-Every function works inside the caller's transaction on ``ctx.conn`` (``ctx`` has ``settings``,
-``conn``, ``now`` and ``whmcs``, like :class:`hooks.context.HandlerContext`) and acts on the
-outside world only through an :class:`Effects` object, so the same flows serve the hook
-handlers, the staff API, the link pages and the CLI, and tests can watch every effect.
+Every function works inside the caller's transaction on ``ctx.conn`` (``ctx`` is a
+:class:`hooks.context.HandlerContext`: ``settings``, ``conn``, ``now``, ``whmcs``, ``notify``)
+and acts on the outside world only through an :class:`Effects` object, so the same flows serve
+the hook handlers, the staff API, the link pages and the CLI, and tests can watch every effect.
 """
 
 from __future__ import annotations
@@ -68,9 +68,7 @@ class BridgeEffects:
         replies.post_note(self.ctx, ticket_id, message, dedupe_key=dedupe_key)
 
     def notify(self, name: str, payload: dict[str, Any], *, dedupe_key: str) -> None:
-        outbox = importlib.import_module("whmcs_bridge.notify.outbox")
-        outbox.enqueue(self.ctx.conn, notification=name, payload=payload,
-                       dedupe_key=dedupe_key, now=self.ctx.now, settings=self.ctx.settings)
+        self.ctx.notify(name, payload, dedupe_key=dedupe_key)
 
     def pause(self, ticket_id: int) -> None:
         tstore = importlib.import_module("whmcs_bridge.tickets.store")
