@@ -11,8 +11,8 @@ from typing import Any
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from whmcs_bridge.sim.app import API_PATH, create_sim_app
-from whmcs_bridge.sim.config import DEFAULT_IDENTIFIER, DEFAULT_SECRET, SimConfig
+from whmcs_bridge.sim.app import create_sim_app
+from whmcs_bridge.sim.config import API_PATH, DEFAULT_IDENTIFIER, DEFAULT_SECRET, SimConfig
 from whmcs_bridge.sim.events import EventPoster
 from whmcs_bridge.sim.state import SimState
 
