@@ -9,19 +9,19 @@ diacritics, and English) and in a configured custom field, and return one of
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from whmcs_bridge.verification import classify
 
 PREFERENCES = ("phone", "zalo", "telegram", "sms", "facebook", "email")
 
 
 def fold(text: str) -> str:
-    """Lower-case, strip Vietnamese diacritics (``gọi điện`` -> ``goi dien``), squash spaces."""
-    text = text.replace("đ", "d").replace("Đ", "D")
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(plain.lower().replace("’", "'").split())
+    """The verification classifier's folding (lower case, no diacritics, ``gọi điện`` ->
+    ``goi dien``, spaces squashed), with the typographic apostrophe made plain so the
+    negations (``don't``) match however the customer's keyboard wrote them."""
+    return classify.fold(text.replace("’", "'"))
 
 
 _ASK = (r"(lien he|lien lac|nhan tin|nhan|inbox|ib|chat|trao doi|phan hoi|tra loi|bao|qua|via|on"
