@@ -64,7 +64,7 @@ def on(hook: str, *, priority: int = 50, name: str | None = None) -> Callable[[H
 
     def mark(func: Handler) -> Handler:
         marks = list(getattr(func, _MARK, []))
-        marks.append((hook, priority, name or f"{func.__module__}.{func.__qualname__}"))
+        marks.append((hook, priority, name))
         setattr(func, _MARK, marks)
         return func
 
