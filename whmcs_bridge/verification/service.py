@@ -111,10 +111,6 @@ def _tid(req: Any) -> str:
     return req.tid or f"#{req.ticket_id}"
 
 
-def _change(req: Any) -> str:
-    return req.changes
-
-
 # --------------------------------------------------------------------------- requests
 
 def open_request(ctx: Any, effects: Effects, ticket: Any, kinds: frozenset[str],
@@ -131,10 +127,7 @@ def open_request(ctx: Any, effects: Effects, ticket: Any, kinds: frozenset[str],
             store.update_request(conn, ticket.id, now, changes=merged)
             if existing.state == REQUIRED and cfg.auto_send_link and existing.client_id:
                 # earlier links name fewer changes and no longer approve: send a fresh one
-                try:
-                    send_link(ctx, effects, ticket.id)
-                except (tokens.KeyNotConfigured, LinkNotAvailable) as exc:
-                    log.warning("verification link not sent for ticket %s: %s", ticket.id, exc)
+                _auto_send_link(ctx, effects, ticket.id)
         return store.get_request(conn, ticket.id)
     lang = _lang(ctx, getattr(ticket, "language", None))
     needed = policy.proof_needed(ticket.channel, cfg.channels_requiring_proof)
@@ -160,11 +153,16 @@ def open_request(ctx: Any, effects: Effects, ticket: Any, kinds: frozenset[str],
                     "change": req.changes, "language": lang},
                    dedupe_key=f"verification_required:{ticket.id}")
     if cfg.auto_send_link and ticket.client_id:
-        try:
-            send_link(ctx, effects, ticket.id)
-        except (tokens.KeyNotConfigured, LinkNotAvailable) as exc:
-            log.warning("verification link not sent for ticket %s: %s", ticket.id, exc)
+        _auto_send_link(ctx, effects, ticket.id)
     return store.get_request(conn, ticket.id)
+
+
+def _auto_send_link(ctx: Any, effects: Effects, ticket_id: int) -> None:
+    """Send the link unasked; a missing key or public URL must not stop the refusal flow."""
+    try:
+        send_link(ctx, effects, ticket_id)
+    except (tokens.KeyNotConfigured, LinkNotAvailable) as exc:
+        log.warning("verification link not sent for ticket %s: %s", ticket_id, exc)
 
 
 def ensure_request(ctx: Any, ticket_id: int) -> Any:
@@ -258,7 +256,7 @@ def _lock(ctx: Any, effects: Effects, req: Any, client_id: int) -> None:
     effects.reply(req.ticket_id, messages.text(lang, "locked", tid=_tid(req)), status=None,
                   dedupe_key=f"verification:locked:{req.ticket_id}")
     payload = {"ticket_id": req.ticket_id, "tid": req.tid, "client_id": client_id,
-               "method": None, "actor": "bridge", "change": _change(req)}
+               "method": None, "actor": "bridge", "change": req.changes}
     effects.notify("verification_locked", payload,
                    dedupe_key=f"verification_locked:{req.ticket_id}:{ctx.now:%Y%m%d%H}")
 
@@ -279,12 +277,12 @@ def mark_verified(ctx: Any, effects: Effects, req: Any, client_id: int, *, metho
                   status=cfg.verified_status,
                   dedupe_key=f"verification:verified-reply:{req.ticket_id}")
     base = {"ticket_id": req.ticket_id, "tid": req.tid, "client_id": client_id,
-            "method": method, "actor": actor, "change": _change(req)}
+            "method": method, "actor": actor, "change": req.changes}
     effects.notify("verification_verified", base,
                    dedupe_key=f"verification_verified:{req.ticket_id}")
     effects.notify("account_change_authorised",
                    {"client_id": client_id, "ticket_id": req.ticket_id, "method": method,
-                    "change": _change(req)},
+                    "change": req.changes},
                    dedupe_key=f"account_change_authorised:{req.ticket_id}")
 
 
@@ -390,7 +388,7 @@ def refuse(ctx: Any, effects: Effects, req: Any) -> None:
         status=cfg.refused_status, dedupe_key=f"verification:refused:{req.ticket_id}")
     effects.notify("verification_refused",
                    {"ticket_id": req.ticket_id, "tid": req.tid, "client_id": req.client_id,
-                    "method": None, "actor": "bridge", "change": _change(req)},
+                    "method": None, "actor": "bridge", "change": req.changes},
                    dedupe_key=f"verification_refused:{req.ticket_id}")
 
 
