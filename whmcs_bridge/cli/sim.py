@@ -34,7 +34,8 @@ Fixed credentials of the simulator (documented, not secret):
   WHMCS user ids              1000 + client id
 \b
 Debug endpoints: GET /_sim/emails, GET /_sim/events, GET /_sim/state,
-POST /_sim/faults {{"kind": "500|503|429|html|empty|garbage|notice|timeout", "count": 1}}.
+POST /_sim/faults {{"kind": "500|502|503|429|html|empty|garbage|notice|timeout|error_json_500",
+"count": 1, "action": null}}.
 """
 
 
