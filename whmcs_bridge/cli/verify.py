@@ -68,9 +68,7 @@ def _submit(state: CliState, ticket_id: int, method: str, fields: dict[str, Any]
             ctx = _context(state, conn)
             out = service.submit_proof(ctx, service.BridgeEffects(ctx), ticket_id, proof,
                                        actor=admin, channel="cli")
-    except ProofInputError as exc:
-        raise Failed(str(exc)) from None
-    except service.NotFound as exc:
+    except (ProofInputError, service.NotFound) as exc:
         raise Failed(str(exc)) from None
     except WhmcsError as exc:
         raise Failed(f"WHMCS could not check the proof: {type(exc).__name__}") from None
@@ -191,7 +189,7 @@ def show(state: CliState, ticket_id: int, as_json: bool) -> None:
              "reason": a.reason, "actor": a.actor, "channel": a.channel} for a in attempts]
     if as_json:
         click.echo(json.dumps({**info, "ticket_id": ticket_id, "tid": req.tid,
-                               "changes": sorted(req.changes.split(",")),
+                               "changes": sorted(store.split_changes(req.changes)),
                                "verified_by": req.verified_by, "attempts": rows}, indent=2))
         return
     click.echo(f"ticket {ticket_id} ({req.tid or '-'}): {info['state']}"
