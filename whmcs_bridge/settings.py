@@ -29,6 +29,8 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 ENV_PREFIX = "WHMCS_BRIDGE_"
 CONFIG_ENV = "WHMCS_BRIDGE_CONFIG"
+#: The top-level ``timezone`` when none is given (also shown in the README's settings table).
+DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 
 #: Short environment names documented in the README, mapped to ``section.key``.
 ENV_ALIASES: dict[str, str] = {
@@ -346,7 +348,7 @@ def load_settings(
         else:
             raw[dotted] = value
 
-    timezone = raw.pop("timezone", "Asia/Ho_Chi_Minh")
+    timezone = raw.pop("timezone", DEFAULT_TIMEZONE)
     errors: list[str] = []
     try:
         timezone = TimeZoneField().deserialize(timezone)

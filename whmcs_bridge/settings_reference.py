@@ -11,7 +11,13 @@ from typing import Any
 
 from marshmallow import fields, missing
 
-from whmcs_bridge.settings import ENV_ALIASES, SECTIONS, SecretField, _section_schema
+from whmcs_bridge.settings import (
+    DEFAULT_TIMEZONE,
+    ENV_ALIASES,
+    SECTIONS,
+    SecretField,
+    _section_schema,
+)
 
 BEGIN = "<!-- settings-reference:begin (generated: python -m whmcs_bridge.settings_reference) -->"
 END = "<!-- settings-reference:end -->"
@@ -47,7 +53,7 @@ def _env(dotted: str) -> str:
 
 def table() -> str:
     rows = [BEGIN, "", "| key | environment | default |", "|---|---|---|",
-            "| `timezone` | `WHMCS_BRIDGE_TIMEZONE` | `\"Asia/Ho_Chi_Minh\"` |"]
+            f"| `timezone` | `WHMCS_BRIDGE_TIMEZONE` | `{json.dumps(DEFAULT_TIMEZONE)}` |"]
     for section, path in SECTIONS.items():
         for name, field in _section_schema(path)().fields.items():
             dotted = f"{section}.{name}"
