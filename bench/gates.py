@@ -6,7 +6,8 @@ Seeds ``--clients`` clients' verification requests (a mix of required, verified,
 refused, closed and no request at all), then times ``--requests`` signed gate requests spread
 over the six gate hooks and over clients with and without pending requests:
 
-* ``decision``: the store query + the pure decision (what the 20 ms budget is about);
+* ``decision``: the store query + the pure decision, ``webhooks.gates.decide`` (what the
+  20 ms budget is about);
 * ``request``: the whole signed request through the Flask app in-process (signature check,
   JSON parsing, decision, JSON answer) — or over HTTP on 127.0.0.1 with ``--http``.
 
@@ -32,11 +33,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from webhooks.app import create_app
+from webhooks.gates import decide
 from whmcs_bridge.settings import load_settings
 from whmcs_bridge.signing import signed_headers
 from whmcs_bridge.store import make_engine, upgrade
 from whmcs_bridge.store.base import utcnow
-from whmcs_bridge.verification import policy, store
+from whmcs_bridge.verification import policy
 from whmcs_bridge.verification.tables import verification_requests
 
 SECRET = "whsec_" + base64.b64encode(b"b" * 32).decode()
@@ -99,11 +101,7 @@ def main() -> None:
     decision_ms = []
     for hook, client, _ in plan:
         t0 = time.perf_counter()
-        with engine.connect() as conn:
-            rows = store.open_requests_for_client(
-                conn.execution_options(sqlite_readonly=True), client)
-            conn.rollback()
-        policy.decide_gate(hook, {"type": "admin"}, client, rows, utcnow())
+        decide(engine, hook, {"type": "admin"}, client, utcnow(), "vi")
         decision_ms.append((time.perf_counter() - t0) * 1000)
 
     bodies = []

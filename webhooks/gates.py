@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, jsonify, request
+from sqlalchemy import Engine
 
 from webhooks.app import bridge
 from webhooks.auth import verify_signed_request
@@ -65,6 +67,17 @@ def _parse(hook: str, body: bytes) -> tuple[dict[str, Any], int]:
     return actor, client_id
 
 
+def decide(engine: Engine, hook: str, actor: dict[str, Any], client_id: int, now: datetime,
+           default_language: str) -> policy.GateDecision:
+    """The store read and the pure decision: what WHMCS waits for once the request is parsed
+    (``bench/gates.py`` times this function). Read-only, so SQLite keeps concurrent reads."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(sqlite_readonly=True)
+        rows = store.open_requests_for_client(conn, client_id)
+        conn.rollback()
+    return policy.decide_gate(hook, actor, client_id, rows, now, default_language)
+
+
 @bp.post("/gates/<hook>")
 def gate(hook: str) -> Any:
     body = request.get_data(cache=False)
@@ -85,13 +98,8 @@ def gate(hook: str) -> Any:
     except BadGateRequest as exc:
         return jsonify(error="bad_request", message=str(exc), errors=exc.errors), 400
     state = bridge()
-    now = utcnow()
-    with state.engine.connect() as conn:
-        conn = conn.execution_options(sqlite_readonly=True)
-        rows = store.open_requests_for_client(conn, client_id)
-        conn.rollback()
-    decision = policy.decide_gate(hook, actor, client_id, rows, now,
-                                  state.settings.verification.default_language)
+    decision = decide(state.engine, hook, actor, client_id, utcnow(),
+                      state.settings.verification.default_language)
     if not decision.allow:
         log.info("gate %s refused for client %s: %s (ticket %s)", hook, client_id,
                  decision.reason, decision.ticket_id)
