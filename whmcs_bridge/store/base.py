@@ -1,11 +1,12 @@
-"""Shared SQLAlchemy metadata and column helpers used by every room's tables."""
+"""Shared SQLAlchemy metadata, column and statement helpers used by every room's tables."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator
+from sqlalchemy import Connection, DateTime, MetaData, TypeDecorator
+from sqlalchemy.dialects import postgresql, sqlite
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -42,3 +43,12 @@ class UTCDateTime(TypeDecorator):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def dialect_insert(conn: Connection) -> Any:
+    """The dialect's INSERT with ``ON CONFLICT`` support (SQLite ≥ 3.24, PostgreSQL)."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert
+    raise RuntimeError(f"unsupported database {conn.dialect.name!r}")  # pragma: no cover

@@ -25,8 +25,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, case, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from whmcs_bridge.store.base import dialect_insert
 from whmcs_bridge.store.tables import (
     DEAD,
     DONE,
@@ -273,15 +273,6 @@ def replay_dead(engine: Engine, *, now: datetime) -> int:
         for start in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
             total += _reset(conn, ids[start:start + 500], now)
         return total
-
-
-def dialect_insert(conn: Connection) -> Any:
-    """The dialect's INSERT with ``ON CONFLICT`` support (SQLite ≥ 3.24, PostgreSQL)."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert
-    if conn.dialect.name == "sqlite":
-        return sqlite.insert
-    raise RuntimeError(f"unsupported database {conn.dialect.name!r}")  # pragma: no cover
 
 
 def _upsert_outcome(conn: Connection, event_id: str, handler: str, *, status: str,

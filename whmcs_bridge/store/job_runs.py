@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, or_, update
 
-from whmcs_bridge.store.inbox import MAX_ERROR_CHARS, dialect_insert
+from whmcs_bridge.store.base import dialect_insert
+from whmcs_bridge.store.inbox import MAX_ERROR_CHARS
 from whmcs_bridge.store.tables import job_runs
 
 
