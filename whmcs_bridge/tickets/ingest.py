@@ -124,12 +124,8 @@ def apply_fetched_batch(conn: Connection, batch: list[Any], *, settings: Any, no
                         changes.append((key, cur[key], values[key]))
             values["opened_priority"] = cur["opened_priority"] or values["priority"]
             updates.append({"b_id": ticket.id, **values})
-        for key, old, new in changes:
-            history_rows.append({"ticket_id": ticket.id, "at": now,
-                                 "kind": store.HISTORY_KIND[key],
-                                 "old_value": None if old is None else str(old),
-                                 "value": None if new is None else str(new),
-                                 "actor": "whmcs", "source": source})
+        history_rows += [store.history_row(ticket.id, key, old, new, at=now, actor="whmcs",
+                                           source=source) for key, old, new in changes]
         out[ticket.id] = changes
         messages += _message_rows(ticket, hashes.get(ticket.id, set()), automatic, now)
     if inserts:

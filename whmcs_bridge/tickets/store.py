@@ -112,12 +112,19 @@ def upsert_ticket(conn: Connection, ticket_id: int, *, now: datetime, at: dateti
     return changes
 
 
+def history_row(ticket_id: int, field: str, old: Any, new: Any, *, at: datetime, actor: str,
+                source: str) -> dict[str, Any]:
+    """One ``ticket_history`` row (values kept as text; ``None`` stays ``None``) — shared by
+    :func:`record_change` and the sync's bulk insert so both store a change the same way."""
+    return {"ticket_id": ticket_id, "at": at, "kind": HISTORY_KIND.get(field, field),
+            "old_value": None if old is None else str(old),
+            "value": None if new is None else str(new), "actor": actor, "source": source}
+
+
 def record_change(conn: Connection, ticket_id: int, field: str, old: Any, new: Any, *,
                   at: datetime, actor: str, source: str) -> None:
     conn.execute(insert(ticket_history).values(
-        ticket_id=ticket_id, at=at, kind=HISTORY_KIND.get(field, field),
-        old_value=None if old is None else str(old), value=None if new is None else str(new),
-        actor=actor, source=source))
+        **history_row(ticket_id, field, old, new, at=at, actor=actor, source=source)))
 
 
 def add_message(conn: Connection, ticket_id: int, source_key: str, kind: str, at: datetime,
