@@ -70,8 +70,9 @@ def verify(
 ) -> str:
     """Verify a signed request and return its ``webhook-id``.
 
-    Raises :class:`SignatureError` with a reason of ``missing_headers``, ``bad_timestamp``,
-    ``stale_timestamp``, ``future_timestamp``, ``malformed_signature`` or ``no_match``.
+    Raises :class:`SignatureError` with a reason of ``missing_headers``, ``malformed_id``,
+    ``bad_timestamp``, ``stale_timestamp``, ``future_timestamp``, ``malformed_signature`` or
+    ``no_match``.
     """
     msg_id = _header(headers, "webhook-id")
     ts_raw = _header(headers, "webhook-timestamp")
