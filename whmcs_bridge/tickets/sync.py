@@ -91,7 +91,6 @@ def _mark_deleted(engine: Engine, listed: set[int], now: datetime) -> int:
 def _mark_page(engine: Engine, items: list[Any], *, full: bool, now: datetime) -> int:
     """Mark the page's changed tickets pending (creating unknown ones); return how many."""
     by_id = {t.id: t for t in items}
-    marked = 0
     with engine.begin() as conn:
         known = dict(conn.execute(select(tickets.c.id, tickets.c.fetched_signature)
                                   .where(tickets.c.id.in_(list(by_id)))).all())
@@ -112,8 +111,7 @@ def _mark_page(engine: Engine, items: list[Any], *, full: bool, now: datetime) -
         if stale:
             conn.execute(update(tickets).where(tickets.c.id.in_(stale))
                          .values(sync_pending=True))
-        marked = len(new_rows) + len(stale)
-    return marked
+    return len(new_rows) + len(stale)
 
 
 def _list(engine: Engine, client: Any, summary: SyncSummary, *, full: bool, start: int,
