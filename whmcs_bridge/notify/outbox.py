@@ -19,15 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from whmcs_bridge.notify import routing
 from whmcs_bridge.notify.catalog import check_payload
-from whmcs_bridge.notify.tables import (
-    DEAD,
-    FAILED,
-    PENDING,
-    SENDING,
-    SENT,
-    deliveries,
-    notifications,
-)
+from whmcs_bridge.notify.tables import DEAD, FAILED, PENDING, SENT, deliveries, notifications
 
 
 def _insert(conn: Connection) -> Any:
@@ -120,5 +112,4 @@ def purge(conn: Connection, *, before: datetime, limit: int = 1000) -> int:
     return conn.execute(delete(notifications).where(notifications.c.id.in_(ids))).rowcount
 
 
-__all__ = ["DEAD", "FAILED", "PENDING", "SENDING", "counts", "enqueue", "list_deliveries",
-           "purge", "replay"]
+__all__ = ["counts", "enqueue", "list_deliveries", "purge", "replay"]
