@@ -295,7 +295,12 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
                 dotted = f"{section}.{key}"
             if dotted.split(".")[0] not in SECTIONS and dotted != "timezone":
                 raise SettingsError(f"{name}: unknown setting (no section {section!r})")
-        out[dotted] = _parse_env_value(dotted, raw)
+        try:
+            out[dotted] = _parse_env_value(dotted, raw)
+        except tomllib.TOMLDecodeError:
+            # the value may be a secret: say what is wrong, never echo it
+            raise SettingsError(f"{name}: starts with '[' but is not a TOML list "
+                                f"(write [\"a\", \"b\"], or a, b without brackets)") from None
     return out
 
 

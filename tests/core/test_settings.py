@@ -47,6 +47,7 @@ def test_several_webhook_secrets_from_env_for_rotation() -> None:
         ({"WHMCS_BRIDGE_SERVER__NOPE": "1"}, "server.nope"),
         ({"WHMCS_BRIDGE_TIMEZONE": "Mars/Olympus"}, "timezone"),
         ({"WHMCS_BRIDGE_WHMCS_URL": "not a url"}, "whmcs.url"),
+        ({"WHMCS_BRIDGE_WEBHOOK_SECRET": "[whsec_oops"}, "WHMCS_BRIDGE_WEBHOOK_SECRET"),
     ],
 )
 def test_bad_values_name_the_key(env: dict[str, str], named: str) -> None:
@@ -54,6 +55,7 @@ def test_bad_values_name_the_key(env: dict[str, str], named: str) -> None:
         load_settings(environ=env)
     assert named in str(err.value)
     assert "\n" not in str(err.value)
+    assert not any(v in str(err.value) for v in env.values() if "whsec_" in v)  # no secret
 
 
 def test_unknown_key_in_file_is_named(tmp_path: Path) -> None:
