@@ -15,16 +15,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from whmcs_bridge.notify import routing
 from whmcs_bridge.notify.catalog import check_payload
 from whmcs_bridge.notify.tables import DEAD, FAILED, PENDING, SENT, deliveries, notifications
-
-
-def _insert(conn: Connection) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(notifications)
+from whmcs_bridge.store.base import dialect_insert
 
 
 def enqueue(conn: Connection, *, notification: str, payload: Mapping[str, Any],
@@ -40,7 +35,7 @@ def enqueue(conn: Connection, *, notification: str, payload: Mapping[str, Any],
     data = json.loads(json.dumps(dict(payload)))  # JSON-safe, detached from the caller's dict
     if not dedupe_key or len(dedupe_key) > 255:
         raise ValueError("dedupe_key must be 1..255 characters")
-    stmt = (_insert(conn)
+    stmt = (dialect_insert(conn)(notifications)
             .values(notification=notification, payload=data, dedupe_key=dedupe_key,
                     created_at=now)
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
