@@ -1,4 +1,5 @@
-"""Fixtures for the receiver tests: an app on a migrated database and a signed-POST helper."""
+"""Fixtures for the receiver tests: an app on a migrated database (settings from the shared
+make_settings) and a signed-POST helper."""
 
 from __future__ import annotations
 
@@ -12,22 +13,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, select
 
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, make_settings
 from webhooks.app import create_app
-from whmcs_bridge.settings import Settings, load_settings
 from whmcs_bridge.signing import signed_headers
 from whmcs_bridge.store import make_engine
 from whmcs_bridge.store.tables import events
 
 USER_AGENT = "whmcs-bridge-addon/1.2.0 WHMCS/8.10.1"
-
-
-def receiver_settings(db_url: str, **sections: Any) -> Settings:
-    """Settings with only what the receiver needs (a webhook secret and the database)."""
-    data: dict[str, Any] = {"database": {"url": db_url}, "webhooks": {"secrets": [TEST_SECRET]}}
-    for name, values in sections.items():
-        data.setdefault(name, {}).update(values)
-    return load_settings(data=data, environ={})
 
 
 def envelope(hook: str = "TicketOpen", **data: Any) -> dict[str, Any]:
@@ -45,7 +37,7 @@ def make_app(db_url: str) -> Iterator[Callable[..., Flask]]:
     engines: list[Engine] = []
 
     def build(**sections: Any) -> Flask:
-        settings = receiver_settings(db_url, **sections)
+        settings = make_settings(db_url, **sections)
         engine = make_engine(db_url)
         engines.append(engine)
         return create_app(settings, engine=engine)
