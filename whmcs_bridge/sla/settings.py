@@ -13,7 +13,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
-from whmcs_bridge.settings import StrictSchema, TimeZoneField
+from whmcs_bridge.settings import DEFAULT_TIMEZONE, StrictSchema, TimeZoneField
 
 LEVELS = ("urgent", "normal", "low")
 PRIORITIES = ("High", "Medium", "Low")
@@ -75,7 +75,7 @@ def _minutes_map(default: dict[str, int] | None) -> fields.Dict:
 class CalendarSchema(StrictSchema):
     """Business hours in a named zone, minus public holidays and extra closed dates."""
 
-    timezone = TimeZoneField(load_default="Asia/Ho_Chi_Minh")
+    timezone = TimeZoneField(load_default=DEFAULT_TIMEZONE)
     hours = NamedDict(
         keys=fields.String(validate=validate.OneOf(DAYS)),
         values=fields.List(fields.String(validate=_validate_range)),
