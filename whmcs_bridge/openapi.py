@@ -321,7 +321,9 @@ def openapi_path(rule: str) -> tuple[str, list[dict[str, Any]]]:
         conv, name = match.group("conv") or "string", match.group("name")
         schema = dict(_CONVERTER_TYPES.get(conv, {"type": "string"}))
         if conv == "int":
-            schema["minimum"] = 0  # Flask's int converter takes no sign
+            # the app's int converter (webhooks.app.WhmcsIdConverter): WHMCS ids, 1 … 2³¹−1;
+            # anything else is a 404 at routing
+            schema.update(minimum=1, maximum=2**31 - 1)
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
         return "{" + name + "}"
 

@@ -45,6 +45,11 @@ def test_rule_conversion_types_path_parameters() -> None:
     assert path == "/api/tickets/{ticket_id}/panel"
     assert params[0]["name"] == "ticket_id"
     assert params[0]["schema"]["type"] == "integer"
+    # the bounds the app's id converter enforces (outside them: 404 at routing)
+    from webhooks.app import WhmcsIdConverter
+
+    assert (params[0]["schema"]["minimum"], params[0]["schema"]["maximum"]) == (
+        1, WhmcsIdConverter.MAX)
     path, params = openapi_path("/gates/<hook>")
     assert (path, params[0]["schema"]["type"]) == ("/gates/{hook}", "string")
 
