@@ -11,6 +11,7 @@ from typing import Any
 from hooks.context import Event, HandlerContext
 from hooks.names import KNOWN_HOOKS
 from hooks.registry import on
+from whmcs_bridge.digits import is_digits
 from whmcs_bridge.store.tables import audit_log
 
 _ID_KEYS = ("ticketid", "ticketId", "masterTicketId", "originalTicketId")
@@ -22,7 +23,7 @@ def _first_int(data: dict[str, Any], keys: tuple[str, ...]) -> int | None:
         value = data.get(key)
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.isdigit():
+        if isinstance(value, str) and is_digits(value):
             return int(value)
     return None
 

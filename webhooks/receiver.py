@@ -35,6 +35,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from webhooks import metrics
 from webhooks.app import bridge
 from webhooks.auth import verify_signed_request
+from whmcs_bridge.digits import is_digits
 from whmcs_bridge.event_schemas import EnvelopeError, is_handled, load_envelope
 from whmcs_bridge.signing import SignatureError
 from whmcs_bridge.store.base import utcnow
@@ -143,7 +144,7 @@ def _read_body() -> bytes:
     environ = request.environ
     stream = environ.get("wsgi.input")
     declared = environ.get("CONTENT_LENGTH", "")
-    if stream is not None and declared.isdigit():
+    if stream is not None and is_digits(declared):
         # the usual case, read straight from the server's stream: Werkzeug's get_data would
         # wrap it in a limiting stream and copy it again, measurable at thousands per second
         length = int(declared)

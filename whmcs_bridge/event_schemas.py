@@ -32,6 +32,7 @@ from marshmallow import (
     validates_schema,
 )
 
+from whmcs_bridge.digits import is_digits
 from whmcs_bridge.schema_fastpath import FastPath
 
 #: Keys whose values are never stored (compared lower-cased, at every nesting level).
@@ -72,7 +73,7 @@ class Id(fields.Field):
             raise self.make_error("invalid")
         if isinstance(value, int):
             number = value
-        elif isinstance(value, str) and value.strip().isdigit():
+        elif isinstance(value, str) and is_digits(value.strip()):
             number = int(value.strip())
         elif isinstance(value, str) and not value.strip() and self.allow_none:
             return None

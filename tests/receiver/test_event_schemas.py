@@ -124,7 +124,9 @@ def test_ids_coerce(raw: Any, expected: int) -> None:
     assert load_event_data("TicketClose", {"ticketid": raw})["ticketid"] == expected
 
 
-@pytest.mark.parametrize("raw", ["12abc", 1.5, True, -3, "", None, [1], "1e3"])
+# "²" and "٣" pass str.isdigit(): "²" used to raise ValueError (a 500), "٣" to load as 3
+@pytest.mark.parametrize("raw", ["12abc", 1.5, True, -3, "", None, [1], "1e3",
+                                 "\u00b2", "\u0663", "1\uff12"])
 def test_bad_required_ids_are_refused(raw: Any) -> None:
     with pytest.raises(ValidationError) as info:
         load_event_data("TicketClose", {"ticketid": raw})

@@ -180,6 +180,8 @@ def test_bad_json_is_400(client: FlaskClient, reader: Reader, raw: bytes) -> Non
     ({"type": "TicketOpen", "timestamp": "2026-11-25T03:00:00Z", "data": {}}, "data.ticketid"),
     ({"type": "TicketOpen", "timestamp": "2026-11-25T03:00:00Z",
       "data": {"ticketid": "12abc"}}, "data.ticketid"),
+    ({"type": "TicketClose", "timestamp": "2026-11-25T03:00:00Z",
+      "data": {"ticketid": "\u00b2"}}, "data.ticketid"),
     ({"type": "TicketDelete", "timestamp": "2026-11-25T03:00:00Z",
       "data": {"ticketid": 5}}, "data.ticketId"),
     ({"type": "AfterModuleChangePackage", "timestamp": "2026-11-25T03:00:00Z",

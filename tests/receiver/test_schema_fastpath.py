@@ -25,7 +25,7 @@ from whmcs_bridge.schema_fastpath import FastPath
 SCALARS = st.one_of(
     st.none(), st.booleans(), st.integers(-5, 10**12), st.floats(allow_nan=False),
     st.text(max_size=6), st.binary(max_size=3),
-    st.sampled_from(["", " ", "12", " 7 ", "0", "-3", "12abc", "\u0663", "High", "Open"]),
+    st.sampled_from(["", " ", "12", " 7 ", "0", "-3", "12abc", "\u0663", "\u00b2", "High", "Open"]),
 )
 
 

@@ -83,6 +83,8 @@ def test_in_person_is_an_attestation(whmcs, sim_client) -> None:
 
 @pytest.mark.parametrize(("method", "fields", "bad"), [
     ("card_last4", {"last4": "12a4"}, "last4"),
+    ("card_last4", {"last4": "\u0664\u0662\u0664\u0662"}, "last4"),  # Arabic-Indic digits
+    ("service_login", {"username": "u1", "password": "p", "service_id": "\u00b2"}, "service_id"),
     ("client_login", {"email": "nobody", "password": "x"}, "email"),
     ("payment", {"payment_method": "stripe", "amount": "ten", "date": "2024-01-01"}, "amount"),
     ("payment", {"payment_method": "stripe", "amount": "10", "date": "01/02/2024"}, "date"),

@@ -21,6 +21,8 @@ from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
+from whmcs_bridge.digits import is_digits
+
 WHMCS_DATETIME = "%Y-%m-%d %H:%M:%S"
 
 
@@ -252,6 +254,6 @@ def decode_params(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
             node = child
         last = keys[-1]
         if last == "":
-            last = str(sum(1 for k in node if k.isdigit()))
+            last = str(sum(1 for k in node if is_digits(k)))
         node[last] = value
     return out

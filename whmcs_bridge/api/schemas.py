@@ -26,13 +26,14 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, missing, post_
 
 from whmcs_bridge.api import models
 from whmcs_bridge.api.errors import InvalidResponseError
+from whmcs_bridge.digits import is_digits
 from whmcs_bridge.settings import Secret
 
 #: The WHMCS server's zone for naive date strings, set around each load by :func:`load`.
 WHMCS_TZ: ContextVar[tzinfo] = ContextVar("WHMCS_TZ", default=UTC)
 
 _ZERO_DATE = re.compile(r"^0000-00-00")
-_INT = re.compile(r"^[+-]?\d+$")
+_INT = re.compile(r"^[+-]?[0-9]+$")
 _DMY = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y")
 #: Keys that must never sit in ``extra`` as plain text.
 _SECRET_KEYS = {"password", "password2", "passwordhash", "remote_token", "secret", "accesskey"}
@@ -224,7 +225,7 @@ def normalize_list(value: Any, inner_key: str | None = None) -> list[Any]:
     if isinstance(value, Mapping):
         if inner_key is not None and inner_key in value:
             return normalize_list(value[inner_key], None)
-        if value and all(isinstance(k, str) and k.isdigit() for k in value):
+        if value and all(isinstance(k, str) and is_digits(k) for k in value):
             # a PHP array with gaps, JSON-encoded as an object {"0": {...}, "3": {...}}
             return normalize_list([value[k] for k in sorted(value, key=int)], None)
         return [value]  # a lone object where a list belongs

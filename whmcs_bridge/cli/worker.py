@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from whmcs_bridge.cli import CliState, Failed, pass_state
+from whmcs_bridge.digits import is_digits
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ def worker(state: CliState, once: bool, no_jobs: bool) -> None:
     loop = Worker(state.settings, state.engine, _registry(state), run_jobs=not no_jobs)
     loop.install_signal_handlers()
     supervisor = os.environ.get(SUPERVISOR_ENV)
-    if supervisor and supervisor.isdigit():
+    if supervisor and is_digits(supervisor):
         watch_supervisor(int(supervisor), loop.stop)
     loop.run(once=once)
     if once:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from whmcs_bridge.digits import is_digits
 from whmcs_bridge.notify.catalog import LANGUAGES
 
 WHMCS_LANGUAGES = {
@@ -42,7 +43,7 @@ def language_of(whmcs_language: str | None, default: str) -> str:
 def parse_recipient(recipient: str) -> tuple[str, int]:
     """``client:42`` -> ``("client", 42)``; ``ticket:7`` -> ``("ticket", 7)`` (a guest ticket)."""
     prefix, _, number = recipient.partition(":")
-    if prefix not in ("client", "ticket") or not number.isdigit():
+    if prefix not in ("client", "ticket") or not is_digits(number):
         raise ValueError(f"not a customer recipient: {recipient!r}")
     return prefix, int(number)
 

@@ -24,7 +24,7 @@ ACTIONS = ("note", "raise_priority", "move_department", "flag_admin", "notify")
 
 DEFAULT_FIRST = {"urgent": 30, "normal": 60, "low": 120}
 DEFAULT_HOURS = {d: ["08:00-17:30"] for d in DAYS[:5]} | {"sat": ["08:00-12:00"]}
-_RANGE = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+_RANGE = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)\Z", re.ASCII)
 
 
 def parse_range(text: str) -> tuple[int, int]:
@@ -123,7 +123,7 @@ class SlaSettings(StrictSchema):
     closed_statuses = fields.List(fields.String(), load_default=lambda: ["Closed"])
     #: admin display names whose replies are automatic (never meet the SLA).
     automatic_reply_admins = fields.List(fields.String(), load_default=list)
-    departments = NamedDict(keys=fields.String(validate=validate.Regexp(r"^\d+$")),
+    departments = NamedDict(keys=fields.String(validate=validate.Regexp(r"^[0-9]+\Z")),
                               values=fields.Nested(OverrideSchema), load_default=dict)
     channels = NamedDict(keys=fields.String(validate=validate.OneOf(CHANNELS)),
                            values=fields.Nested(OverrideSchema), load_default=dict)

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from whmcs_bridge.digits import is_digits
+
 _SPACE = re.compile(r"\s+")
 _FALSY = {"", "0", "off", "no", "false", "none", "khong"}
 
@@ -108,7 +110,7 @@ def parse_custom_fields(value: Any) -> list[tuple[int, Any]]:
     """Custom fields as WHMCS hooks give them: ``{id: value}``, ``[{id, value}]`` or a
     base64-serialized PHP array already decoded upstream. Unknown shapes give nothing."""
     if isinstance(value, Mapping):
-        return [(k, v) for k, v in value.items() if str(k).isdigit()]
+        return [(k, v) for k, v in value.items() if is_digits(str(k))]
     if isinstance(value, list):
         out = []
         for item in value:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from whmcs_bridge.digits import is_digits
 from whmcs_bridge.verification import (
     CUSTOMER_DETAILS_CHANGE,
     LOCKED,
@@ -75,7 +76,7 @@ def _int(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and is_digits(value.strip()):
         return int(value)
     return None
 

@@ -29,6 +29,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from whmcs_bridge.digits import is_digits
 from whmcs_bridge.verification import (
     CARD_LAST4,
     CLIENT_LOGIN,
@@ -105,13 +106,13 @@ def build_proof(method: str, fields: dict[str, Any]) -> Proof:
         return Proof(method, identity=email, secret=need("password"))
     if method == SERVICE_LOGIN:
         service_id = fields.get("service_id")
-        if service_id is not None and not str(service_id).isdigit():
+        if service_id is not None and not is_digits(str(service_id)):
             raise ProofInputError("service_id", "must be a number")
         return Proof(method, identity=need("username"), secret=need("password"),
                      service_id=int(service_id) if service_id is not None else None)
     if method == CARD_LAST4:
         digits = need("last4")
-        if not re.fullmatch(r"\d{4}", digits):
+        if not re.fullmatch(r"[0-9]{4}", digits):
             raise ProofInputError("last4", "must be exactly 4 digits")
         return Proof(method, secret=digits)
     if method == PAYMENT:

@@ -111,11 +111,11 @@ class VerificationSettings(StrictSchema):
     exclude = fields.List(_PATTERN, load_default=lambda: list(DEFAULT_EXCLUDE))
     intent = fields.List(_PATTERN, load_default=lambda: list(DEFAULT_INTENT))
     #: WHMCS department id -> change kind implied by opening a ticket there.
-    departments = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^\d+$")),
+    departments = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^[0-9]+\Z")),
                               values=_KIND, load_default=dict)
     #: ticket custom field id -> change kind implied when the field is filled in (not "", "0",
     #: "off", "no").
-    custom_fields = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^\d+$")),
+    custom_fields = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^[0-9]+\Z")),
                                 values=_KIND, load_default=dict)
     #: Channels on which proof is required (client_area never is).
     channels_requiring_proof = fields.List(

@@ -1,0 +1,31 @@
+"""``is_digits`` and the places that turn WHMCS strings into ids with it."""
+
+from __future__ import annotations
+
+import pytest
+
+from whmcs_bridge.api.schemas import normalize_list
+from whmcs_bridge.digits import is_digits
+from whmcs_bridge.notify.recipients import parse_recipient
+from whmcs_bridge.verification.classify import parse_custom_fields
+from whmcs_bridge.verification.policy import target_client
+
+# superscript two, Arabic-Indic three, fullwidth one-two, a mix
+UNICODE_DIGITS = ["\u00b2", "\u0663", "\uff11\uff12", "1\u00b2"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("0", True), ("42", True), ("", False), (" 1", False), ("-1", False), ("1.0", False),
+    *[(t, False) for t in UNICODE_DIGITS],
+])
+def test_is_digits(text: str, expected: bool) -> None:
+    assert is_digits(text) is expected
+
+
+@pytest.mark.parametrize("text", UNICODE_DIGITS)
+def test_unicode_digits_are_not_ids_anywhere(text: str) -> None:
+    with pytest.raises(ValueError, match="not a customer recipient"):
+        parse_recipient(f"client:{text}")
+    assert parse_custom_fields({text: "on", "7": "on"}) == [("7", "on")]
+    assert target_client({"userid": text}, {}) is None
+    assert normalize_list({text: {"id": 1}}) == [{text: {"id": 1}}]  # an object, not a PHP list
