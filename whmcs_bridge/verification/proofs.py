@@ -26,7 +26,7 @@ import hmac
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from whmcs_bridge.digits import is_digits
@@ -37,6 +37,8 @@ from whmcs_bridge.verification import (
     PAYMENT,
     SERVICE_LOGIN,
 )
+
+_AMOUNT = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,4})?")
 
 
 class ProofInputError(ValueError):
@@ -117,10 +119,12 @@ def build_proof(method: str, fields: dict[str, Any]) -> Proof:
         return Proof(method, secret=digits)
     if method == PAYMENT:
         gateway = need("payment_method")
-        try:
-            amount = Decimal(need("amount").replace(",", ""))
-        except InvalidOperation:
-            raise ProofInputError("amount", "is not a number") from None
+        # an amount as a customer writes it, "1,234.50": not "NaN", "Infinity" or "1e999",
+        # which Decimal parses but quantize() refuses (a 500 when comparing with the payment)
+        text = need("amount").replace(",", "").strip()
+        if not _AMOUNT.fullmatch(text):
+            raise ProofInputError("amount", "is not an amount like 1234.50")
+        amount = Decimal(text)
         try:
             paid_on = date.fromisoformat(need("date"))
         except ValueError:
