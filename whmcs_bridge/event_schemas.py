@@ -32,7 +32,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from whmcs_bridge.digits import is_digits
+from whmcs_bridge.digits import MAX_ID, as_id
 from whmcs_bridge.schema_fastpath import FastPath
 
 #: Keys whose values are never stored (compared lower-cased, at every nesting level).
@@ -60,26 +60,23 @@ def scrub_secrets(value: Any) -> Any:
 
 
 class Id(fields.Field):
-    """A WHMCS id: an int or a string of digits, loaded as a non-negative ``int``.
+    """A WHMCS id: an int or a string of digits, loaded as an ``int`` from 0 to ``MAX_ID``.
 
     ``""`` (how WHMCS spells "no id" in many arrays) loads as ``None`` where the field allows
-    it. Floats, booleans and other strings are errors: ``"12abc"`` is not silently ``12``.
+    it. Floats, booleans, other strings and numbers out of the 32-bit range are errors:
+    ``"12abc"`` is not silently ``12``.
     """
 
-    default_error_messages = {"invalid": "Not a valid id (an integer or a string of digits)."}
+    default_error_messages = {"invalid": "Not a valid id (an integer or a string of digits "
+                                         f"from 0 to {MAX_ID})."}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int | None:
-        if isinstance(value, bool):
-            raise self.make_error("invalid")
-        if isinstance(value, int):
-            number = value
-        elif isinstance(value, str) and is_digits(value.strip()):
-            number = int(value.strip())
-        elif isinstance(value, str) and not value.strip() and self.allow_none:
-            return None
-        else:
-            raise self.make_error("invalid")
-        if number < 0:
+        if isinstance(value, str):
+            value = value.strip()
+            if not value and self.allow_none:
+                return None
+        number = as_id(value)
+        if number is None:
             raise self.make_error("invalid")
         return number
 

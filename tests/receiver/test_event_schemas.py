@@ -119,14 +119,16 @@ def test_module_params_are_nested_and_scrubbed() -> None:
     assert params["configoptions"] == {"Disk": "10"}
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("12", 12), (12, 12), (" 7 ", 7), ("0", 0)])
+@pytest.mark.parametrize(("raw", "expected"), [("12", 12), (12, 12), (" 7 ", 7), ("0", 0),
+                                               ("2147483647", 2**31 - 1), ("007", 7)])
 def test_ids_coerce(raw: Any, expected: int) -> None:
     assert load_event_data("TicketClose", {"ticketid": raw})["ticketid"] == expected
 
 
 # "²" and "٣" pass str.isdigit(): "²" used to raise ValueError (a 500), "٣" to load as 3
 @pytest.mark.parametrize("raw", ["12abc", 1.5, True, -3, "", None, [1], "1e3",
-                                 "\u00b2", "\u0663", "1\uff12"])
+                                 "\u00b2", "\u0663", "1\uff12",
+                                 2**31, "2147483648", "9" * 5000, 10**30])
 def test_bad_required_ids_are_refused(raw: Any) -> None:
     with pytest.raises(ValidationError) as info:
         load_event_data("TicketClose", {"ticketid": raw})

@@ -182,6 +182,16 @@ def test_bad_json_is_400(client: FlaskClient, reader: Reader, raw: bytes) -> Non
       "data": {"ticketid": "12abc"}}, "data.ticketid"),
     ({"type": "TicketClose", "timestamp": "2026-11-25T03:00:00Z",
       "data": {"ticketid": "\u00b2"}}, "data.ticketid"),
+    # ids are 32-bit: a bigger one used to be stored and crash the worker's queries, and
+    # over 4300 digits int() itself raised ValueError (a 500)
+    ({"type": "TicketClose", "timestamp": "2026-11-25T03:00:00Z",
+      "data": {"ticketid": 2**31}}, "data.ticketid"),
+    ({"type": "TicketClose", "timestamp": "2026-11-25T03:00:00Z",
+      "data": {"ticketid": "9" * 5000}}, "data.ticketid"),
+    ({"type": "TicketOpen", "timestamp": "2026-11-25T03:00:00Z",
+      "data": {"ticketid": 1, "userid": str(10**30)}}, "data.userid"),
+    ({"type": "TicketOpen", "timestamp": "2026-11-25T03:00:00Z", "data": {"ticketid": 1},
+      "actor": {"type": "client", "client_id": 10**19}}, "actor.client_id"),
     ({"type": "TicketDelete", "timestamp": "2026-11-25T03:00:00Z",
       "data": {"ticketid": 5}}, "data.ticketId"),
     ({"type": "AfterModuleChangePackage", "timestamp": "2026-11-25T03:00:00Z",
