@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 
 from webhooks.app import bridge
 from webhooks.auth import verify_signed_request
-from whmcs_bridge.digits import is_digits
+from whmcs_bridge.digits import MAX_ID, as_id
 from whmcs_bridge.signing import SignatureError
 from whmcs_bridge.store.base import utcnow
 from whmcs_bridge.verification import policy, store
@@ -59,8 +59,8 @@ def _parse(hook: str, body: bytes) -> tuple[dict[str, Any], int]:
     if actor and actor.get("type") not in ACTOR_TYPES:
         raise BadGateRequest("actor.type", f"must be one of {', '.join(ACTOR_TYPES)}")
     cid = actor.get("client_id")
-    if cid is not None and (isinstance(cid, bool) or not is_digits(str(cid))):
-        raise BadGateRequest("actor.client_id", "must be an integer or null")
+    if cid is not None and as_id(cid) is None:
+        raise BadGateRequest("actor.client_id", f"must be an id (0 to {MAX_ID}) or null")
     client_id = policy.target_client(data, actor)
     if client_id is None:
         raise BadGateRequest("data.client_id", "the client being changed is unknown: send "

@@ -180,3 +180,18 @@ def test_gate_rejects_unsigned_and_bad_requests(app_env) -> None:
     assert resp.status_code == 400 and "actor.type" in resp.get_json()["errors"]
     resp = post(client, "PreModuleCustom", data=[1, 2])
     assert resp.status_code == 400 and "data" in resp.get_json()["errors"]
+
+
+@pytest.mark.parametrize(("data", "actor", "field"), [
+    # a client id past 32 bits reached the store query (OverflowError on SQLite, a 500), and
+    # 5000 digits passed the digits check and crashed int() (ValueError, a 500)
+    ({"userid": str(10**30)}, None, "data.client_id"),
+    ({"params": {"userid": 2**63}}, None, "data.client_id"),
+    (None, {"type": "admin", "client_id": "9" * 5000}, "actor.client_id"),
+    (None, {"type": "client", "client_id": 10**30}, "actor.client_id"),
+])
+def test_gate_refuses_ids_out_of_range_naming_the_field(app_env, data, actor, field) -> None:
+    client, _ = app_env
+    resp = post(client, "PreModuleCustom", data=data, actor=actor)
+    assert resp.status_code == 400, resp.get_data(as_text=True)
+    assert field in resp.get_json()["errors"]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from whmcs_bridge.digits import is_digits
+from whmcs_bridge.digits import as_id
 from whmcs_bridge.verification import (
     CUSTOMER_DETAILS_CHANGE,
     LOCKED,
@@ -72,13 +72,7 @@ class GateDecision:
 
 
 def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and is_digits(value.strip()):
-        return int(value)
-    return None
+    return as_id(value.strip() if isinstance(value, str) else value)
 
 
 def _first_id(values: Any, keys: tuple[str, ...]) -> int | None:
