@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from whmcs_bridge.sim.data import client_password, service_password
 from whmcs_bridge.verification.proofs import (
     ProofInputError,
+    _client_emails,
     build_proof,
     check,
     latest_payment,
@@ -85,6 +87,10 @@ def test_in_person_is_an_attestation(whmcs, sim_client) -> None:
     ("card_last4", {"last4": "12a4"}, "last4"),
     ("card_last4", {"last4": "\u0664\u0662\u0664\u0662"}, "last4"),  # Arabic-Indic digits
     ("service_login", {"username": "u1", "password": "p", "service_id": "\u00b2"}, "service_id"),
+    # 5000 digits passed the digits check and crashed int() (ValueError, a 500)
+    ("service_login", {"username": "u1", "password": "p", "service_id": "9" * 5000},
+     "service_id"),
+    ("service_login", {"username": "u1", "password": "p", "service_id": 10**30}, "service_id"),
     ("client_login", {"email": "nobody", "password": "x"}, "email"),
     ("payment", {"payment_method": "stripe", "amount": "ten", "date": "2024-01-01"}, "amount"),
     ("payment", {"payment_method": "stripe", "amount": "Infinity", "date": "2024-01-01"}, "amount"),
@@ -105,3 +111,12 @@ def test_bad_fields_name_the_field(method, fields, bad) -> None:
 def test_proof_repr_hides_secret() -> None:
     proof = build_proof("card_last4", {"last4": "4242"})
     assert "4242" not in repr(proof)
+
+
+def test_client_users_with_odd_ids_from_whmcs_are_skipped() -> None:
+    # "²" passed str.isdigit() and crashed int() while checking a client-area login
+    client = SimpleNamespace(email="Owner@Example.test", owner_user_id=5, extra={"users": {
+        "user": [{"id": "\u00b2", "email": "a@example.test"}, {"id": "9" * 5000},
+                 {"id": "7", "email": "b@example.test"}]}})
+    assert _client_emails(client) == ({"owner@example.test", "a@example.test",
+                                       "b@example.test"}, {5, 7})

@@ -29,7 +29,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from whmcs_bridge.digits import is_digits
+from whmcs_bridge.digits import MAX_ID, as_id
 from whmcs_bridge.verification import (
     CARD_LAST4,
     CLIENT_LOGIN,
@@ -107,11 +107,12 @@ def build_proof(method: str, fields: dict[str, Any]) -> Proof:
             raise ProofInputError("email", "is not an e-mail address")
         return Proof(method, identity=email, secret=need("password"))
     if method == SERVICE_LOGIN:
-        service_id = fields.get("service_id")
-        if service_id is not None and not is_digits(str(service_id)):
-            raise ProofInputError("service_id", "must be a number")
+        raw_id = fields.get("service_id")
+        service_id = None if raw_id is None else as_id(raw_id)
+        if raw_id is not None and service_id is None:
+            raise ProofInputError("service_id", f"must be a number from 0 to {MAX_ID}")
         return Proof(method, identity=need("username"), secret=need("password"),
-                     service_id=int(service_id) if service_id is not None else None)
+                     service_id=service_id)
     if method == CARD_LAST4:
         digits = need("last4")
         if not re.fullmatch(r"[0-9]{4}", digits):
@@ -162,8 +163,8 @@ def _client_emails(client: Any) -> tuple[set[str], set[int]]:
         if isinstance(user, dict):
             if user.get("email"):
                 emails.add(str(user["email"]).lower())
-            if str(user.get("id", "")).isdigit():
-                user_ids.add(int(user["id"]))
+            if (user_id := as_id(user.get("id"))) is not None:
+                user_ids.add(user_id)
     return emails, user_ids
 
 
