@@ -11,7 +11,7 @@ from typing import Any
 from hooks.context import Event, HandlerContext
 from hooks.names import KNOWN_HOOKS
 from hooks.registry import on
-from whmcs_bridge.digits import is_digits
+from whmcs_bridge.digits import as_id
 from whmcs_bridge.store.tables import audit_log
 
 _ID_KEYS = ("ticketid", "ticketId", "masterTicketId", "originalTicketId")
@@ -19,12 +19,11 @@ _CLIENT_KEYS = ("userid", "client_id", "clientId", "userId")
 
 
 def _first_int(data: dict[str, Any], keys: tuple[str, ...]) -> int | None:
+    """The first of ``keys`` holding an id; keys the hook schema does not model arrive
+    unchecked, so a value no id column can hold is skipped."""
     for key in keys:
-        value = data.get(key)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, str) and is_digits(value):
-            return int(value)
+        if (found := as_id(data.get(key))) is not None:
+            return found
     return None
 
 

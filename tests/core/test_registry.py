@@ -78,3 +78,19 @@ def test_audit_summary_finds_ids_where_each_hook_puts_them() -> None:
     assert summarize(reply) == "TicketUserReply ticket=7 client=3"
     assert summarize(module) == "AfterModuleChangePackage client=42"
     assert summarize(deleted) == "TicketDelete ticket=9"
+
+
+def test_audit_skips_ids_no_column_can_hold() -> None:
+    # keys the hook schema does not model reach the audit unchecked: 5000 digits crashed
+    # int() (ValueError) and 10**30 the audit_log insert (OverflowError); the event then
+    # failed until it was dead-lettered
+    from datetime import UTC, datetime
+
+    from hooks.audit import _client_id, summarize
+    from hooks.context import Event
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    odd = Event("e4", "TicketOpen", {"ticketid": 5, "clientId": "9" * 5000, "userId": 10**30,
+                                     "client_id": "\u00b2"}, None, now)
+    assert summarize(odd) == "TicketOpen ticket=5"
+    assert _client_id(odd.data) is None
