@@ -150,7 +150,7 @@ def panel(ticket_id: int) -> Any:
     tz_name = request.args.get("tz") or bridge().settings.timezone
     try:
         zone = ZoneInfo(tz_name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Asia", a huge name
         _bad("tz", f"unknown time zone {tz_name!r}")
     html = render_panel(_load(ticket_id), lang, zone)
     return Response(html, mimetype="text/html", headers={"Cache-Control": "no-store"})

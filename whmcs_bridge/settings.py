@@ -112,7 +112,8 @@ class TimeZoneField(fields.String):
         name = super()._deserialize(value, attr, data, **kwargs)
         try:
             ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        # OSError: a folder of zones ("Asia") or a name too long for the file system
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
             raise ValidationError(f"unknown time zone {name!r}") from exc
         return name
 

@@ -46,6 +46,9 @@ def test_several_webhook_secrets_from_env_for_rotation() -> None:
         ({"WHMCS_BRIDGE_NOPE__X": "1"}, "WHMCS_BRIDGE_NOPE__X"),
         ({"WHMCS_BRIDGE_SERVER__NOPE": "1"}, "server.nope"),
         ({"WHMCS_BRIDGE_TIMEZONE": "Mars/Olympus"}, "timezone"),
+        # a folder of zones or an over-long name raised OSError, not a settings error
+        ({"WHMCS_BRIDGE_TIMEZONE": "Asia"}, "timezone"),
+        ({"WHMCS_BRIDGE_WHMCS__TIMEZONE": "a" * 300}, "whmcs.timezone"),
         ({"WHMCS_BRIDGE_WHMCS_URL": "not a url"}, "whmcs.url"),
         ({"WHMCS_BRIDGE_WEBHOOK_SECRET": "[whsec_oops"}, "WHMCS_BRIDGE_WEBHOOK_SECRET"),
     ],

@@ -72,6 +72,7 @@ def test_cli_help_says_test_double_and_credentials():
 @pytest.mark.parametrize(("args", "phrase"), [
     (["--error-rate", "2"], "error-rate"),
     (["--timezone", "Mars/Base"], "unknown time zone"),
+    (["--timezone", "Asia"], "unknown time zone"),  # a folder: OSError, exit 1
     (["--webhook-secret", "nope"], "whsec_"),
     (["--bridge-url", "http://127.0.0.1:1"], "go together"),
 ])

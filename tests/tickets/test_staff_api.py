@@ -113,6 +113,10 @@ def test_panel_fragment(app_and_bridge) -> None:
     assert bad.status_code == 400 and "lang" in bad.get_json()["errors"]
     bad = client.get("/api/tickets/5/panel?tz=Mars/Base", headers=AUTH)
     assert bad.status_code == 400 and "tz" in bad.get_json()["errors"]
+    # a folder of zones, or a name too long for the file system, raised OSError (a 500)
+    for tz in ("Asia", "America/Argentina", "a" * 300):
+        bad = client.get(f"/api/tickets/5/panel?tz={tz}", headers=AUTH)
+        assert bad.status_code == 400 and "tz" in bad.get_json()["errors"], tz
 
 
 def test_panel_paused_ticket_has_a_frozen_countdown(app_and_bridge) -> None:

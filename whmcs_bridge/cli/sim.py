@@ -70,7 +70,7 @@ def sim(host: str, port: int, tickets: int, clients: int, seed: int, timezone: s
 
     try:
         ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Asia", a huge name
         raise click.BadParameter(f"unknown time zone {timezone!r}",
                                  param_hint="--timezone") from None
     if webhook_secret is not None and not webhook_secret.startswith("whsec_"):
