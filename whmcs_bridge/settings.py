@@ -275,7 +275,7 @@ def _parse_env_value(dotted: str, raw: str) -> Any:
         return [w for w in raw.replace(",", " ").split() if w]
     try:
         return tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
+    except ValueError:  # TOMLDecodeError, or int() refusing an integer of over 4300 digits
         return raw
 
 
@@ -298,7 +298,7 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
                 raise SettingsError(f"{name}: unknown setting (no section {section!r})")
         try:
             out[dotted] = _parse_env_value(dotted, raw)
-        except tomllib.TOMLDecodeError:
+        except ValueError:  # TOMLDecodeError, or an integer of over 4300 digits
             # the value may be a secret: say what is wrong, never echo it
             raise SettingsError(f"{name}: starts with '[' but is not a TOML list "
                                 f"(write [\"a\", \"b\"], or a, b without brackets)") from None
@@ -342,7 +342,9 @@ def load_settings(
                 raw = tomllib.load(fh)
         except FileNotFoundError:
             raise SettingsError(f"config file {path}: not found") from None
-        except tomllib.TOMLDecodeError as exc:
+        except OSError as exc:  # a folder, no permission
+            raise SettingsError(f"config file {path}: cannot be read ({exc.strerror})") from None
+        except ValueError as exc:  # TOMLDecodeError, not UTF-8, an integer of 4300+ digits
             raise SettingsError(f"config file {path}: not valid TOML ({exc})") from None
     for dotted, value in _env_overrides(environ).items():
         if "." in dotted:

@@ -51,6 +51,9 @@ def test_several_webhook_secrets_from_env_for_rotation() -> None:
         ({"WHMCS_BRIDGE_WHMCS__TIMEZONE": "a" * 300}, "whmcs.timezone"),
         ({"WHMCS_BRIDGE_WHMCS_URL": "not a url"}, "whmcs.url"),
         ({"WHMCS_BRIDGE_WEBHOOK_SECRET": "[whsec_oops"}, "WHMCS_BRIDGE_WEBHOOK_SECRET"),
+        # TOML reads an integer of over 4300 digits with int(), which raises ValueError
+        ({"WHMCS_BRIDGE_SERVER__PORT": "9" * 5000}, "server.port"),
+        ({"WHMCS_BRIDGE_API__TOKENS": "[" + "9" * 5000 + "]"}, "WHMCS_BRIDGE_API__TOKENS"),
     ],
 )
 def test_bad_values_name_the_key(env: dict[str, str], named: str) -> None:
@@ -91,3 +94,22 @@ def test_staff_tokens_need_sixteen_characters() -> None:
     assert [t.reveal() for t in ok.api.tokens] == ["a" * 16, "b" * 20]
     with pytest.raises(SettingsError, match=r"api\.tokens\.0: must be at least 16"):
         load_settings(environ={"WHMCS_BRIDGE_API_TOKEN": "short"})
+
+
+@pytest.mark.parametrize(("content", "phrase"), [
+    (b'timezone = "\xff"\n', "not valid TOML"),  # not UTF-8: UnicodeDecodeError
+    (b"[server]\nport = " + b"9" * 5000 + b"\n", "not valid TOML"),  # int() refuses it
+], ids=["not-utf8", "5000-digits"])
+def test_unreadable_config_file_is_a_settings_error(tmp_path: Path, content: bytes,
+                                                    phrase: str) -> None:
+    cfg = tmp_path / "bridge.toml"
+    cfg.write_bytes(content)
+    with pytest.raises(SettingsError, match=phrase) as err:
+        load_settings(cfg, environ={})
+    assert str(cfg) in str(err.value)
+
+
+def test_config_path_that_is_a_folder_is_a_settings_error(tmp_path: Path) -> None:
+    # IsADirectoryError escaped (the app factory reads WHMCS_BRIDGE_CONFIG without click)
+    with pytest.raises(SettingsError, match="cannot be read"):
+        load_settings(environ={"WHMCS_BRIDGE_CONFIG": str(tmp_path)})
