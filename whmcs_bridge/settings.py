@@ -32,6 +32,9 @@ CONFIG_ENV = "WHMCS_BRIDGE_CONFIG"
 #: The top-level ``timezone`` when none is given (also shown in the README's settings table).
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 
+#: The longest backoff a retry may wait (bounds the backoff settings).
+WEEK_SECONDS = 7 * 86400
+
 #: Short environment names documented in the README, mapped to ``section.key``.
 ENV_ALIASES: dict[str, str] = {
     "WHMCS_BRIDGE_DATABASE_URL": "database.url",
@@ -180,10 +183,15 @@ class ServerSettings(StrictSchema):
 
 class WorkerSettings(StrictSchema):
     max_attempts = fields.Integer(load_default=8, validate=validate.Range(min=1, max=100))
-    backoff_base_seconds = fields.Float(load_default=5.0, validate=validate.Range(min=0))
-    backoff_max_seconds = fields.Float(load_default=3600.0, validate=validate.Range(min=0))
-    lease_seconds = fields.Integer(load_default=300, validate=validate.Range(min=1))
-    poll_interval_seconds = fields.Float(load_default=1.0, validate=validate.Range(min=0.01))
+    # upper bounds: a larger value passed validation and then overflowed a datetime or a
+    # wait() in the running worker (OverflowError) instead of naming the key at start-up
+    backoff_base_seconds = fields.Float(load_default=5.0,
+                                        validate=validate.Range(min=0, max=WEEK_SECONDS))
+    backoff_max_seconds = fields.Float(load_default=3600.0,
+                                       validate=validate.Range(min=0, max=WEEK_SECONDS))
+    lease_seconds = fields.Integer(load_default=300, validate=validate.Range(min=1, max=86400))
+    poll_interval_seconds = fields.Float(load_default=1.0,
+                                         validate=validate.Range(min=0.01, max=3600))
     batch_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=10000))
 
 

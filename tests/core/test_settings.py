@@ -113,3 +113,18 @@ def test_config_path_that_is_a_folder_is_a_settings_error(tmp_path: Path) -> Non
     # IsADirectoryError escaped (the app factory reads WHMCS_BRIDGE_CONFIG without click)
     with pytest.raises(SettingsError, match="cannot be read"):
         load_settings(environ={"WHMCS_BRIDGE_CONFIG": str(tmp_path)})
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("worker.lease_seconds", 10**12), ("worker.backoff_max_seconds", 1e300),
+    ("worker.backoff_base_seconds", 1e300), ("worker.poll_interval_seconds", 1e300),
+    ("notifications.lease_seconds", 10**12), ("notifications.backoff_max_seconds", 1e300),
+    ("verification.lockout_window_hours", 1e9), ("verification.refusal_timeout_hours", 1e9),
+    ("verification.verified_ttl_hours", 1e9),
+])
+def test_durations_too_long_for_a_datetime_name_the_key(key: str, value: float) -> None:
+    # accepted before, then now + timedelta(...) or Event.wait(...) raised OverflowError in
+    # the running worker or on the staff API
+    section, name = key.split(".")
+    with pytest.raises(SettingsError, match=key.replace(".", r"\.")):
+        load_settings(data={section: {name: value}}, environ={})

@@ -40,7 +40,13 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from whmcs_bridge.notify.catalog import KINDS, LANGUAGES
-from whmcs_bridge.settings import SecretField, StrictSchema, TimeZoneField, validate_webhook_secret
+from whmcs_bridge.settings import (
+    WEEK_SECONDS,
+    SecretField,
+    StrictSchema,
+    TimeZoneField,
+    validate_webhook_secret,
+)
 
 #: Channels a route may name (customer mail is not routed: it always goes to the customer).
 STAFF_CHANNELS = ("smtp", "whmcs_notification", "slack", "teams", "telegram", "webhook")
@@ -162,9 +168,11 @@ class NotificationSettings(StrictSchema):
     default_language = _language
     coalesce_seconds = fields.Integer(load_default=120, validate=validate.Range(min=0, max=86400))
     max_attempts = fields.Integer(load_default=8, validate=validate.Range(min=1, max=100))
-    backoff_base_seconds = fields.Float(load_default=10.0, validate=validate.Range(min=0))
-    backoff_max_seconds = fields.Float(load_default=3600.0, validate=validate.Range(min=0))
-    lease_seconds = fields.Integer(load_default=120, validate=validate.Range(min=1))
+    backoff_base_seconds = fields.Float(load_default=10.0,
+                                        validate=validate.Range(min=0, max=WEEK_SECONDS))
+    backoff_max_seconds = fields.Float(load_default=3600.0,
+                                       validate=validate.Range(min=0, max=WEEK_SECONDS))
+    lease_seconds = fields.Integer(load_default=120, validate=validate.Range(min=1, max=86400))
     batch_size = fields.Integer(load_default=100, validate=validate.Range(min=1, max=10000))
     #: sent notifications are deleted after this many days (dead ones stay until replayed)
     retention_days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=3650))

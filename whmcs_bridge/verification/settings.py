@@ -100,6 +100,8 @@ def _long_enough(value: Any) -> None:
 
 _PATTERN = fields.String(validate=_compiles)
 _KIND = fields.String(validate=validate.OneOf(CHANGE_KINDS))
+#: The longest window, timeout or validity in hours (a year).
+YEAR_HOURS = 365 * 24
 
 
 class VerificationSettings(StrictSchema):
@@ -122,12 +124,16 @@ class VerificationSettings(StrictSchema):
         fields.String(validate=validate.OneOf(["email", "phone", "chat", "staff"])),
         load_default=lambda: ["email", "phone", "chat", "staff"])
     lockout_failures = fields.Integer(load_default=5, validate=validate.Range(min=1, max=100))
-    lockout_window_hours = fields.Float(load_default=24.0, validate=validate.Range(min=0.1))
+    # at most a year: longer overflowed a datetime in the running service (OverflowError)
+    lockout_window_hours = fields.Float(load_default=24.0,
+                                        validate=validate.Range(min=0.1, max=YEAR_HOURS))
     link_ttl_minutes = fields.Integer(load_default=30, validate=validate.Range(min=1, max=1440))
     auto_send_link = fields.Boolean(load_default=True)
-    refusal_timeout_hours = fields.Float(load_default=72.0, validate=validate.Range(min=0.01))
+    refusal_timeout_hours = fields.Float(load_default=72.0,
+                                         validate=validate.Range(min=0.01, max=YEAR_HOURS))
     #: How long a verification authorises the requested change (gates allow it meanwhile).
-    verified_ttl_hours = fields.Float(load_default=72.0, validate=validate.Range(min=0.01))
+    verified_ttl_hours = fields.Float(load_default=72.0,
+                                      validate=validate.Range(min=0.01, max=YEAR_HOURS))
     awaiting_status = fields.String(load_default="On Hold")
     refused_status = fields.String(load_default="Closed")
     verified_status = fields.String(load_default="Open")
