@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.verification.corpus import CORPUS
-from whmcs_bridge.settings import load_settings
+from whmcs_bridge.settings import SettingsError, load_settings
 from whmcs_bridge.verification.classify import Classifier, fold, parse_custom_fields
 from whmcs_bridge.verification.settings import VerificationSettings
 
@@ -68,3 +70,15 @@ def test_rules_are_settings_data() -> None:
     clf = Classifier.from_settings(s.verification)
     assert clf.classify("", "Cài game giúp em").kinds == {"software_install"}
     assert not clf.classify("", "Cài WordPress giúp em").is_change
+
+
+def test_department_and_field_ids_must_fit_an_id() -> None:
+    # "9" * 5000 passed the ^[0-9]+ check, then int() raised ValueError building the
+    # classifier, in the handler of every ticket event
+    for key in ("departments", "custom_fields"):
+        with pytest.raises(SettingsError, match=f"verification.{key}"):
+            load_settings(data={"verification": {key: {"9" * 5000: "package_change"}}},
+                          environ={})
+        with pytest.raises(SettingsError, match=f"verification.{key}"):
+            load_settings(data={"verification": {key: {str(2**31): "package_change"}}},
+                          environ={})
