@@ -77,6 +77,9 @@ def test_outbox_list_and_replay(config, sqlite_url, capsys) -> None:
     assert code == 2
     code, _, err = run(["--config", config, "outbox", "replay", "999"], capsys)
     assert code == 1 and "nothing to replay" in err
+    # past SQLite's 64 bits: "error: OverflowError", exit 1
+    code, _, err = run(["--config", config, "outbox", "replay", str(10**30)], capsys)
+    assert code == 2 and "IDS" in err
     code, out, _ = run(["--config", config, "outbox", "replay", str(row["id"])], capsys)
     assert code == 0 and "1 delivery queued again" in out
     with engine.connect() as conn:

@@ -95,6 +95,13 @@ def test_errors_and_exit_codes(tmp_path, sqlite_url, sim, capsys) -> None:
     cfg = config(tmp_path, sqlite_url, sim, technical=None)
     code, _, err = run(capsys, "--config", cfg, "tickets", "show", "424242")
     assert code == 1 and "not in the store" in err and "Traceback" not in err
+    # ids past 32 bits reached the store query: "error: OverflowError", exit 1
+    for bad in (str(10**30), "-5", "0"):
+        code, _, err = run(capsys, "--config", cfg, "tickets", "show", "--", bad)
+        assert code == 2 and "TICKET_ID" in err, err
+    code, _, err = run(capsys, "--config", cfg, "tickets", "log-call", "--client", str(2**31),
+                       "--subject", "s", "--message", "m")
+    assert code == 2 and "--client" in err
     code, _, err = run(capsys, "--config", cfg, "tickets", "log-call", "--client", "1",
                        "--subject", "s", "--message", "m")
     assert code == 2 and "technical_department_id" in err

@@ -93,6 +93,10 @@ def test_usage_errors_and_unknown_ticket(cli_env, capsys, monkeypatch) -> None:
     code, _, err = run(capsys, monkeypatch, "--config", config, "verify", "status",
                        "--ticket", "987654")
     assert code == 1 and "no verification record" in err
+    # a ticket id past 32 bits reached the store query: "error: OverflowError", exit 1
+    code, _, err = run(capsys, monkeypatch, "--config", config, "verify", "status",
+                       "--ticket", str(10**30))
+    assert code == 2 and "--ticket" in err
     code, _, err = run(capsys, monkeypatch, "--config", config, "verify", "in-person",
                        "--ticket", "987654", "--reference", "R-1")
     assert code == 1 and "not known" in err

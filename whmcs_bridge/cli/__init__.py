@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from whmcs_bridge.digits import MAX_ID
 from whmcs_bridge.settings import SettingsError
 
 COMMAND_MODULES: list[str] = [
@@ -92,6 +93,10 @@ class CliState:
 
 
 pass_state = click.make_pass_decorator(CliState)
+
+#: A WHMCS id (ticket, client, department, service). Bounded, so a bigger number is a usage
+#: error naming the argument, not an OverflowError from the database (exit 1).
+WHMCS_ID = click.IntRange(1, MAX_ID)
 
 
 class Failed(click.ClickException):

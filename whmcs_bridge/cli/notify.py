@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from whmcs_bridge.cli import CliState, Failed, pass_state
+from whmcs_bridge.cli import WHMCS_ID, CliState, Failed, pass_state
 
 
 def _whmcs_factory(state: CliState) -> Any:
@@ -37,7 +37,7 @@ def notify_group() -> None:
 @notify_group.command("test")
 @click.argument("channel")
 @click.option("--to", "to", help="Recipient address (smtp; default: the first staff member).")
-@click.option("--client", "client_id", type=int, help="Client id (customer channel).")
+@click.option("--client", "client_id", type=WHMCS_ID, help="Client id (customer channel).")
 @click.option("--language", type=click.Choice(["vi", "en"]), help="Message language.")
 @pass_state
 def notify_test(state: CliState, channel: str, to: str | None, client_id: int | None,
@@ -128,7 +128,7 @@ def outbox_list(state: CliState, status: str | None, limit: int, as_json: bool) 
 
 
 @outbox_group.command("replay")
-@click.argument("ids", nargs=-1, type=int)
+@click.argument("ids", nargs=-1, type=click.IntRange(1, 2**63 - 1))  # 64-bit row ids
 @click.option("--dead", "all_dead", is_flag=True, help="Replay every dead delivery.")
 @pass_state
 def outbox_replay(state: CliState, ids: tuple[int, ...], all_dead: bool) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from whmcs_bridge.cli import CliState, Failed, pass_state
+from whmcs_bridge.cli import WHMCS_ID, CliState, Failed, pass_state
 from whmcs_bridge.settings import SettingsError
 
 
@@ -88,7 +88,7 @@ def tickets_group() -> None:
 
 
 @tickets_group.command("show")
-@click.argument("ticket_id", type=int)
+@click.argument("ticket_id", type=WHMCS_ID)
 @click.option("--json", "as_json", is_flag=True, help="The staff API JSON.")
 @pass_state
 def show(state: CliState, ticket_id: int, as_json: bool) -> None:
@@ -127,12 +127,12 @@ def show(state: CliState, ticket_id: int, as_json: bool) -> None:
 
 
 @tickets_group.command("log-call")
-@click.option("--client", "client_id", type=int, required=True, help="WHMCS client id.")
+@click.option("--client", "client_id", type=WHMCS_ID, required=True, help="WHMCS client id.")
 @click.option("--subject", required=True)
 @click.option("--message", required=True, help="What the caller needs.")
 @click.option("--priority", type=click.Choice(["Low", "Medium", "High"]), default="Medium",
               show_default=True)
-@click.option("--department", "department_id", type=int, default=None,
+@click.option("--department", "department_id", type=WHMCS_ID, default=None,
               help="Default: channels.technical_department_id.")
 @pass_state
 def log_call(state: CliState, client_id: int, subject: str, message: str, priority: str,

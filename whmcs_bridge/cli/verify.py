@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from whmcs_bridge.cli import CliState, Failed, pass_state
+from whmcs_bridge.cli import WHMCS_ID, CliState, Failed, pass_state
 from whmcs_bridge.settings import SettingsError
 
 
@@ -34,7 +34,7 @@ def _default_admin() -> str:
         return "cli"
 
 
-_TICKET = click.option("--ticket", "ticket_id", type=click.IntRange(min=1), required=True,
+_TICKET = click.option("--ticket", "ticket_id", type=WHMCS_ID, required=True,
                        help="WHMCS ticket id (the number in the admin URL).")
 _ADMIN = click.option("--admin", default=_default_admin, show_default="your login name",
                       help="Staff member recorded in the audit trail and the ticket note.")
@@ -103,7 +103,7 @@ def client_login(state: CliState, ticket_id: int, email: str, admin: str) -> Non
 @verify.command("service-login")
 @_TICKET
 @click.option("--username", required=True, help="Service (cPanel) username.")
-@click.option("--service-id", type=click.IntRange(min=1), default=None,
+@click.option("--service-id", type=WHMCS_ID, default=None,
               help="Limit the check to one service.")
 @_ADMIN
 @pass_state
