@@ -107,6 +107,13 @@ def test_errors_and_exit_codes(tmp_path, sqlite_url, sim, capsys) -> None:
     assert code == 2 and "technical_department_id" in err
     code, _, err = run(capsys, "--config", cfg, "sla", "report", "--since", "yesterday")
     assert code == 2 and "--since" in err
+    # valid ISO 8601 that has no UTC equivalent: "error: OverflowError", exit 1
+    code, _, err = run(capsys, "--config", cfg, "sla", "report", "--since",
+                       "0001-01-01T00:00:00+01:00")
+    assert code == 2 and "--since" in err, err
+    code, _, err = run(capsys, "--config", cfg, "sla", "report", "--until",
+                       "9999-12-31T23:59:59-01:00")
+    assert code == 2 and "--until" in err, err
     code, _, err = run(capsys, "--config", cfg, "sla", "report", "--by", "colour")
     assert code == 2
     code, _, err = run(capsys, "--config", cfg, "tickets", "log-call", "--client", "999",

@@ -45,10 +45,12 @@ def _when(value: str | None, param: str, default: datetime) -> datetime:
             d = date.fromisoformat(value)
             return datetime(d.year, d.month, d.day, tzinfo=UTC)
         dt = datetime.fromisoformat(value)
-    except ValueError:
+        dt = dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+        dt.astimezone(UTC)  # "0001-01-01T00:00+01:00" has no UTC time: the query would overflow
+    except (ValueError, OverflowError):
         raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or ISO 8601 time",
                                  param_hint=param) from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    return dt
 
 
 @sla_group.command("report")
