@@ -18,7 +18,7 @@ new hook reach handlers, add its schema here.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import (
@@ -410,6 +410,23 @@ class Actor(Schema):
     admin_username = _opt_str()
 
 
+#: Hook times the handlers can compute with (SLA due times, windows, conversion to UTC). An
+#: ISO 8601 time such as ``0001-01-01T00:00:00+01:00`` parses, but was stored and then made
+#: the worker raise OverflowError; WHMCS never sends one.
+EARLIEST_TIMESTAMP = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_TIMESTAMP = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _usable_time(ts: datetime) -> None:
+    try:
+        utc = ts.astimezone(UTC) if ts.tzinfo else ts.replace(tzinfo=UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST_TIMESTAMP <= utc < LATEST_TIMESTAMP:
+        raise ValidationError(f"Must be between {EARLIEST_TIMESTAMP.year} and "
+                              f"{LATEST_TIMESTAMP.year} (UTC).")
+
+
 class Envelope(Schema):
     """``{"type", "timestamp", "data", "actor"?}``. Extra top-level keys are dropped, not
     refused, so a newer addon module adding one does not make WHMCS retry forever."""
@@ -418,7 +435,7 @@ class Envelope(Schema):
         unknown = EXCLUDE
 
     type = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    timestamp = fields.DateTime(required=True)
+    timestamp = fields.DateTime(required=True, validate=_usable_time)
     data = fields.Raw(required=True)
     actor = fields.Nested(Actor, allow_none=True)
 

@@ -175,6 +175,14 @@ def test_bad_json_is_400(client: FlaskClient, reader: Reader, raw: bytes) -> Non
     ({"type": "", "timestamp": "2026-11-25T03:00:00Z", "data": {}}, "type"),
     ({"type": "TicketOpen", "data": {"ticketid": 1}}, "timestamp"),
     ({"type": "TicketOpen", "timestamp": "last tuesday", "data": {"ticketid": 1}}, "timestamp"),
+    # valid ISO 8601, but no time the handlers can compute with: stored (202), then the
+    # worker's "timestamp - 15 minutes" or conversion to UTC raised OverflowError
+    ({"type": "TicketOpen", "timestamp": "0001-01-01T00:00:00+01:00", "data": {"ticketid": 1}},
+     "timestamp"),
+    ({"type": "TicketOpen", "timestamp": "0001-01-01T00:05:00Z", "data": {"ticketid": 1}},
+     "timestamp"),
+    ({"type": "TicketOpen", "timestamp": "9999-12-31T23:00:00", "data": {"ticketid": 1}},
+     "timestamp"),
     ({"type": "TicketOpen", "timestamp": "2026-11-25T03:00:00Z"}, "data"),
     ({"type": "TicketOpen", "timestamp": "2026-11-25T03:00:00Z", "data": "x"}, "data"),
     ({"type": "TicketOpen", "timestamp": "2026-11-25T03:00:00Z", "data": {}}, "data.ticketid"),
