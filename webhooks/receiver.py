@@ -147,8 +147,9 @@ def _read_body() -> bytes:
     if stream is not None and is_digits(declared):
         # the usual case, read straight from the server's stream: Werkzeug's get_data would
         # wrap it in a limiting stream and copy it again, measurable at thousands per second
-        length = int(declared)
-        if limit is not None and length > limit:
+        # 19+ digits is past any limit (and int() refuses over 4300 digits: a ValueError)
+        length = int(declared) if len(declared) <= 18 else None
+        if length is None or (limit is not None and length > limit):
             raise RequestEntityTooLarge()
         return stream.read(length) if length else b""
     if (limit is None or request.content_length is not None or stream is None

@@ -125,6 +125,17 @@ def test_oversize_chunked_body_without_length_is_413(make_app: Callable[..., Fla
     assert reader() == []
 
 
+def test_content_length_of_5000_digits_is_413(client: FlaskClient, reader: Reader) -> None:
+    # passed the digits check, then int() refused it (over 4300 digits): ValueError, a 500
+    raw = json.dumps(envelope()).encode()
+    resp = client.post("/webhooks/whmcs", input_stream=io.BytesIO(raw),
+                       headers=signed_headers(TEST_SECRET, "msg_huge_length", raw),
+                       content_type="application/json",
+                       environ_overrides={"CONTENT_LENGTH": "9" * 5000})
+    assert resp.status_code == 413
+    assert reader() == []
+
+
 def test_default_limit_is_one_mebibyte(client: FlaskClient) -> None:
     body = envelope(ticketid="1", message="x" * (1024 * 1024))
     assert signed_post(client, body).status_code == 413
