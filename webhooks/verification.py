@@ -54,7 +54,10 @@ def _error(code: int, error: str, message: str, **extra: Any) -> Any:
 @bp.post("/api/tickets/<int:ticket_id>/verification")
 @require_token
 def submit(ticket_id: int) -> Any:
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the decoder recurses ("silent" misses it)
+        body = None
     if not isinstance(body, dict):
         return _error(400, "bad_request", "body must be a JSON object",
                       errors={"body": ["must be a JSON object"]})

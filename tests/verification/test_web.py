@@ -121,6 +121,10 @@ def test_staff_api_proofs(web, sim_client) -> None:
     assert bad.status_code == 400 and "last4" in bad.get_json()["errors"]
     no_admin = client.post(url, json={"method": "card_last4", "last4": "1234"}, headers=AUTH)
     assert no_admin.status_code == 400 and "admin" in no_admin.get_json()["errors"]
+    # nested deeper than the JSON decoder recurses: RecursionError, a 500
+    for raw in (b"[" * 200_000, b'{"a":' * 200_000):
+        deep = client.post(url, data=raw, content_type="application/json", headers=AUTH)
+        assert deep.status_code == 400 and "body" in deep.get_json()["errors"]
     missing = client.post("/api/tickets/99999999/verification", headers=AUTH,
                           json={"method": "in_person", "admin": "a", "reference": "R1"})
     assert missing.status_code == 404
