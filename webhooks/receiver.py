@@ -36,7 +36,7 @@ from webhooks import metrics
 from webhooks.app import bridge
 from webhooks.auth import verify_signed_request
 from whmcs_bridge.digits import is_digits
-from whmcs_bridge.event_schemas import EnvelopeError, is_handled, load_envelope
+from whmcs_bridge.event_schemas import EnvelopeError, is_handled, load_envelope, replace_nul
 from whmcs_bridge.signing import SignatureError
 from whmcs_bridge.store.base import utcnow
 from whmcs_bridge.store.cooperative import current_mode
@@ -194,6 +194,8 @@ def receive() -> Any:
         metrics.count_received(None, "invalid")
         return _refuse(400, "bad_request", "body is not valid JSON",
                        errors={"body": [f"not valid JSON: {exc}"]})
+    if b"\\u0000" in body:
+        parsed = replace_nul(parsed)
 
     try:
         payload = load_envelope(parsed)

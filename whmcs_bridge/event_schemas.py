@@ -59,6 +59,22 @@ def scrub_secrets(value: Any) -> Any:
     return value
 
 
+def replace_nul(value: Any) -> Any:
+    """``value`` with every NUL in its strings and keys replaced by U+FFFD, recursively.
+
+    PostgreSQL text cannot hold NUL, so a ticket subject with one (piped mail passes it on)
+    would fail every handler that stores it until the event was dead-lettered. Callers check
+    the raw body for ``\\u0000`` first: JSON must escape NUL, so most bodies skip the walk.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, Mapping):
+        return {replace_nul(k): replace_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [replace_nul(v) for v in value]
+    return value
+
+
 class Id(fields.Field):
     """A WHMCS id: an int or a string of digits, loaded as an ``int`` from 0 to ``MAX_ID``.
 

@@ -81,6 +81,8 @@ def verify(
         raise SignatureError("missing_headers", "missing webhook-id, -timestamp or -signature")
     if len(msg_id) > 255:
         raise SignatureError("malformed_id", "webhook-id is longer than 255 characters")
+    if not msg_id.isprintable():  # a NUL would be refused by PostgreSQL: a 503 retried forever
+        raise SignatureError("malformed_id", "webhook-id holds control characters")
     try:
         ts = int(ts_raw)
     except ValueError:

@@ -47,6 +47,27 @@ def test_new_event_is_committed_before_202(client: FlaskClient, reader: Reader) 
     assert "actor" not in row["payload"]
 
 
+def test_nul_characters_are_stored_as_replacement_characters(client: FlaskClient,
+                                                             reader: Reader) -> None:
+    """PostgreSQL text cannot hold NUL: a ticket subject with one would fail every handler
+    that writes it until the event was dead-lettered. WHMCS hands piped mail through as is."""
+    body = envelope(ticketid="5", subject="s\x00", message="a\x00b", **{"k\x00": ["\x00"]})
+    resp = signed_post(client, body, msg_id="msg_nul")
+    assert resp.status_code == 202, resp.json
+    data = reader()[0]["payload"]["data"]
+    assert (data["subject"], data["message"]) == ("s\ufffd", "a\ufffdb")
+    assert data["k\ufffd"] == ["\ufffd"]
+
+
+@pytest.mark.parametrize("msg_id", ["msg_\x00x", "msg_a\tb", "msg_\x7f"])
+def test_webhook_id_with_control_characters_is_401(client: FlaskClient, reader: Reader,
+                                                   msg_id: str) -> None:
+    resp = signed_post(client, envelope(), msg_id=msg_id)
+    assert resp.status_code == 401
+    assert resp.json["reason"] == "malformed_id"
+    assert reader() == []
+
+
 def test_duplicate_id_answers_200_and_stores_once(client: FlaskClient, reader: Reader) -> None:
     first = signed_post(client, envelope(), msg_id="msg_dup")
     again = signed_post(client, envelope(), msg_id="msg_dup")
