@@ -20,6 +20,7 @@ from flask import Blueprint, jsonify, render_template_string, request
 from hooks.context import HandlerContext, Services
 from webhooks.app import bridge
 from webhooks.auth import require_token
+from whmcs_bridge.event_schemas import replace_nul
 from whmcs_bridge.store.base import utcnow
 from whmcs_bridge.verification import LINK, messages, service, status, store, tokens
 from whmcs_bridge.verification.proofs import ProofInputError, build_proof
@@ -61,6 +62,7 @@ def submit(ticket_id: int) -> Any:
     if not isinstance(body, dict):
         return _error(400, "bad_request", "body must be a JSON object",
                       errors={"body": ["must be a JSON object"]})
+    body = replace_nul(body)  # PostgreSQL text cannot hold NUL (a 500 there, not here)
     method, admin = body.get("method"), body.get("admin")
     if not isinstance(method, str) or not method:
         return _error(400, "bad_request", "method is required", errors={"method": ["required"]})

@@ -143,3 +143,15 @@ def test_staff_api_proofs(web, sim_client) -> None:
     assert card.card_last_four not in str(shown)
     link = client.post(url, headers=AUTH, json={"method": "link", "admin": "alice"})
     assert link.status_code == 409  # already verified: no link to send
+
+
+def test_staff_api_nul_in_text_is_not_a_500(web) -> None:
+    """PostgreSQL text cannot hold NUL: an admin name or reference with one used to fail the
+    write (a 500 on PostgreSQL only)."""
+    client, engine, _, ticket, _ = web
+    resp = client.post(f"/api/tickets/{ticket.id}/verification", headers=AUTH,
+                       json={"method": "in_person", "admin": "ali\x00ce", "reference": "R\x001"})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    assert resp.get_json()["verification"]["state"] == "verified"
+    with engine.connect() as conn:
+        assert status.for_ticket(conn, ticket.id)["state"] == "verified"
