@@ -86,6 +86,14 @@ def test_replies_reply0_is_opening_and_attachments_double_list():
     assert [n.noteid for n in t.notes] == [1]
 
 
+def test_nul_in_text_becomes_a_replacement_character():
+    """WHMCS (MySQL) keeps a NUL from piped mail; PostgreSQL text cannot hold one, so a
+    synced subject with a NUL would fail that sync page on every run."""
+    t = load(TicketSchema, {"id": "1", "subject": "Site\x00 down", "replies": {"reply": [
+        {"replyid": "0", "message": "a\x00b"}]}}, action="GetTicket", tz=UTC)
+    assert t.subject == "Site\ufffd down" and t.opening.message == "a\ufffdb"
+
+
 def test_unknown_fields_are_kept():
     t = load(TicketSchema, {"id": "1", "brand_new_field": {"x": 1}}, action="x", tz=UTC)
     assert t.extra == {"brand_new_field": {"x": 1}}

@@ -121,7 +121,10 @@ class WStr(Lenient):
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         if isinstance(value, bool):
             return "1" if value else "0"
-        if isinstance(value, (str, int, float, Decimal)):
+        if isinstance(value, str):
+            # MySQL keeps a NUL from piped mail; PostgreSQL text cannot hold one
+            return value.replace("\x00", "\ufffd")
+        if isinstance(value, (int, float, Decimal)):
             return str(value)
         raise ValidationError(f"not text: {_show(value)}")
 
