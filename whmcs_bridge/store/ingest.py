@@ -23,14 +23,12 @@ greenlet instead of a sleeping OS thread (:mod:`whmcs_bridge.store.cooperative`)
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import functools
 import logging
 import os
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -42,6 +40,7 @@ from sqlalchemy.dialects import postgresql
 from whmcs_bridge.settings import StrictSchema
 from whmcs_bridge.store.cooperative import Mode, Waiter, current_mode
 from whmcs_bridge.store.tables import IGNORED, PENDING, events
+from whmcs_bridge.store.writer_lock import WriterLock, writer_lock_path
 
 log = logging.getLogger(__name__)
 
@@ -246,60 +245,6 @@ def store_one(engine: Engine, event: NewEvent) -> bool:
     if isinstance(result, Exception):
         raise StoreUnavailable(f"could not store event: {type(result).__name__}") from result
     return result
-
-
-def writer_lock_path(engine: Engine) -> str | None:
-    """The lock file that orders the ingest writers of several processes on one SQLite file.
-
-    SQLite lets one writer in at a time; a writer that finds the database locked *sleeps and
-    polls* (1, 2, 5, 10 … ms), which under load starves one gunicorn process and adds tens of
-    milliseconds to every batch. Taking an ``flock`` first queues the writers in the kernel,
-    which wakes the next one the moment the lock is released. PostgreSQL needs none.
-    """
-    if engine.dialect.name != "sqlite":
-        return None
-    database = engine.url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return f"{database}-ingest.lock"
-
-
-class WriterLock:
-    """An ``flock`` on :func:`writer_lock_path`, its file kept open per process.
-
-    A forked child must not reuse its parent's descriptor (an ``flock`` belongs to the open
-    file, which fork shares), so the file is reopened when the pid changes.
-    """
-
-    def __init__(self, path: str | None) -> None:
-        self.path = path
-        self._fd: int | None = None
-        self._pid = 0
-
-    @contextlib.contextmanager
-    def held(self) -> Iterator[None]:
-        """Hold the lock for the block. If the lock file cannot be used (read-only folder),
-        go on without it: SQLite's own locking still keeps the data right, only slower."""
-        locked = self._acquire()
-        try:
-            yield
-        finally:
-            if locked and self._fd is not None:
-                with contextlib.suppress(OSError):
-                    fcntl.flock(self._fd, fcntl.LOCK_UN)
-
-    def _acquire(self) -> bool:
-        if self.path is None:
-            return False
-        try:
-            if self._fd is None or self._pid != os.getpid():
-                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-                self._pid = os.getpid()
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
-        except OSError as exc:
-            log.warning("ingest writer lock %s unavailable (%s)", self.path, exc)
-            return False
-        return True
 
 
 class GroupCommitter:
