@@ -17,9 +17,9 @@ from typing import Any
 
 from flask import Blueprint, jsonify, render_template_string, request
 
-from hooks.context import HandlerContext, Services
 from webhooks.app import bridge
 from webhooks.auth import require_token
+from whmcs_bridge.context import HandlerContext, Services
 from whmcs_bridge.event_schemas import replace_nul
 from whmcs_bridge.store.base import utcnow
 from whmcs_bridge.verification import LINK, messages, service, status, store, tokens

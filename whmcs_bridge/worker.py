@@ -36,8 +36,8 @@ from marshmallow import ValidationError, fields
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from hooks.context import Event, HandlerContext, JobContext, Services
 from hooks.registry import BUILTIN_MODULES, HandlerSpec, HookRegistry, JobSpec, load_registry
+from whmcs_bridge.context import Event, HandlerContext, JobContext, Services
 from whmcs_bridge.event_schemas import load_event_data
 from whmcs_bridge.logs import scrub
 from whmcs_bridge.notify import outbox as notify_outbox

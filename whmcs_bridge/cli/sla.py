@@ -20,7 +20,7 @@ def sla_group() -> None:
 @pass_state
 def sweep_cmd(state: CliState, as_json: bool) -> None:
     """Re-evaluate open tickets and run due escalations (the worker does this every minute)."""
-    from hooks.context import Services
+    from whmcs_bridge.context import Services
     from whmcs_bridge.tickets.escalate import sweep
 
     result = sweep(state.engine, state.settings, Services(state.settings))

@@ -41,8 +41,8 @@ _ADMIN = click.option("--admin", default=_default_admin, show_default="your logi
 
 
 def _context(state: CliState, conn: Any) -> Any:
-    from hooks.context import HandlerContext, Services
     from whmcs_bridge.api import WhmcsClient
+    from whmcs_bridge.context import HandlerContext, Services
     from whmcs_bridge.store.base import utcnow
 
     try:

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from hooks.context import HandlerContext, Services
+from whmcs_bridge.context import HandlerContext, Services
 from whmcs_bridge.sla import engine as E
 from whmcs_bridge.sla.escalation import cycle_key, due_actions, raised
 from whmcs_bridge.tickets import store

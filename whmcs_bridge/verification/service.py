@@ -1,9 +1,10 @@
 """Verification flows: open a request, take a proof, approve a link, refuse, handle leaks.
 
 Every function works inside the caller's transaction on ``ctx.conn`` (``ctx`` is a
-:class:`hooks.context.HandlerContext`: ``settings``, ``conn``, ``now``, ``whmcs``, ``notify``)
-and acts on the outside world only through an :class:`Effects` object, so the same flows serve
-the hook handlers, the staff API, the link pages and the CLI, and tests can watch every effect.
+:class:`whmcs_bridge.context.HandlerContext`: ``settings``, ``conn``, ``now``, ``whmcs``,
+``notify``) and acts on the outside world only through an :class:`Effects` object, so the same
+flows serve the hook handlers, the staff API, the link pages and the CLI, and tests can watch
+every effect.
 """
 
 from __future__ import annotations

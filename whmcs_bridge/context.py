@@ -1,0 +1,101 @@
+"""What a handler receives: the event and a context with the transaction and services.
+
+It lives in the library, not in :mod:`hooks`, because the library builds these contexts too
+(the worker, SLA escalation, the staff API, the CLI): data flows from the library into the
+handlers, never back. Handlers import it as :mod:`hooks.context`, their public name for it.
+
+A handler runs inside one database transaction together with the record of its own outcome,
+so whatever it writes (ticket state, an outbox notification) commits if and only if the
+handler is recorded as succeeded. Calls to WHMCS are side effects that transaction cannot undo:
+handlers make them idempotent (dedupe keys, checking state first). They are made while it is
+open, so on SQLite they hold the write lock that arriving webhooks queue for: keep them few.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import Connection
+
+from whmcs_bridge.settings import Settings
+
+
+@dataclass(frozen=True)
+class Event:
+    """One WHMCS hook event as stored in the inbox; ``data`` is the validated, coerced $vars.
+
+    ``redactions``: what the receiver masked out of ``data`` before storing it (field, kind,
+    ``fingerprint_kind``, keyed ``fingerprint``; never a value), see
+    :mod:`whmcs_bridge.verification.intake`. Empty for clean text and for older events.
+    """
+
+    id: str
+    type: str
+    data: dict[str, Any]
+    timestamp: datetime | None
+    received_at: datetime
+    redactions: tuple[dict[str, Any], ...] = ()
+
+
+class Services:
+    """Lazily built clients shared by handlers of one worker process."""
+
+    def __init__(self, settings: Settings, **overrides: Any) -> None:
+        self.settings = settings
+        self._overrides = overrides
+
+    @cached_property
+    def whmcs(self) -> Any:
+        """The WHMCS API client (``whmcs_bridge.api.WhmcsClient``) built from settings."""
+        if "whmcs" in self._overrides:
+            return self._overrides["whmcs"]
+        api = importlib.import_module("whmcs_bridge.api")
+        return api.WhmcsClient.from_settings(self.settings)
+
+
+@dataclass
+class HandlerContext:
+    settings: Settings
+    conn: Connection
+    now: datetime
+    services: Services
+    event: Event | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def whmcs(self) -> Any:
+        return self.services.whmcs
+
+    def notify(self, notification: str, payload: dict[str, Any], *, dedupe_key: str,
+               **options: Any) -> Any:
+        """Queue a notification in the outbox, in this handler's transaction."""
+        outbox = importlib.import_module("whmcs_bridge.notify.outbox")
+        return outbox.enqueue(self.conn, notification=notification, payload=payload,
+                              dedupe_key=dedupe_key, now=self.now, settings=self.settings,
+                              **options)
+
+
+@dataclass
+class JobContext:
+    """What a periodic job receives. Jobs manage their own transactions on ``engine``
+    (a sweep over many tickets commits as it goes rather than in one huge transaction)."""
+
+    settings: Settings
+    engine: Any
+    now: datetime
+    services: Services
+
+    @property
+    def whmcs(self) -> Any:
+        return self.services.whmcs
+
+    def notify(self, conn: Connection, notification: str, payload: dict[str, Any], *,
+               dedupe_key: str, **options: Any) -> Any:
+        outbox = importlib.import_module("whmcs_bridge.notify.outbox")
+        return outbox.enqueue(conn, notification=notification, payload=payload,
+                              dedupe_key=dedupe_key, now=self.now, settings=self.settings,
+                              **options)
