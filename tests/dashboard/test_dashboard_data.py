@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from whmcs_bridge.admin_links import admin_ticket_url
 from whmcs_bridge.dashboard import charts, i18n
 from whmcs_bridge.dashboard.data import (
     SLA_ORDER,
     Compliance,
-    admin_ticket_url,
     shape,
 )
 
@@ -50,6 +50,11 @@ def test_admin_link_is_built_from_the_configured_admin_url() -> None:
     assert admin_ticket_url("https://w.example/admin/", 7).endswith("/admin/supporttickets.php"
                                                                    "?action=view&id=7")
     assert admin_ticket_url(None, 7) is None
+    # the notifications' links are the same function: trailing slashes, missing or odd ids
+    assert admin_ticket_url("https://w.example/admin//", "7") == \
+        "https://w.example/admin/supporttickets.php?action=view&id=7"
+    assert [admin_ticket_url("https://w.example/admin", bad)
+            for bad in (None, 0, "", "7abc", "\u00b2", 2**31)] == [None] * 6
     row = shape([ticket(9, "on_track", 5)], now=NOW, admin_url="http://x/a/").open_tickets[0]
     assert row.admin_link == "http://x/a/supporttickets.php?action=view&id=9"
 

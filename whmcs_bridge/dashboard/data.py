@@ -13,7 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
+
+from whmcs_bridge.admin_links import admin_ticket_url
 
 SLA_ORDER = ("breached", "at_risk", "on_track", "paused", "met", "not_applicable")
 LEVELS = ("urgent", "normal", "low")
@@ -69,14 +70,6 @@ class DashboardData:
         for c in self.compliance:
             out.setdefault(c.level, {})[c.days] = c.percent
         return out
-
-
-def admin_ticket_url(admin_url: str | None, ticket_id: int) -> str | None:
-    """The ticket in WHMCS's admin area (None when ``whmcs.admin_url`` is not configured)."""
-    if not admin_url:
-        return None
-    base = admin_url if admin_url.endswith("/") else admin_url + "/"
-    return f"{base}supporttickets.php?{urlencode({'action': 'view', 'id': ticket_id})}"
 
 
 def _due(sla: Mapping[str, Any]) -> str | None:

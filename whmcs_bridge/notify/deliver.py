@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, func, or_, select, update
 
+from whmcs_bridge.admin_links import admin_ticket_url
 from whmcs_bridge.notify import outbox, policy, recipients, render
 from whmcs_bridge.notify.catalog import KINDS, LANGUAGES
 from whmcs_bridge.notify.channels import DeliveryError, Outgoing, build
@@ -75,13 +76,6 @@ class Unit:
     @property
     def leader(self) -> dict[str, Any]:
         return self.rows[0]
-
-
-def admin_ticket_url(settings: Any, ticket_id: Any) -> str | None:
-    base = settings.whmcs.get("admin_url")
-    if not base or not ticket_id:
-        return None
-    return f"{base.rstrip('/')}/supporttickets.php?action=view&id={int(ticket_id)}"
 
 
 class Deliverer:
@@ -211,7 +205,8 @@ class Deliverer:
             member = staff_member(self.cfg, unit.recipient)
             name = member["name"] if member else ""
         return render.context(payload, language=language, tz=self._tz(unit), audience=audience,
-                              ticket_url=admin_ticket_url(self.settings, payload.get("ticket_id")),
+                              ticket_url=admin_ticket_url(self.settings.whmcs.get("admin_url"),
+                                                         payload.get("ticket_id")),
                               recipient_name=name)
 
     def _message(self, unit: Unit, language: str, *, audience: str = "staff",
@@ -228,7 +223,8 @@ class Deliverer:
             notification=unit.notification, rendered=rendered, recipient=unit.recipient,
             msg_id=f"notify-{unit.leader['id']}", payloads=payloads,
             ticket_id=_int(first.get("ticket_id")), client_id=_int(first.get("client_id")),
-            ticket_url=admin_ticket_url(self.settings, first.get("ticket_id")))
+            ticket_url=admin_ticket_url(self.settings.whmcs.get("admin_url"),
+                                        first.get("ticket_id")))
 
     def send(self, unit: Unit) -> None:
         """Render and send one unit; raise :class:`DeliveryError` on failure."""
