@@ -3,6 +3,7 @@ back (the receiver's batch and every engine write transaction queue on one lock 
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -90,6 +91,29 @@ def test_turnstile_waits_while_the_writer_lock_is_held_by_another_thread(
     with lock.held(), turnstile.passing():  # the holder's own transactions pass straight on
         pass
     engine.dispose()
+
+
+def test_write_transactions_from_many_threads_reuse_lock_descriptors(sqlite_url: str) -> None:
+    """A descriptor per thread (or per greenlet, under gevent) would leak one per request."""
+    engine = make_engine(sqlite_url)
+    with engine.begin() as conn:  # warm the pool: connection and one lock descriptor
+        conn.exec_driver_sql("CREATE TABLE scratch (n INTEGER)")
+    before = _open_fds()
+    for _ in range(30):
+        thread = threading.Thread(target=_write_once, args=(engine,))
+        thread.start()
+        thread.join()
+    assert _open_fds() - before <= 3, "lock descriptors leaked"
+    engine.dispose()
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def _write_once(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO scratch VALUES (1)"))
 
 
 def test_a_batch_that_falls_back_to_one_transaction_per_row_does_not_wait_for_itself(

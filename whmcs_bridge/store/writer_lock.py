@@ -115,24 +115,31 @@ class WriterLock:
 
 class Turnstile:
     """Passed through on the way into a write transaction: wait for the turn, take SQLite's
-    lock, let the next one queue. One descriptor per thread, so threads of one process queue
-    too (an ``flock`` does not exclude a second user of the same descriptor)."""
+    lock, let the next one queue.
+
+    Each passage borrows a descriptor of its own from a free list (an ``flock`` does not
+    exclude a second user of the *same* descriptor, so threads of one process queue too), and
+    gives it back: one per thread would leak a descriptor for every request greenlet under
+    gevent, where thread-locals are per greenlet.
+    """
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._files = threading.local()
+        self._free: list[_LockFile] = []  # list.pop/append are atomic: no lock needed
 
     @contextlib.contextmanager
     def passing(self) -> Iterator[None]:
         if self.path in _holding():  # inside the receiver's WriterLock: already our turn
             yield
             return
-        lock_file: _LockFile | None = getattr(self._files, "file", None)
-        if lock_file is None:
-            lock_file = self._files.file = _LockFile(self.path)
+        try:
+            lock_file = self._free.pop()
+        except IndexError:
+            lock_file = _LockFile(self.path)
         locked = lock_file.lock()
         try:
             yield
         finally:
             if locked:
                 lock_file.unlock()
+            self._free.append(lock_file)
