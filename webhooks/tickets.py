@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, request
 from jinja2 import Environment, select_autoescape
@@ -20,6 +20,7 @@ from werkzeug.exceptions import BadRequest
 
 from webhooks.app import bridge
 from webhooks.auth import require_token
+from whmcs_bridge.settings import zone_named
 from whmcs_bridge.tickets.enrich import enrich
 
 bp = Blueprint("tickets_api", __name__)
@@ -148,9 +149,8 @@ def panel(ticket_id: int) -> Any:
     if lang not in LANGS:
         _bad("lang", "must be vi or en")
     tz_name = request.args.get("tz") or bridge().settings.timezone
-    try:
-        zone = ZoneInfo(tz_name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Asia", a huge name
+    zone = zone_named(tz_name)
+    if zone is None:
         _bad("tz", f"unknown time zone {tz_name!r}")
     html = render_panel(_load(ticket_id), lang, zone)
     return Response(html, mimetype="text/html", headers={"Cache-Control": "no-store"})

@@ -27,6 +27,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from whmcs_bridge.digits import MAX_ID, as_id
+
 ENV_PREFIX = "WHMCS_BRIDGE_"
 CONFIG_ENV = "WHMCS_BRIDGE_CONFIG"
 #: The top-level ``timezone`` when none is given (also shown in the README's settings table).
@@ -108,17 +110,33 @@ class SecretField(fields.String):
         return None if value is None else "********"
 
 
+def zone_named(name: str) -> ZoneInfo | None:
+    """The IANA zone ``name``, or None when it cannot be loaded: unknown, malformed, a folder
+    of zones (``"Asia"``: OSError) or a name too long for the file system (OSError)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
 class TimeZoneField(fields.String):
     """An IANA zone name, validated by loading it."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         name = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            ZoneInfo(name)
-        # OSError: a folder of zones ("Asia") or a name too long for the file system
-        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-            raise ValidationError(f"unknown time zone {name!r}") from exc
+        if zone_named(name) is None:
+            raise ValidationError(f"unknown time zone {name!r}")
         return name
+
+
+def _is_id(value: str) -> None:
+    # not just ^[0-9]+: 5000 digits made int() raise ValueError where the key was used
+    if as_id(value) is None:
+        raise ValidationError(f"must be an id (digits, at most {MAX_ID})")
+
+
+#: A WHMCS id as a TOML table key (``[sla.departments.4]``): keys are always strings.
+ID_KEY = fields.String(validate=_is_id)
 
 
 def validate_webhook_secret(value: Secret) -> None:

@@ -64,15 +64,11 @@ POST /_sim/faults {{"kind": "500|502|503|429|html|empty|garbage|notice|timeout|e
 def sim(host: str, port: int, tickets: int, clients: int, seed: int, timezone: str,
         latency_ms: float, error_rate: float, allow_ips: tuple[str, ...],
         bridge_url: str | None, webhook_secret: str | None) -> None:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
+    from whmcs_bridge.settings import zone_named
     from whmcs_bridge.sim.config import SimConfig
 
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Asia", a huge name
-        raise click.BadParameter(f"unknown time zone {timezone!r}",
-                                 param_hint="--timezone") from None
+    if zone_named(timezone) is None:
+        raise click.BadParameter(f"unknown time zone {timezone!r}", param_hint="--timezone")
     if webhook_secret is not None and not webhook_secret.startswith("whsec_"):
         raise click.BadParameter("must start with whsec_", param_hint="--webhook-secret")
     config = SimConfig(seed=seed, clients=clients, tickets=tickets, timezone=timezone,
