@@ -26,6 +26,8 @@ def test_defaults_are_the_published_policy() -> None:
 @pytest.mark.parametrize(("sections", "named"), [
     ({"sla": {"calendar": "office"}}, "sla.calendar"),
     ({"sla": {"departments": {"2": {"calendar": "nope"}}}}, "sla.departments.2.calendar"),
+    ({"sla": {"departments": {"x2": {}}}}, "sla.departments"),
+    ({"sla": {"departments": {str(2**31): {}}}}, "sla.departments"),  # no WHMCS id: dead config
     ({"sla": {"calendars": {"office": {"hours": {"mon": ["17:00-08:00"]}}}}},
      "sla.calendars.office.hours"),
     ({"sla": {"calendars": {"office": {"holidays": "XX"}}}}, "sla.calendars.office.holidays"),

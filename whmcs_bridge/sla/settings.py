@@ -13,7 +13,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
-from whmcs_bridge.settings import DEFAULT_TIMEZONE, StrictSchema, TimeZoneField
+from whmcs_bridge.settings import DEFAULT_TIMEZONE, ID_KEY, StrictSchema, TimeZoneField
 
 LEVELS = ("urgent", "normal", "low")
 PRIORITIES = ("High", "Medium", "Low")
@@ -123,7 +123,7 @@ class SlaSettings(StrictSchema):
     closed_statuses = fields.List(fields.String(), load_default=lambda: ["Closed"])
     #: admin display names whose replies are automatic (never meet the SLA).
     automatic_reply_admins = fields.List(fields.String(), load_default=list)
-    departments = NamedDict(keys=fields.String(validate=validate.Regexp(r"^[0-9]+\Z")),
+    departments = NamedDict(keys=ID_KEY,
                               values=fields.Nested(OverrideSchema), load_default=dict)
     channels = NamedDict(keys=fields.String(validate=validate.OneOf(CHANNELS)),
                            values=fields.Nested(OverrideSchema), load_default=dict)

@@ -15,8 +15,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from whmcs_bridge.digits import MAX_ID, as_id
-from whmcs_bridge.settings import SecretField, StrictSchema
+from whmcs_bridge.settings import ID_KEY, SecretField, StrictSchema
 from whmcs_bridge.verification import CHANGE_KINDS
 
 _DO = (r"(nang cap|ha cap|doi|thay doi|cap nhat|chinh sua|sua|chuyen|cai|cai dat|them|tang"
@@ -103,14 +102,6 @@ _PATTERN = fields.String(validate=_compiles)
 _KIND = fields.String(validate=validate.OneOf(CHANGE_KINDS))
 
 
-def _is_id(value: str) -> None:
-    # not just ^[0-9]+: 5000 digits made int() raise ValueError when the classifier was built
-    if as_id(value) is None:
-        raise ValidationError(f"must be an id (digits, at most {MAX_ID})")
-
-
-_ID_KEY = fields.String(validate=_is_id)
-
 #: The longest window, timeout or validity in hours (a year).
 YEAR_HOURS = 365 * 24
 
@@ -124,10 +115,10 @@ class VerificationSettings(StrictSchema):
     exclude = fields.List(_PATTERN, load_default=lambda: list(DEFAULT_EXCLUDE))
     intent = fields.List(_PATTERN, load_default=lambda: list(DEFAULT_INTENT))
     #: WHMCS department id -> change kind implied by opening a ticket there.
-    departments = fields.Dict(keys=_ID_KEY, values=_KIND, load_default=dict)
+    departments = fields.Dict(keys=ID_KEY, values=_KIND, load_default=dict)
     #: ticket custom field id -> change kind implied when the field is filled in (not "", "0",
     #: "off", "no").
-    custom_fields = fields.Dict(keys=_ID_KEY, values=_KIND, load_default=dict)
+    custom_fields = fields.Dict(keys=ID_KEY, values=_KIND, load_default=dict)
     #: Channels on which proof is required (client_area never is).
     channels_requiring_proof = fields.List(
         fields.String(validate=validate.OneOf(["email", "phone", "chat", "staff"])),
