@@ -14,7 +14,7 @@ from sqlalchemy import Engine, text
 from whmcs_bridge.store import make_engine
 from whmcs_bridge.store.base import utcnow
 from whmcs_bridge.store.ingest import GroupCommitter, NewEvent
-from whmcs_bridge.store.writer_lock import Turnstile, WriterLock, writer_lock_path
+from whmcs_bridge.store.writer_lock import Turnstile, WriterLock, lock_path_for_url
 
 #: How long the stand-in worker keeps committing back to back; a starved insert waits for
 #: all of it, a fair one for one of its transactions (HOLD) plus SQLite's poll interval.
@@ -73,7 +73,7 @@ def test_receiver_is_not_starved_by_back_to_back_worker_transactions(
 def test_turnstile_waits_while_the_writer_lock_is_held_by_another_thread(
         sqlite_url: str) -> None:
     engine = make_engine(sqlite_url)
-    path = writer_lock_path(engine)
+    path = lock_path_for_url(engine.url)
     assert path is not None
     lock, turnstile = WriterLock(path), Turnstile(path)
     passed = threading.Event()

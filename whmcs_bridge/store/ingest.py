@@ -40,7 +40,7 @@ from sqlalchemy.dialects import postgresql
 from whmcs_bridge.settings import StrictSchema
 from whmcs_bridge.store.cooperative import Mode, Waiter, current_mode
 from whmcs_bridge.store.tables import IGNORED, PENDING, events
-from whmcs_bridge.store.writer_lock import WriterLock, writer_lock_path
+from whmcs_bridge.store.writer_lock import WriterLock, lock_path_for_url
 
 log = logging.getLogger(__name__)
 
@@ -268,7 +268,7 @@ class GroupCommitter:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
-        self._writer_lock = WriterLock(writer_lock_path(engine))
+        self._writer_lock = WriterLock(lock_path_for_url(engine.url))
         self._sqlite = engine.dialect.name == "sqlite"
         #: threads or gevent: chosen on first use, in the serving process (gevent patches
         #: after gunicorn forks), unless given
