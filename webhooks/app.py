@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import IntegerConverter
 
+from whmcs_bridge.digits import MAX_ID
 from whmcs_bridge.settings import Settings, load_settings
 from whmcs_bridge.store import make_engine
 
@@ -36,7 +37,7 @@ class WhmcsIdConverter(IntegerConverter):
     not an overflow deep in the database driver (500), and not the 405 Werkzeug would give
     when a same-path rule for another method is tried first."""
 
-    MAX = 2**31 - 1
+    MAX = MAX_ID
 
     def to_python(self, value: str) -> int:
         number = super().to_python(value)

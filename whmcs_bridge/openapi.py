@@ -21,6 +21,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import INCLUDE, Schema, fields, validate
 
 from whmcs_bridge import __version__
+from whmcs_bridge.digits import MAX_ID
 from whmcs_bridge.event_schemas import Envelope
 
 OPENAPI_VERSION = "3.0.3"
@@ -323,7 +324,7 @@ def openapi_path(rule: str) -> tuple[str, list[dict[str, Any]]]:
         if conv == "int":
             # the app's int converter (webhooks.app.WhmcsIdConverter): WHMCS ids, 1 … 2³¹−1;
             # anything else is a 404 at routing
-            schema.update(minimum=1, maximum=2**31 - 1)
+            schema.update(minimum=1, maximum=MAX_ID)
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
         return "{" + name + "}"
 

@@ -20,7 +20,8 @@ def test_largest_whmcs_id_reaches_the_view(sqlite_url: str) -> None:
     answer = client.get("/api/tickets/2147483647",
                         headers={"Authorization": f"Bearer {TEST_TOKEN}"})
     assert answer.status_code == 404
-    assert "2147483647" in answer.get_data(as_text=True)  # the view's own "unknown ticket"
+    # the view's own "unknown ticket", not the converter's refusal (which names the id too)
+    assert "ticket 2147483647 is not known to the bridge" in answer.get_data(as_text=True)
 
 
 def test_link_page_without_secret_key_is_503_not_500(sqlite_url: str) -> None:
