@@ -10,7 +10,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, current_app, jsonify, request
+from flask import Flask, abort, current_app, jsonify, request
 from sqlalchemy import Engine
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import IntegerConverter
@@ -83,8 +83,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             from webhooks.auth import bearer_token, token_is_valid
 
             if not token_is_valid(bearer_token()):
-                return jsonify(error="unauthorized",
-                               message="missing or invalid bearer token"), 401
+                abort(401, description="missing or invalid bearer token")  # _http_error's JSON
         return None
 
     @app.errorhandler(HTTPException)
