@@ -24,11 +24,15 @@ def test_largest_whmcs_id_reaches_the_view(sqlite_url: str) -> None:
     assert "ticket 2147483647 is not known to the bridge" in answer.get_data(as_text=True)
 
 
-def test_link_page_without_secret_key_is_503_not_500(sqlite_url: str) -> None:
+def test_link_page_without_secret_key_is_503_not_500(sqlite_url: str,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
     client = create_app(make_settings(sqlite_url)).test_client()
-    answer = client.get("/verify/some-token")
-    assert answer.status_code == 503
-    assert answer.headers["Cache-Control"] == "no-store"
+    for answer in (client.get("/verify/some-token"), client.post("/verify/some-token")):
+        assert answer.status_code == 503
+        assert answer.headers["Cache-Control"] == "no-store"
+    # both say why (the POST used to log a misleading "approval failed")
+    opened = "verification link opened but server.secret_key is not set"
+    assert sum(r.getMessage() == opened for r in caplog.records) == 2
 
 
 @pytest.mark.parametrize("path", ["/api/tickets/0", "/api/tickets/5", "/api/nothing-here"])

@@ -333,6 +333,10 @@ def inspect_link(ctx: Any, token: str) -> tuple[LinkView, Any]:
     default = ctx.settings.verification.default_language
     try:
         claims = tokens.read(ctx.settings, token, now=ctx.now)
+    except tokens.KeyNotConfigured:
+        # a misconfiguration, not the customer's fault: "try later", approve nothing
+        log.error("verification link opened but server.secret_key is not set")
+        return LinkView(False, "error", language=default), None
     except tokens.LinkError as exc:
         known = store.get_request(ctx.conn, exc.ticket_id) if exc.ticket_id else None
         return LinkView(False, exc.reason, language=known.language if known else default), None
