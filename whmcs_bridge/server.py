@@ -53,17 +53,11 @@ def patch_for_gevent_workers() -> None:
     monkey.patch_all()
 
 
-def receiver_worker_options() -> dict[str, Any]:
-    """Gunicorn settings the receiver is designed for (``webhooks.receiver.GUNICORN_DEFAULTS``:
-    gevent workers, so group commit has concurrent requests to batch)."""
-    from webhooks.receiver import GUNICORN_DEFAULTS
-
-    return dict(GUNICORN_DEFAULTS)
-
-
 def gunicorn_options(*, host: str, port: int, workers: int, log_level: str,
                      extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The gunicorn settings ``serve`` uses (pure: tested without starting anything)."""
+    from webhooks.receiver import GUNICORN_DEFAULTS
+
     options: dict[str, Any] = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers or os.cpu_count() or 1,
@@ -72,12 +66,11 @@ def gunicorn_options(*, host: str, port: int, workers: int, log_level: str,
         "logger_class": BridgeGunicornLogger,
         "accesslog": None,
         "control_socket_disable": True,  # no control socket file in the working directory
-        "timeout": 60,
-        "graceful_timeout": 30,
     }
-    # The receiver's choice of worker class and hooks; the process count stays ours
-    # (``--workers`` / ``server.workers``).
-    options.update({k: v for k, v in receiver_worker_options().items() if k != "workers"})
+    # The receiver's choice of worker class, timeouts and hooks (gevent workers, so group
+    # commit has concurrent requests to batch); the process count stays ours (``--workers`` /
+    # ``server.workers``).
+    options.update({k: v for k, v in GUNICORN_DEFAULTS.items() if k != "workers"})
     options.update(extra or {})
     return options
 
