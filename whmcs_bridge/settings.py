@@ -49,9 +49,10 @@ ENV_ALIASES: dict[str, str] = {
     "WHMCS_BRIDGE_TIMEZONE": "timezone",
     "WHMCS_BRIDGE_LOG_LEVEL": "log.level",
 }
+#: Set by ``serve`` for its worker child: the pid to outlive no longer than.
+SUPERVISOR_ENV = "WHMCS_BRIDGE_SUPERVISOR_PID"
 #: Environment names that are not settings keys and must not be rejected as unknown.
-ENV_IGNORED = {CONFIG_ENV, "WHMCS_BRIDGE_DATA_DIR", "WHMCS_BRIDGE_SUPERVISOR_PID",
-               "WHMCS_BRIDGE_DEBUG"}
+ENV_IGNORED = {CONFIG_ENV, "WHMCS_BRIDGE_DATA_DIR", SUPERVISOR_ENV, "WHMCS_BRIDGE_DEBUG"}
 #: Keys whose environment value is a list given as whitespace/comma separated words.
 LIST_KEYS = {"webhooks.secrets", "api.tokens"}
 

@@ -14,11 +14,9 @@ import click
 
 from whmcs_bridge.cli import CliState, Failed, pass_state
 from whmcs_bridge.digits import is_digits
+from whmcs_bridge.settings import SUPERVISOR_ENV
 
 log = logging.getLogger(__name__)
-
-#: Set by ``serve`` for its worker child: the pid to outlive no longer than.
-SUPERVISOR_ENV = "WHMCS_BRIDGE_SUPERVISOR_PID"
 
 
 def ensure_schema(state: CliState, *, upgrade_sqlite: bool) -> None:

@@ -98,21 +98,19 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def gunicorn_options(sock: socket.socket, threads: int = 32) -> dict[str, Any]:
+def gunicorn_options(sock: socket.socket) -> dict[str, Any]:
     """Foreground serving for ``whmcs-bridge sim``: one process (the state lives in memory),
     threaded, with HTTP keep-alive. Werkzeug's server closes every connection, which makes a
     client pay a TCP handshake and a new server thread per call — unlike a real WHMCS behind
     a web server, and it skews the sync benchmark."""
     return {"bind": f"fd://{sock.fileno()}", "workers": 1, "worker_class": "gthread",
-            "threads": threads, "keepalive": 30, "timeout": 120, "accesslog": None}
+            "threads": 32, "keepalive": 30, "timeout": 120, "accesslog": None}
 
 
-def build(config: SimConfig, host: str = "127.0.0.1", port: int = 0, *,
-          quiet: bool = True) -> SimHandle:
+def build(config: SimConfig, host: str = "127.0.0.1", port: int = 0) -> SimHandle:
     """Create state, app, event poster and a bound (not yet serving) threaded server."""
     app, state, poster = build_app(config)
-    server = make_server(host, port, app, threaded=True,
-                         request_handler=QuietHandler if quiet else None)
+    server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
     shown = f"[{host}]" if ":" in host else host
     return SimHandle(url=f"http://{shown}:{server.server_port}", state=state, app=app,
                      server=server, poster=poster)
