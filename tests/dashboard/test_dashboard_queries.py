@@ -12,7 +12,8 @@ from sqlalchemy import Engine
 from tests.conftest import counted, make_settings
 from whmcs_bridge.dashboard import source
 from whmcs_bridge.store import make_engine
-from whmcs_bridge.tickets import enrich, report, store
+from whmcs_bridge.tickets import report, store
+from whmcs_bridge.verification import status as verification_status
 from whmcs_bridge.verification import store as vstore
 
 NOW = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
@@ -83,9 +84,9 @@ def test_bulk_verification_read_equals_the_per_ticket_one(db_url: str) -> None:
         add_tickets(engine, range(1, 13))
         ids = [*range(1, 13), 999]  # 999: no ticket, no request
         with engine.connect() as conn:
-            bulk = enrich.verifications_for(conn, ids)
-            single = {tid: enrich.verification_for(conn, tid) for tid in ids}
-            assert enrich.verifications_for(conn, []) == {}
+            bulk = verification_status.for_tickets(conn, ids)
+            single = {tid: verification_status.for_ticket(conn, tid) for tid in ids}
+            assert verification_status.for_tickets(conn, []) == {}
         assert bulk == single
         assert bulk[2]["state"] == "verified" and bulk[2]["method"] == "link"
         assert bulk[2]["verified_at"] is not None

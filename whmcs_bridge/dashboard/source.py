@@ -26,6 +26,7 @@ def _enriched_open_tickets(conn: Any, settings: Any, now: datetime) -> list[dict
     from whmcs_bridge.sla import engine as E
     from whmcs_bridge.tickets import enrich, store
     from whmcs_bridge.tickets.escalate import evaluate_loaded
+    from whmcs_bridge.verification import status as verification_status
 
     policy = E.Policy.from_settings(settings)  # built once for the whole page
     ids = list(store.open_ticket_ids(conn, settings.sla.closed_statuses))
@@ -34,7 +35,7 @@ def _enriched_open_tickets(conn: Any, settings: Any, now: datetime) -> list[dict
     for start in range(0, len(ids), BATCH):
         recs = store.get_tickets(conn, ids[start:start + BATCH])
         hists = store.histories(conn, recs)
-        verifications = enrich.verifications_for(conn, [r.id for r in recs])
+        verifications = verification_status.for_tickets(conn, [r.id for r in recs])
         for rec in recs:
             ev = evaluate_loaded(rec, hists[rec.id], policy, now_ts)
             out.append(enrich.ticket_view(rec, ev, policy, settings, verifications[rec.id]))

@@ -19,16 +19,6 @@ from whmcs_bridge.tickets.escalate import evaluate_record, iso
 from whmcs_bridge.verification import status as verification_status
 
 
-def verification_for(conn: Connection, ticket_id: int) -> dict[str, Any]:
-    """The verification room's block for the ticket (``status.for_ticket``)."""
-    return verification_status.for_ticket(conn, ticket_id)
-
-
-def verifications_for(conn: Connection, ticket_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """:func:`verification_for` of many tickets in one query."""
-    return verification_status.for_tickets(conn, ticket_ids)
-
-
 def _dt(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat()
 
@@ -90,7 +80,7 @@ def enrich(conn: Connection, ticket_id: int, *, settings: Any, now: datetime,
     policy = policy or E.Policy.from_settings(settings)
     ev = evaluate_record(conn, rec, policy, now)
     return {
-        **ticket_view(rec, ev, policy, settings, verification_for(conn, rec.id)),
+        **ticket_view(rec, ev, policy, settings, verification_status.for_ticket(conn, rec.id)),
         "escalations": escalation_items(conn, rec.id),
         "contact_preference": rec.contact_preference,
     }
