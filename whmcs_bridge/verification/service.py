@@ -9,13 +9,14 @@ every effect.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
+from whmcs_bridge.tickets import replies
+from whmcs_bridge.tickets import store as tstore
 from whmcs_bridge.verification import (
     CHANGE_KINDS,
     LINK,
@@ -60,23 +61,19 @@ class BridgeEffects:
 
     def reply(self, ticket_id: int, message: str, *, status: str | None,
               dedupe_key: str) -> None:
-        replies = importlib.import_module("whmcs_bridge.tickets.replies")
         replies.post_bridge_reply(self.ctx, ticket_id, message, status=status,
                                   dedupe_key=dedupe_key)
 
     def note(self, ticket_id: int, message: str, *, dedupe_key: str) -> None:
-        replies = importlib.import_module("whmcs_bridge.tickets.replies")
         replies.post_note(self.ctx, ticket_id, message, dedupe_key=dedupe_key)
 
     def notify(self, name: str, payload: dict[str, Any], *, dedupe_key: str) -> None:
         self.ctx.notify(name, payload, dedupe_key=dedupe_key)
 
     def pause(self, ticket_id: int) -> None:
-        tstore = importlib.import_module("whmcs_bridge.tickets.store")
         tstore.start_pause(self.ctx.conn, ticket_id, PAUSE_REASON, self.ctx.now)
 
     def resume(self, ticket_id: int) -> None:
-        tstore = importlib.import_module("whmcs_bridge.tickets.store")
         tstore.end_pause(self.ctx.conn, ticket_id, PAUSE_REASON, self.ctx.now)
 
     def rewrite_message(self, ticket_id: int, reply_id: int | None, text: str) -> None:
@@ -100,7 +97,6 @@ class Outcome:
 
 
 def _ticket(conn: Any, ticket_id: int) -> Any | None:
-    tstore = importlib.import_module("whmcs_bridge.tickets.store")
     return tstore.get_ticket(conn, ticket_id)
 
 
