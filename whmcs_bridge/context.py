@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from whmcs_bridge.notify import outbox
 from whmcs_bridge.settings import Settings
 
 
@@ -73,7 +74,6 @@ class HandlerContext:
     def notify(self, notification: str, payload: dict[str, Any], *, dedupe_key: str,
                **options: Any) -> Any:
         """Queue a notification in the outbox, in this handler's transaction."""
-        outbox = importlib.import_module("whmcs_bridge.notify.outbox")
         return outbox.enqueue(self.conn, notification=notification, payload=payload,
                               dedupe_key=dedupe_key, now=self.now, settings=self.settings,
                               **options)
@@ -95,7 +95,6 @@ class JobContext:
 
     def notify(self, conn: Connection, notification: str, payload: dict[str, Any], *,
                dedupe_key: str, **options: Any) -> Any:
-        outbox = importlib.import_module("whmcs_bridge.notify.outbox")
         return outbox.enqueue(conn, notification=notification, payload=payload,
                               dedupe_key=dedupe_key, now=self.now, settings=self.settings,
                               **options)
