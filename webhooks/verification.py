@@ -19,7 +19,7 @@ from flask import Blueprint, jsonify, render_template_string, request
 
 from webhooks.app import bridge
 from webhooks.auth import require_token
-from whmcs_bridge.context import HandlerContext, Services
+from whmcs_bridge.context import HandlerContext, JobContext, Services
 from whmcs_bridge.event_schemas import replace_nul
 from whmcs_bridge.store.base import utcnow
 from whmcs_bridge.verification import LINK, messages, service, status, store, tokens
@@ -72,18 +72,20 @@ def submit(ticket_id: int) -> Any:
     from whmcs_bridge.api import WhmcsError
 
     try:
-        with bridge().engine.begin() as conn:
-            ctx = _ctx(conn)
-            effects = service.BridgeEffects(ctx)
-            if method == LINK:
-                expires = service.send_link(ctx, effects, ticket_id)
-                result = {"outcome": "link_sent", "expires_at": expires}
-            else:
-                proof = build_proof(method, {k: v for k, v in body.items()
-                                             if k not in ("method", "admin")})
-                out = service.submit_proof(ctx, effects, ticket_id, proof, actor=admin.strip(),
-                                           channel="api")
-                result = {"outcome": out.outcome, "reason": out.reason}
+        if method == LINK:
+            with bridge().engine.begin() as conn:
+                ctx = _ctx(conn)
+                expires = service.send_link(ctx, service.BridgeEffects(ctx), ticket_id)
+            result: dict[str, Any] = {"outcome": "link_sent", "expires_at": expires}
+        else:
+            proof = build_proof(method, {k: v for k, v in body.items()
+                                         if k not in ("method", "admin")})
+            job = JobContext(settings=bridge().settings, engine=bridge().engine, now=utcnow(),
+                             services=_services())
+            out = service.submit_proof(job, ticket_id, proof, actor=admin.strip(),
+                                       channel="api")
+            result = {"outcome": out.outcome, "reason": out.reason}
+        with bridge().engine.connect() as conn:
             result["verification"] = status.for_ticket(conn, ticket_id)
     except ProofInputError as exc:
         return _error(400, "bad_request", str(exc), errors={exc.field: [exc.message]})

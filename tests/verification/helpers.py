@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hooks.context import HandlerContext, Services
+from hooks.context import HandlerContext, JobContext, Services
 from tests.conftest import make_settings
 from whmcs_bridge.settings import Settings
 
@@ -31,6 +31,13 @@ def vsettings(db_url: str = "sqlite://", **sections: Any) -> Settings:
 def context(settings: Settings, conn: Any, whmcs: Any, now: datetime = NOW) -> HandlerContext:
     return HandlerContext(settings=settings, conn=conn, now=now,
                           services=Services(settings, whmcs=whmcs))
+
+
+def job(settings: Settings, engine: Any, whmcs: Any, now: datetime = NOW) -> JobContext:
+    """What :func:`~whmcs_bridge.verification.service.submit_proof` takes (it opens its own
+    transactions: call it with none open)."""
+    return JobContext(settings=settings, engine=engine, now=now,
+                      services=Services(settings, whmcs=whmcs))
 
 
 def add_ticket(conn: Any, sim: Any, *, client_id: int, channel: str = "email",

@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from tests.verification.helpers import NOW, add_ticket, context, notifications, pauses, vsettings
+from tests.verification.helpers import (
+    NOW,
+    add_ticket,
+    context,
+    job,
+    notifications,
+    pauses,
+    vsettings,
+)
 from whmcs_bridge.sim.data import client_password, service_password
 from whmcs_bridge.store import make_engine
 from whmcs_bridge.verification import intake, service, status, store
@@ -47,11 +55,12 @@ def test_required_flow_then_verified_by_card(env, sim, sim_client) -> None:
         assert len(notifications(conn, "verification_required")) == 1
         link = notifications(conn, "verification_link")
         assert len(link) == 1 and link[0].payload["url"].startswith("http://bridge.test/verify/")
-        card = next(p for p in sim_client.paymethods if "Card" in p.type)
-        out = service.submit_proof(ctx, service.BridgeEffects(ctx), ticket.id,
-                                   build_proof("card_last4", {"last4": card.card_last_four}),
-                                   actor="alice", channel="cli")
-        assert out.outcome == "verified"
+    card = next(p for p in sim_client.paymethods if "Card" in p.type)
+    out = service.submit_proof(job(settings, engine, whmcs), ticket.id,
+                               build_proof("card_last4", {"last4": card.card_last_four}),
+                               actor="alice", channel="cli")
+    assert out.outcome == "verified"
+    with engine.connect() as conn:
         got = status.for_ticket(conn, ticket.id)
         assert got["state"] == "verified" and got["method"] == "card_last4"
         assert got["verified_at"] == NOW.isoformat()
@@ -89,9 +98,9 @@ def test_other_proofs_verify(env, sim, sim_client, method) -> None:
     with engine.begin() as conn:
         ctx = context(settings, conn, whmcs)
         ticket = _open(ctx, sim, sim_client.id)
-        out = service.submit_proof(ctx, service.BridgeEffects(ctx), ticket.id,
-                                   build_proof(method, fields), actor="bob", channel="api")
-        assert out.outcome == "verified", out
+    out = service.submit_proof(job(settings, engine, whmcs), ticket.id,
+                               build_proof(method, fields), actor="bob", channel="api")
+    assert out.outcome == "verified", out
 
 
 def test_lockout_at_fifth_failure_alerts_owner(env, sim, sim_client) -> None:
@@ -99,33 +108,33 @@ def test_lockout_at_fifth_failure_alerts_owner(env, sim, sim_client) -> None:
     card = next(p for p in sim_client.paymethods if "Card" in p.type)
     wrong = "0000" if card.card_last_four != "0000" else "0001"
     with engine.begin() as conn:
-        ctx = context(settings, conn, whmcs)
-        first = _open(ctx, sim, sim_client.id)
-        outcomes = []
-        for i in range(5):
-            # failures on two tickets and channels count together (per client)
-            at = context(settings, conn, whmcs, NOW + timedelta(minutes=i))
-            outcomes.append(service.submit_proof(
-                at, service.BridgeEffects(at), first.id,
-                build_proof("card_last4", {"last4": wrong}), actor="carol",
-                channel="cli" if i % 2 else "api"))
-        assert [o.state for o in outcomes] == ["required"] * 4 + ["locked"]
+        first = _open(context(settings, conn, whmcs), sim, sim_client.id)
+    outcomes = []
+    for i in range(5):
+        # failures on two channels count together (per client)
+        outcomes.append(service.submit_proof(
+            job(settings, engine, whmcs, NOW + timedelta(minutes=i)), first.id,
+            build_proof("card_last4", {"last4": wrong}), actor="carol",
+            channel="cli" if i % 2 else "api"))
+    assert [o.state for o in outcomes] == ["required"] * 4 + ["locked"]
+    with engine.connect() as conn:
         assert len(notifications(conn, "verification_locked")) == 1
         assert status.for_ticket(conn, first.id)["state"] == "locked"
-        # locked: even the right digits are refused now …
-        later = context(settings, conn, whmcs, NOW + timedelta(minutes=10))
-        right = service.submit_proof(later, service.BridgeEffects(later), first.id,
-                                     build_proof("card_last4", {"last4": card.card_last_four}),
-                                     actor="carol", channel="cli")
-        assert (right.outcome, right.reason) == ("rejected", "locked")
-        # … but a strong proof (in person) still verifies, and resets the count
-        strong = service.submit_proof(later, service.BridgeEffects(later), first.id,
-                                      build_proof("in_person", {"reference": "VISIT-7"}),
-                                      actor="carol", channel="cli")
-        assert strong.outcome == "verified"
+    # locked: even the right digits are refused now …
+    later = job(settings, engine, whmcs, NOW + timedelta(minutes=10))
+    right = service.submit_proof(later, first.id,
+                                 build_proof("card_last4", {"last4": card.card_last_four}),
+                                 actor="carol", channel="cli")
+    assert (right.outcome, right.reason) == ("rejected", "locked")
+    # … but a strong proof (in person) still verifies, and resets the count
+    strong = service.submit_proof(later, first.id,
+                                  build_proof("in_person", {"reference": "VISIT-7"}),
+                                  actor="carol", channel="cli")
+    assert strong.outcome == "verified"
+    with engine.connect() as conn:
         rows = store.attempts_for_ticket(conn, first.id)
-        assert [r.outcome for r in rows] == ["failed"] * 5 + ["rejected", "verified"]
-        assert rows[-1].reference == "VISIT-7"
+    assert [r.outcome for r in rows] == ["failed"] * 5 + ["rejected", "verified"]
+    assert rows[-1].reference == "VISIT-7"
     notes = _notes(sim, first.id)
     assert sum("Ownership verification for" in n for n in notes) >= 7
 
@@ -142,24 +151,23 @@ def test_leaked_password_is_unusable_for_proof(env, sim, sim_client) -> None:
         service.handle_leak(ctx, service.BridgeEffects(ctx),
                             intake.leaks(settings, "message", found), found.text,
                             ticket=ticket, reply_id=None, event_id="evt-leak")
-        out = service.submit_proof(ctx, service.BridgeEffects(ctx), ticket.id,
-                                   build_proof("service_login", {"username": svc.username,
-                                                                 "password": secret}),
-                                   actor="dan", channel="cli")
-        assert (out.outcome, out.reason) == ("failed", "leaked_secret")
+    out = service.submit_proof(job(settings, engine, whmcs), ticket.id,
+                               build_proof("service_login", {"username": svc.username,
+                                                             "password": secret}),
+                               actor="dan", channel="cli")
+    assert (out.outcome, out.reason) == ("failed", "leaked_secret")
 
 
 def test_ticket_without_client_is_a_clear_error(env, sim) -> None:
     settings, engine, whmcs = env
     with engine.begin() as conn:
-        ctx = context(settings, conn, whmcs)
         ticket = add_ticket(conn, sim, client_id=0, channel="email")
-        with pytest.raises(ProofInputError) as err:
-            service.submit_proof(ctx, service.BridgeEffects(ctx), ticket.id,
-                                 build_proof("card_last4", {"last4": "1234"}), actor="x",
-                                 channel="cli")
-        assert err.value.field == "ticket"
-    with engine.begin() as conn, pytest.raises(service.NotFound):
-        service.submit_proof(context(settings, conn, whmcs), None, 999999,
+    with pytest.raises(ProofInputError) as err:
+        service.submit_proof(job(settings, engine, whmcs), ticket.id,
+                             build_proof("card_last4", {"last4": "1234"}), actor="x",
+                             channel="cli")
+    assert err.value.field == "ticket"
+    with pytest.raises(service.NotFound):
+        service.submit_proof(job(settings, engine, whmcs), 999999,
                              build_proof("card_last4", {"last4": "1234"}), actor="x",
                              channel="cli")

@@ -11,7 +11,7 @@ import pytest
 from hooks.context import Event
 from hooks.registry import load_registry
 from hooks.verification import on_closed, on_message, on_piping
-from tests.verification.helpers import NOW, add_ticket, context, notifications, vsettings
+from tests.verification.helpers import NOW, add_ticket, context, job, notifications, vsettings
 from whmcs_bridge.store import make_engine
 from whmcs_bridge.verification import lockout, policy, service, status, store, tokens
 from whmcs_bridge.verification.proofs import build_proof
@@ -156,14 +156,14 @@ def test_target_client_from_hook_shapes() -> None:
 def test_already_verified_short_circuits(hk, sim, sim_client) -> None:
     settings, engine, whmcs = hk
     with engine.begin() as conn:
-        ctx = context(settings, conn, whmcs)
         ticket = add_ticket(conn, sim, client_id=sim_client.id, channel="phone")
-        effects = service.BridgeEffects(ctx)
-        assert service.submit_proof(ctx, effects, ticket.id,
-                                    build_proof("in_person", {"reference": "R"}),
-                                    actor="a", channel="cli").outcome == "verified"
-        again = service.submit_proof(ctx, effects, ticket.id,
-                                     build_proof("card_last4", {"last4": "0000"}),
-                                     actor="a", channel="cli")
-        assert again.outcome == "already_verified"
+    proving = job(settings, engine, whmcs)
+    assert service.submit_proof(proving, ticket.id,
+                                build_proof("in_person", {"reference": "R"}),
+                                actor="a", channel="cli").outcome == "verified"
+    again = service.submit_proof(proving, ticket.id,
+                                 build_proof("card_last4", {"last4": "0000"}),
+                                 actor="a", channel="cli")
+    assert again.outcome == "already_verified"
+    with engine.connect() as conn:
         assert len(store.attempts_for_ticket(conn, ticket.id)) == 1

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from hooks.context import Services
 from hooks.registry import BUILTIN_MODULES, load_registry
 from tests.conftest import TEST_SECRET
-from tests.verification.helpers import context, dump_database, vsettings
+from tests.verification.helpers import dump_database, job, vsettings
 from webhooks.app import create_app
 from whmcs_bridge.signing import signed_headers
 from whmcs_bridge.store import make_engine
@@ -91,15 +91,14 @@ def test_ticket_secrets_are_never_stored(db_url, sim, whmcs, sim_client, handler
             conn, tokens.fingerprints(settings, "leak:password", PASSWORD))
         card_leaked = store.any_leaked(
             conn, tokens.fingerprints(settings, "leak:card_last4", "4444"))
-        if handlers == "all":
-            assert password_leaked and card_leaked
-            ctx = context(settings, conn, whmcs)
-            out = service.submit_proof(ctx, service.BridgeEffects(ctx), ticket.id,
-                                       build_proof("card_last4", {"last4": "4444"}),
-                                       actor="dan", channel="cli")
-            assert (out.outcome, out.reason) == ("failed", "leaked_secret")
-        else:
-            assert not (password_leaked or card_leaked)  # nobody recorded them…
+    if handlers == "all":
+        assert password_leaked and card_leaked
+        out = service.submit_proof(job(settings, engine, whmcs), ticket.id,
+                                   build_proof("card_last4", {"last4": "4444"}),
+                                   actor="dan", channel="cli")
+        assert (out.outcome, out.reason) == ("failed", "leaked_secret")
+    else:
+        assert not (password_leaked or card_leaked)  # nobody recorded them…
 
     # … and still no secret anywhere: every table, and the logs
     dump = dump_database(engine)

@@ -40,17 +40,32 @@ _ADMIN = click.option("--admin", default=_default_admin, show_default="your logi
                       help="Staff member recorded in the audit trail and the ticket note.")
 
 
-def _context(state: CliState, conn: Any) -> Any:
+def _services(state: CliState) -> Any:
     from whmcs_bridge.api import WhmcsClient
-    from whmcs_bridge.context import HandlerContext, Services
-    from whmcs_bridge.store.base import utcnow
+    from whmcs_bridge.context import Services
 
     try:
         client = WhmcsClient.from_settings(state.settings)
     except ValueError as exc:
         raise SettingsError(str(exc)) from None
+    return Services(state.settings, whmcs=client)
+
+
+def _context(state: CliState, conn: Any) -> Any:
+    from whmcs_bridge.context import HandlerContext
+    from whmcs_bridge.store.base import utcnow
+
     return HandlerContext(settings=state.settings, conn=conn, now=utcnow(),
-                          services=Services(state.settings, whmcs=client))
+                          services=_services(state))
+
+
+def _job(state: CliState) -> Any:
+    """What a proof takes: it opens its own transactions (WHMCS is asked between them)."""
+    from whmcs_bridge.context import JobContext
+    from whmcs_bridge.store.base import utcnow
+
+    return JobContext(settings=state.settings, engine=state.engine, now=utcnow(),
+                      services=_services(state))
 
 
 def _submit(state: CliState, ticket_id: int, method: str, fields: dict[str, Any],
@@ -64,10 +79,7 @@ def _submit(state: CliState, ticket_id: int, method: str, fields: dict[str, Any]
     except ProofInputError as exc:
         raise click.UsageError(str(exc)) from None
     try:
-        with state.engine.begin() as conn:
-            ctx = _context(state, conn)
-            out = service.submit_proof(ctx, service.BridgeEffects(ctx), ticket_id, proof,
-                                       actor=admin, channel="cli")
+        out = service.submit_proof(_job(state), ticket_id, proof, actor=admin, channel="cli")
     except (ProofInputError, service.NotFound) as exc:
         raise Failed(str(exc)) from None
     except WhmcsError as exc:

@@ -27,6 +27,10 @@ LOCKED = "locked"
 REFUSED = "refused"
 STATES = (NOT_REQUIRED, REQUIRED, VERIFIED, LOCKED, REFUSED)
 
+#: The outcome of an attempt reserved but not yet checked against WHMCS: it counts towards
+#: the lockout like a failure until it is resolved (a crash in between fails closed).
+PENDING = "pending"
+
 #: Proof methods.
 CLIENT_LOGIN = "client_login"
 SERVICE_LOGIN = "service_login"

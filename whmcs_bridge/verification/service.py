@@ -2,7 +2,8 @@
 
 Every function works inside the caller's transaction on ``ctx.conn`` (``ctx`` is a
 :class:`whmcs_bridge.context.HandlerContext`: ``settings``, ``conn``, ``now``, ``whmcs``,
-``notify``) and acts on the outside world only through an :class:`Effects` object, so the same
+``notify``), except :func:`submit_proof`, which asks WHMCS between transactions of its own; each
+acts on the outside world only through an :class:`Effects` object, so the same
 flows serve the hook handlers, the staff API, the link pages and the CLI, and tests can watch
 every effect.
 """
@@ -10,11 +11,13 @@ every effect.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
+from whmcs_bridge.context import HandlerContext
 from whmcs_bridge.tickets import replies
 from whmcs_bridge.tickets import store as tstore
 from whmcs_bridge.verification import (
@@ -22,6 +25,7 @@ from whmcs_bridge.verification import (
     LINK,
     LOCKED,
     NOT_REQUIRED,
+    PENDING,
     REFUSED,
     REQUIRED,
     STRONG_METHODS,
@@ -164,7 +168,8 @@ def _auto_send_link(ctx: Any, effects: Effects, ticket_id: int) -> None:
 
 def ensure_request(ctx: Any, ticket_id: int) -> Any:
     """The ticket's request; staff may verify a ticket the classifier did not flag, which
-    then covers every change kind."""
+    then covers every change kind. Safe when two proofs of a new ticket arrive together (the
+    insert is an upsert)."""
     req = store.get_request(ctx.conn, ticket_id)
     if req is not None:
         return req
@@ -191,62 +196,134 @@ def _client_of(ctx: Any, req: Any) -> int:
 
 # --------------------------------------------------------------------------- proofs
 
-def submit_proof(ctx: Any, effects: Effects, ticket_id: int, proof: proofs.Proof, *,
-                 actor: str, channel: str) -> Outcome:
-    """Check a staff-submitted proof, audit it, and verify / fail / lock the ticket."""
+@contextmanager
+def _step(job: Any) -> Iterator[tuple[HandlerContext, BridgeEffects]]:
+    """One transaction of a proof, with the context and effects the flows take."""
+    with job.engine.begin() as conn:
+        ctx = HandlerContext(settings=job.settings, conn=conn, now=job.now,
+                             services=job.services)
+        yield ctx, BridgeEffects(ctx)
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """An attempt reserved (recorded ``pending``) and waiting for WHMCS's answer."""
+
+    attempt_id: int
+    ticket_id: int
+    client_id: int
+    method: str
+    actor: str
+    channel: str
+    reference: str | None
+    fingerprint: str | None
+
+
+def submit_proof(job: Any, ticket_id: int, proof: proofs.Proof, *, actor: str,
+                 channel: str) -> Outcome:
+    """Check a staff-submitted proof, audit it, and verify / fail / lock the ticket.
+
+    ``job`` has ``settings``, ``engine``, ``now`` and ``services`` (a
+    :class:`~whmcs_bridge.context.JobContext`): the proof runs as three steps, because WHMCS
+    must never be asked while a transaction is open (it holds SQLite's write lock, and on
+    PostgreSQL the client's lock, for a network round trip):
+
+    1. *reserve*, one transaction under the client's lock: refuse when locked or when every
+       remaining guess is already being checked, else record the attempt ``pending`` (it
+       counts towards the lockout from now on) and commit;
+    2. *check* against WHMCS, no transaction open;
+    3. *resolve*, one transaction under the client's lock: record the outcome, then verify,
+       or fail and lock at the threshold. A ticket is never both verified and locked.
+    """
+    if proof.method == LINK:
+        raise proofs.ProofInputError("method", "links are approved by the client, not submitted")
+    with _step(job) as (ctx, effects):
+        step = _reserve(ctx, effects, ticket_id, proof, actor=actor, channel=channel)
+    if isinstance(step, Outcome):
+        return step
+    try:
+        result = proofs.check(job.services.whmcs, step.client_id, proof)
+    except Exception as exc:
+        with _step(job) as (ctx, effects):
+            _audit(ctx, effects, step, "error", type(exc).__name__)
+        raise
+    with _step(job) as (ctx, effects):
+        return _resolve(ctx, effects, step, result)
+
+
+def _reserve(ctx: Any, effects: Effects, ticket_id: int, proof: proofs.Proof, *, actor: str,
+             channel: str) -> _Slot | Outcome:
     conn, now, settings = ctx.conn, ctx.now, ctx.settings
     req = ensure_request(ctx, ticket_id)
     client_id = _client_of(ctx, req)
+    store.lock_client(conn, client_id)
+    req = store.get_request(conn, ticket_id)  # as it is now that we hold the lock
     if req.state == VERIFIED and (req.expires_at is None or req.expires_at > now):
         return Outcome("already_verified", VERIFIED)
-    if proof.method == LINK:
-        raise proofs.ProofInputError("method", "links are approved by the client, not submitted")
-
-    def audit(outcome: str, reason: str | None, fp: str | None = None) -> None:
-        store.record_attempt(conn, ticket_id=ticket_id, client_id=client_id,
-                             method=proof.method, channel=channel, actor=actor, outcome=outcome,
-                             reason=reason, now=now, fingerprint=fp,
-                             reference=proof.reference or None)
-        n = len(store.attempts_for_ticket(conn, ticket_id))
-        effects.note(ticket_id, messages.staff_note(
-            tid=_tid(req), method=proof.method, outcome=outcome, actor=actor, channel=channel,
-            reason=reason, reference=proof.reference or None),
-            dedupe_key=f"verification:attempt:{ticket_id}:{n}")
-
-    if proof.method not in STRONG_METHODS and lockout.is_locked(conn, settings, client_id, now):
-        audit("rejected", "locked")
-        _lock(ctx, effects, req, client_id)
-        return Outcome("rejected", LOCKED, "locked")
-
     fp = None
     if proof.reuse_value is not None:
         fp = tokens.fingerprint(settings, f"attempt:{proof.method}:{client_id}",
                                 proof.reuse_value)
+    attempt_id = store.record_attempt(
+        conn, ticket_id=ticket_id, client_id=client_id, method=proof.method, channel=channel,
+        actor=actor, outcome=PENDING, reason=None, now=now, reference=proof.reference or None)
+    slot = _Slot(attempt_id, ticket_id, client_id, proof.method, actor, channel,
+                 proof.reference or None, fp)
+    if proof.method in STRONG_METHODS:
+        return slot
+    if lockout.is_locked(conn, settings, client_id, now):
+        _audit(ctx, effects, slot, "rejected", "locked")
+        _lock(ctx, effects, req, client_id)
+        return Outcome("rejected", LOCKED, "locked")
+    if lockout.slots_left(conn, settings, client_id, now) < 0:  # this attempt took one too
+        # the remaining guesses are all being checked right now: until they are answered
+        # this one may not be checked (it could be the one after the lock)
+        _audit(ctx, effects, slot, "rejected", "attempts_in_progress")
+        return Outcome("rejected", req.state, "attempts_in_progress")
     if proof.leak_kind and store.any_leaked(
             conn, tokens.fingerprints(settings, f"leak:{proof.leak_kind}", proof.secret)):
-        result = proofs.ProofResult(False, "leaked_secret")
-    else:
-        try:
-            result = proofs.check(ctx.whmcs, client_id, proof)
-        except proofs.ProofInputError:
-            raise
-        except Exception as exc:
-            audit("error", type(exc).__name__)
-            raise
+        # known without asking WHMCS: resolve it in this same transaction
+        return _resolve(ctx, effects, slot, proofs.ProofResult(False, "leaked_secret"))
+    return slot
+
+
+def _audit(ctx: Any, effects: Effects, slot: _Slot, outcome: str, reason: str | None) -> None:
+    """Give the reserved attempt its outcome and tell staff in a ticket note."""
+    store.resolve_attempt(ctx.conn, slot.attempt_id, outcome=outcome, reason=reason,
+                          fingerprint=slot.fingerprint if outcome in (VERIFIED, "failed")
+                          else None)
+    req = store.get_request(ctx.conn, slot.ticket_id)
+    effects.note(slot.ticket_id, messages.staff_note(
+        tid=_tid(req), method=slot.method, outcome=outcome, actor=slot.actor,
+        channel=slot.channel, reason=reason, reference=slot.reference),
+        dedupe_key=f"verification:attempt:{slot.ticket_id}:{slot.attempt_id}")
+
+
+def _resolve(ctx: Any, effects: Effects, slot: _Slot, result: proofs.ProofResult) -> Outcome:
+    conn, now, settings = ctx.conn, ctx.now, ctx.settings
+    store.lock_client(conn, slot.client_id)
+    req = store.get_request(conn, slot.ticket_id)
+    if result.ok and req.state == LOCKED and slot.method not in STRONG_METHODS:
+        _audit(ctx, effects, slot, "rejected", "locked")
+        return Outcome("rejected", LOCKED, "locked")
     if result.ok:
-        audit(VERIFIED, result.reason, fp)
-        mark_verified(ctx, effects, req, client_id, method=proof.method, actor=actor)
+        _audit(ctx, effects, slot, VERIFIED, result.reason)
+        if req.state != VERIFIED:  # a second right guess in flight changes nothing
+            mark_verified(ctx, effects, req, slot.client_id, method=slot.method,
+                          actor=slot.actor)
         return Outcome(VERIFIED, VERIFIED, result.reason)
-    audit("failed", result.reason, fp)
-    if proof.method not in STRONG_METHODS and lockout.is_locked(conn, settings, client_id, now):
-        _lock(ctx, effects, req, client_id)
+    _audit(ctx, effects, slot, "failed", result.reason)
+    if slot.method not in STRONG_METHODS and req.state != VERIFIED \
+            and lockout.is_locked(conn, settings, slot.client_id, now):
+        _lock(ctx, effects, req, slot.client_id)
         return Outcome("failed", LOCKED, result.reason)
-    return Outcome("failed", store.get_request(conn, ticket_id).state, result.reason)
+    return Outcome("failed", req.state, result.reason)
 
 
 def _lock(ctx: Any, effects: Effects, req: Any, client_id: int) -> None:
-    """Lock the ticket's verification and alert the account owner (once per lock)."""
-    if req.state == LOCKED:
+    """Lock the ticket's verification and alert the account owner (once per lock). A verified
+    ticket stays verified: its proof was checked within the limit."""
+    if req.state in (LOCKED, VERIFIED):
         return
     store.update_request(ctx.conn, req.ticket_id, ctx.now, state=LOCKED, locked_at=ctx.now)
     lang = req.language

@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select, update
 
-from whmcs_bridge.verification import GUESSABLE_METHODS, STRONG_METHODS, VERIFIED
+from whmcs_bridge.store.base import dialect_insert
+from whmcs_bridge.verification import GUESSABLE_METHODS, PENDING, STRONG_METHODS, VERIFIED
 from whmcs_bridge.verification.tables import (
     leaked_secrets,
     verification_attempts,
@@ -34,12 +35,35 @@ def get_request(conn: Connection, ticket_id: int) -> Any | None:
 def create_request(conn: Connection, *, ticket_id: int, client_id: int | None, tid: str | None,
                    changes: Iterable[str], channel: str | None, language: str, state: str,
                    now: datetime, deadline_at: datetime | None = None,
-                   reasons: str | None = None) -> None:
-    conn.execute(R.insert().values(
+                   reasons: str | None = None) -> bool:
+    """Insert the ticket's request unless it has one; True when this call created it.
+
+    An upsert (``ON CONFLICT DO NOTHING``), not read-then-insert: two first proofs of one
+    ticket arrive together, and the second must find the first's row, not fail on the key.
+    """
+    stmt = dialect_insert(conn)(R).values(
         ticket_id=ticket_id, client_id=client_id or None, tid=tid, changes=join_changes(changes),
         channel=channel, language=language, state=state, reasons=reasons, created_at=now,
         updated_at=now, deadline_at=deadline_at,
-    ))
+    ).on_conflict_do_nothing(index_elements=[R.c.ticket_id])
+    return conn.execute(stmt).rowcount == 1
+
+
+#: The advisory-lock class of "proofs of one client" (PostgreSQL's two-key advisory locks;
+#: the second key is the client id). Any constant no other lock of the bridge uses.
+_CLIENT_PROOF_LOCK = 0x5642
+
+
+def lock_client(conn: Connection, client_id: int) -> None:
+    """Hold "proofs of ``client_id``" until the caller's transaction ends, so that reading
+    the failure count and recording an attempt happen as one step per client.
+
+    PostgreSQL: a transaction-scoped advisory lock (nothing to clean up, released at commit or
+    rollback). SQLite: nothing to do, every write transaction already holds the database's
+    single write lock from its first statement (``BEGIN IMMEDIATE``, :mod:`whmcs_bridge.store
+    .engine`)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(_CLIENT_PROOF_LOCK, client_id)))
 
 
 def update_request(conn: Connection, ticket_id: int, now: datetime, **values: Any) -> None:
@@ -67,11 +91,21 @@ def overdue_requests(conn: Connection, states: Iterable[str], now: datetime) -> 
 def record_attempt(conn: Connection, *, ticket_id: int | None, client_id: int | None,
                    method: str, channel: str | None, actor: str | None, outcome: str,
                    reason: str | None, now: datetime, fingerprint: str | None = None,
-                   reference: str | None = None) -> None:
-    conn.execute(verification_attempts.insert().values(
+                   reference: str | None = None) -> int:
+    """Append one attempt to the audit; returns its id."""
+    result = conn.execute(verification_attempts.insert().values(
         ticket_id=ticket_id, client_id=client_id, method=method, channel=channel, actor=actor,
         outcome=outcome, reason=reason, reference=reference, fingerprint=fingerprint, at=now,
     ))
+    return int(result.inserted_primary_key[0])
+
+
+def resolve_attempt(conn: Connection, attempt_id: int, *, outcome: str, reason: str | None,
+                    fingerprint: str | None = None) -> None:
+    """Give a ``pending`` attempt its outcome once WHMCS has answered."""
+    A = verification_attempts
+    conn.execute(update(A).where(A.c.id == attempt_id).values(
+        outcome=outcome, reason=reason, fingerprint=fingerprint))
 
 
 def attempts_for_ticket(conn: Connection, ticket_id: int) -> list[Any]:
@@ -88,12 +122,15 @@ def last_strong_success(conn: Connection, client_id: int) -> datetime | None:
     ).scalar()
 
 
-def failures_since(conn: Connection, client_id: int, since: datetime) -> int:
-    """Failed guessable proofs for the client on any ticket and channel since ``since``."""
+def failures_since(conn: Connection, client_id: int, since: datetime, *,
+                   in_flight: bool = False) -> int:
+    """Failed guessable proofs for the client on any ticket and channel since ``since``;
+    with ``in_flight``, also those reserved and still being checked (``pending``)."""
     A = verification_attempts
+    outcomes = ["failed", PENDING] if in_flight else ["failed"]
     return conn.execute(
         select(func.count()).select_from(A).where(
-            A.c.client_id == client_id, A.c.outcome == "failed", A.c.at > since,
+            A.c.client_id == client_id, A.c.outcome.in_(outcomes), A.c.at > since,
             A.c.method.in_(sorted(GUESSABLE_METHODS)))
     ).scalar_one()
 
