@@ -59,6 +59,14 @@ CORPUS: list[tuple[str, set[str]]] = [
     ("Upgrade and install | Upgrade to the 4 GB VPS and install Docker please.", {P, S}),
     ("Phone number | Please update the phone number on file to +84 28 1234 5678.", {D}),
     ("Name | Please correct the company name on my account.", {D}),
+    # --- hidden from a plain reading: zero-width characters, soft hyphens, look-alike letters
+    # (written as escapes, since the point is that they do not show)
+    ("Hosting | Please up\u200bgrade my hos\u200bting plan.", {P}),
+    ("Plan | Please up\u00adgrade my hosting plan to Business.", {P}),
+    ("Plan | Please u\u0440gr\u0430d\u0435 my hosting plan.", {P}),  # Cyrillic р а е
+    ("\u0415mail | Pl\u0435ase ch\u0430nge my em\u200ba\u200bil address to x@example.com", {D}),
+    ("Cài đặt | Nhờ c\u2060ài WordPr\u0435ss giúp em.", {S}),
+    ("Gói | Nhờ nâ\u200bng c\u00adấ\u0440 gói hosting giúp em.", {P}),
     # --- near-misses and ordinary tickets (no change requested)
     ("Hỏi giá | Tôi muốn hỏi giá gói nâng cấp VPS 4GB.", set()),
     ("Báo giá | Cho mình xin báo giá nâng cấp lên gói Business.", set()),
@@ -85,4 +93,10 @@ CORPUS: list[tuple[str, set[str]]] = [
     ("Chat | Cho hỏi gói hosting nào hỗ trợ Node.js, giá bao nhiêu?", set()),
     ("Lỗi WordPress | WordPress bị lỗi trắng trang sau khi cập nhật plugin.", set()),
     ("Hotline | Gọi 1900 6046 không ai nghe máy.", set()),
+    # hidden characters do not make a question a request
+    ("Price | How much does it cost to u\u0440gr\u0430d\u0435 my hosting plan?", set()),
+    ("Hỏi giá | Cho mình xin báo giá nâ\u200bng cấp lên gói Business.", set()),
+    # text in another script folds to words no rule spells
+    ("Сайт | Сайт не открывается с утра, проверьте пожалуйста.", set()),
+    ("Ιστοσελίδα | Η ιστοσελίδα μου δεν λειτουργεί από το πρωί.", set()),
 ]

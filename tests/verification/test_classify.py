@@ -20,6 +20,48 @@ def test_fold_removes_diacritics_and_case() -> None:
     assert fold("cài đặt phần mềm") == fold("cai dat phan mem")
 
 
+#: "upgrade my hosting plan" as a reader sees it, hidden from the rules: each variant is spelled
+#: with characters that draw nothing or draw a Latin letter.
+HIDDEN_UPGRADE = {
+    "zero-width space": "Please up\u200bgrade my hos\u200bting plan",
+    "zero-width non-joiner and joiner": "Please upg\u200crade my hosting pl\u200dan",
+    "word joiner": "Please up\u2060grade my hosting plan",
+    "byte order mark": "Please upgr\ufeffade my hosting plan",
+    "soft hyphen": "Please up\u00adgrade my hos\u00adting plan",
+    "combining grapheme joiner": "Please up\u034fgrade my hosting plan",
+    "variation selector": "Please upgra\ufe00de my hosting plan",
+    "cyrillic look-alikes": "Please u\u0440gr\u0430d\u0435 my h\u043esting plan",
+    "greek look-alikes": "Please \u03c5pgr\u03b1de my hosting plan",
+    "mixed": "Please up\u200bgr\u0430\u00adde my hosting plan",
+}
+
+
+@pytest.mark.parametrize("message", HIDDEN_UPGRADE.values(), ids=HIDDEN_UPGRADE.keys())
+def test_invisible_and_look_alike_characters_do_not_hide_a_request(message) -> None:
+    clf = _classifier()
+    assert clf.classify("Hosting", message).kinds == {"package_change"}
+    assert clf.classify(message.replace("Please ", "Upgrade? "), "").kinds == {"package_change"}
+
+
+@pytest.mark.parametrize("message", [
+    "Nhờ nâ\u200bng cấp gói hosting giúp em",
+    "Nhờ nâng c\u00adấp gói hosting giúp em",
+    "Nhờ nâng cấ\u0440 gói hosting giúp em",  # Cyrillic р
+])
+def test_hidden_vietnamese_request_is_found(message) -> None:
+    assert _classifier().classify("Gói", message).kinds == {"package_change"}
+
+
+def test_fold_reads_what_a_reader_sees() -> None:
+    assert fold("nâ\u200bng c\u00adấ\u0440 GÓI") == "nang cap goi"
+    assert fold("\u0405\u0435t \u041c\u0423 \u0440\u0430ss") == "set my pass"
+    assert fold("\uff55\uff50\uff47\uff52\uff41\uff44\uff45") == "upgrade"  # full width
+    # Vietnamese folds as it did: no Latin letter with a diacritic is a look-alike
+    assert fold("Đổi tên chủ sở hữu, cài đặt phần mềm") == "doi ten chu so huu, cai dat phan mem"
+    # a text wholly in Cyrillic keeps its other letters, so it folds to words no rule spells
+    assert not fold("Сайт не работает").isascii()
+
+
 def test_corpus_precision_and_recall(capsys) -> None:
     clf = _classifier()
     assert len(CORPUS) >= 60
