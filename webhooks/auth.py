@@ -23,6 +23,21 @@ def token_is_valid(token: str | None) -> bool:
     return ok
 
 
+def token_name(token: str | None) -> str | None:
+    """Who a valid staff token stands for, as the audit records it: the part before the first
+    ``:`` when the configured token is written ``name:secret`` (the whole string is still the
+    bearer), else ``token N``, its place in ``api.tokens`` from 1. None when not configured."""
+    if not token:
+        return None
+    found = None
+    for n, configured in enumerate(bridge().settings.api.tokens, 1):
+        value = configured.reveal()
+        if hmac.compare_digest(value.encode(), token.encode()):
+            name, sep, _ = value.partition(":")
+            found = name[:40] if sep and name else f"token {n}"
+    return found
+
+
 def bearer_token() -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")

@@ -13,12 +13,14 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
-from flask import Blueprint, jsonify, render_template_string, request
+from flask import Blueprint, current_app, jsonify, render_template_string, request
 
 from webhooks.app import bridge
-from webhooks.auth import require_token
+from webhooks.auth import bearer_token, require_token, token_name
+from webhooks.throttle import Throttle
 from whmcs_bridge.context import HandlerContext, JobContext, Services
 from whmcs_bridge.event_schemas import replace_nul
 from whmcs_bridge.store.base import utcnow
@@ -26,6 +28,9 @@ from whmcs_bridge.verification import LINK, messages, service, status, store, to
 from whmcs_bridge.verification.proofs import ProofInputError, build_proof
 
 bp = Blueprint("verification", __name__)
+
+#: A WHMCS admin username as the module reports it (``tbladmins.username``).
+_ADMIN = re.compile(r"[\w.@+-]{1,50}")
 log = logging.getLogger("whmcs_bridge.verification")
 
 
@@ -66,9 +71,13 @@ def submit(ticket_id: int) -> Any:
     method, admin = body.get("method"), body.get("admin")
     if not isinstance(method, str) or not method:
         return _error(400, "bad_request", "method is required", errors={"method": ["required"]})
-    if not isinstance(admin, str) or not admin.strip() or len(admin) > 100:
-        return _error(400, "bad_request", "admin (the staff member's username) is required",
-                      errors={"admin": ["required, at most 100 characters"]})
+    if not isinstance(admin, str) or not _ADMIN.fullmatch(admin.strip()):
+        return _error(400, "bad_request", "admin (the WHMCS admin's username) is required",
+                      errors={"admin": ["required: a WHMCS username, at most 50 letters, "
+                                        "digits and . _ @ + -"]})
+    # the audit names the credential, which the body cannot choose, and the admin the
+    # module reports behind it
+    actor = f"{admin.strip()} via {token_name(bearer_token())}"
     from whmcs_bridge.api import WhmcsError
 
     try:
@@ -82,8 +91,7 @@ def submit(ticket_id: int) -> Any:
                                          if k not in ("method", "admin")})
             job = JobContext(settings=bridge().settings, engine=bridge().engine, now=utcnow(),
                              services=_services())
-            out = service.submit_proof(job, ticket_id, proof, actor=admin.strip(),
-                                       channel="api")
+            out = service.submit_proof(job, ticket_id, proof, actor=actor, channel="api")
             result = {"outcome": out.outcome, "reason": out.reason}
         with bridge().engine.connect() as conn:
             result["verification"] = status.for_ticket(conn, ticket_id)
@@ -164,6 +172,7 @@ _PAGE_TEXT = {
         "refused": "Yêu cầu này đã bị từ chối; vui lòng gửi yêu cầu mới từ khu vực khách hàng.",
         "changed": "Yêu cầu đã thay đổi sau khi gửi liên kết; vui lòng dùng liên kết mới.",
         "error": "Có lỗi tạm thời; vui lòng thử lại sau ít phút.",
+        "throttled": "Quá nhiều yêu cầu từ địa chỉ này; vui lòng thử lại sau ít phút.",
         "nothing": "Không có thay đổi nào được chấp thuận.",
     },
     "en": {
@@ -185,12 +194,13 @@ _PAGE_TEXT = {
         "refused": "This request was refused; please send a new one from the client area.",
         "changed": "The request changed after this link was sent; please use a newer link.",
         "error": "A temporary error occurred; please try again in a few minutes.",
+        "throttled": "Too many requests from this address; please try again in a few minutes.",
         "nothing": "Nothing has been approved.",
     },
 }
 
 _CODES = {"expired": 410, "invalid": 400, "used": 409, "wrong_client": 403, "verified": 409,
-          "refused": 409, "changed": 409, "error": 503}
+          "refused": 409, "changed": 409, "error": 503, "throttled": 429}
 
 
 def _page(lang: str, code: int, *, heading: str, paragraphs: list[str], css: str,
@@ -222,10 +232,42 @@ def _failure(view: service.LinkView) -> Any:
                  paragraphs=[t.get(reason, t["invalid"]), t["nothing"]])
 
 
+#: Link pages per remote address: a burst of 20, then one request every 6 s (a customer opens
+#: a link a few times; a scanner or a guesser is slowed to a trickle). See :mod:`.throttle`.
+LINK_BURST, LINK_PER_SECOND = 20, 1 / 6
+
+
+def _link_throttle() -> Throttle:
+    ext = current_app.extensions
+    if "whmcs_bridge_link_throttle" not in ext:
+        ext["whmcs_bridge_link_throttle"] = Throttle(LINK_BURST, LINK_PER_SECOND)
+    throttle: Throttle = ext["whmcs_bridge_link_throttle"]
+    return throttle
+
+
+def _read(token: str) -> Any:
+    """The link's claims, or the page to answer with: too many requests from this address,
+    or a link whose signature names nothing of ours (both without touching the database)."""
+    default = bridge().settings.verification.default_language
+    address = request.remote_addr or "-"
+    throttle = _link_throttle()
+    if not throttle.allow(address):
+        page = _failure(service.LinkView(False, "throttled", language=default))
+        page[2]["Retry-After"] = str(max(1, throttle.retry_after(address)))
+        return page
+    read = service.read_link(bridge().settings, token, utcnow())
+    if isinstance(read, service.LinkView) and read.ticket_id is None:
+        return _failure(read)
+    return read
+
+
 @bp.get("/verify/<token>")
 def link_page(token: str) -> Any:
+    read = _read(token)
+    if isinstance(read, tuple):
+        return read
     with bridge().engine.connect() as conn:
-        view, _ = service.inspect_link(_ctx(conn), token)
+        view, _ = service.inspect_link(_ctx(conn), read)
     if not view.ok:
         return _failure(view)
     lang = _lang(view)
@@ -237,10 +279,16 @@ def link_page(token: str) -> Any:
 
 @bp.post("/verify/<token>")
 def link_approve(token: str) -> Any:
+    read = _read(token)
+    if isinstance(read, tuple):
+        return read
+    if isinstance(read, service.LinkView):  # expired: no write, only the ticket's language
+        with bridge().engine.connect() as conn:
+            return _failure(service.inspect_link(_ctx(conn), read)[0])
     try:
         with bridge().engine.begin() as conn:
             ctx = _ctx(conn)
-            view = service.approve_link(ctx, service.BridgeEffects(ctx), token)
+            view = service.approve_link(ctx, service.BridgeEffects(ctx), read)
     except Exception as exc:  # WHMCS down while posting the note/reply: nothing committed
         log.warning("verification link approval failed: %s", type(exc).__name__)
         return _failure(service.LinkView(False, "error",

@@ -7,10 +7,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from tests.conftest import TEST_TOKEN
 from tests.verification.helpers import add_ticket, context, notifications, vsettings
 from webhooks.app import create_app
+from webhooks.throttle import Throttle
+from webhooks.verification import LINK_BURST
 from whmcs_bridge.store import make_engine
 from whmcs_bridge.store.base import utcnow
 from whmcs_bridge.verification import service, status, store, tokens
@@ -149,9 +152,100 @@ def test_staff_api_nul_in_text_is_not_a_500(web) -> None:
     """PostgreSQL text cannot hold NUL: an admin name or reference with one used to fail the
     write (a 500 on PostgreSQL only)."""
     client, engine, _, ticket, _ = web
+    odd_admin = client.post(f"/api/tickets/{ticket.id}/verification", headers=AUTH,
+                            json={"method": "in_person", "admin": "ali\x00ce",
+                                  "reference": "R1"})
+    assert odd_admin.status_code == 400 and "admin" in odd_admin.get_json()["errors"]
     resp = client.post(f"/api/tickets/{ticket.id}/verification", headers=AUTH,
-                       json={"method": "in_person", "admin": "ali\x00ce", "reference": "R\x001"})
+                       json={"method": "in_person", "admin": "alice", "reference": "R\x001"})
     assert resp.status_code == 200, resp.get_data(as_text=True)
     assert resp.get_json()["verification"]["state"] == "verified"
     with engine.connect() as conn:
         assert status.for_ticket(conn, ticket.id)["state"] == "verified"
+
+
+# --------------------------------------------------------------------------- issue 13.6
+
+def _checkouts(engine: Any) -> list[int]:
+    """Counts every connection taken from the engine's pool from now on."""
+    taken: list[int] = []
+    event.listen(engine.pool, "checkout", lambda *_: taken.append(1))
+    return taken
+
+
+def test_a_made_up_link_touches_no_database(web) -> None:
+    client, engine, _, _ticket, token = web
+    flipped = token[:-3] + ("A" if token[-3] != "A" else "B") + token[-2:]
+    taken = _checkouts(engine)
+    for resp in (client.post("/verify/anything"), client.post(f"/verify/{flipped}"),
+                 client.get("/verify/anything")):
+        assert resp.status_code == 400
+    assert taken == []
+    assert client.get(f"/verify/{token}").status_code == 200 and taken  # a real one does
+
+
+def test_a_used_link_is_audited_once(web) -> None:
+    client, engine, _, ticket, token = web
+    assert client.post(f"/verify/{token}").status_code == 200
+    for _ in range(4):  # the customer reloads, a scanner replays
+        assert client.post(f"/verify/{token}").status_code == 409
+    with engine.connect() as conn:
+        rows = store.attempts_for_ticket(conn, ticket.id)
+    assert [(r.outcome, r.reason) for r in rows] == [("verified", "link_approved"),
+                                                    ("rejected", "used")]
+
+
+def test_link_pages_are_rate_limited_per_address(web) -> None:
+    client, _, _, _, _ = web
+    codes = [client.post("/verify/x", environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code
+             for _ in range(LINK_BURST + 3)]
+    assert codes == [400] * LINK_BURST + [429] * 3
+    refused = client.get("/verify/x", environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    other = client.post("/verify/x", environ_base={"REMOTE_ADDR": "198.51.100.7"})
+    assert other.status_code == 400  # another address has its own bucket
+
+
+def test_throttle_refills_at_its_rate() -> None:
+    now = [100.0]
+    bucket = Throttle(2, 0.5, clock=lambda: now[0], max_keys=2)
+    assert [bucket.allow("a") for _ in range(3)] == [True, True, False]
+    assert bucket.blocked("a") and bucket.retry_after("a") == 2
+    now[0] += 2.0
+    assert bucket.allow("a") and not bucket.allow("a")
+    assert bucket.allow("b") and bucket.allow("c")  # a third key evicts the oldest…
+    assert len(bucket._buckets) == 2
+
+
+def test_in_person_reference_is_bounded(web) -> None:
+    client, engine, _, ticket, _ = web
+    url = f"/api/tickets/{ticket.id}/verification"
+    long = client.post(url, headers=AUTH, json={"method": "in_person", "admin": "alice",
+                                                "reference": "R" * 201})
+    assert long.status_code == 400 and "reference" in long.get_json()["errors"]
+    with engine.connect() as conn:
+        assert store.attempts_for_ticket(conn, ticket.id) == []
+    ok = client.post(url, headers=AUTH, json={"method": "in_person", "admin": "alice",
+                                              "reference": "R" * 200})
+    assert ok.status_code == 200 and ok.get_json()["outcome"] == "verified"
+
+
+def test_the_audit_names_the_credential_not_free_text(db_url, sim, whmcs, sim_client) -> None:
+    panel = "whmcs-panel:" + "p" * 24
+    settings = vsettings(db_url, api={"tokens": [TEST_TOKEN, panel]})
+    engine = make_engine(db_url)
+    client = create_app(settings, engine=engine, whmcs=whmcs).test_client()
+    with engine.begin() as conn:
+        ticket = add_ticket(conn, sim, client_id=sim_client.id, channel="phone")
+    url = f"/api/tickets/{ticket.id}/verification"
+    posing = client.post(url, headers=AUTH, json={
+        "method": "in_person", "reference": "V1", "admin": "alice (verified by the director)"})
+    assert posing.status_code == 400 and "admin" in posing.get_json()["errors"]
+    done = client.post(url, headers={"Authorization": f"Bearer {panel}"},
+                       json={"method": "in_person", "reference": "V1", "admin": "alice"})
+    assert done.status_code == 200, done.get_json()
+    with engine.connect() as conn:
+        rows = store.attempts_for_ticket(conn, ticket.id)
+        assert [r.actor for r in rows] == ["alice via whmcs-panel"]
+        assert store.get_request(conn, ticket.id).verified_by == "alice via whmcs-panel"
+    engine.dispose()

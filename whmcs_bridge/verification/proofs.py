@@ -38,6 +38,9 @@ from whmcs_bridge.verification import (
     SERVICE_LOGIN,
 )
 
+#: The longest in-person reference kept (the audit column's width).
+REFERENCE_MAX = 200
+
 _AMOUNT = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,4})?")
 
 
@@ -132,7 +135,10 @@ def build_proof(method: str, fields: dict[str, Any]) -> Proof:
             raise ProofInputError("date", "must be YYYY-MM-DD") from None
         return Proof(method, identity=gateway, amount=amount, paid_on=paid_on)
     if method == IN_PERSON:
-        return Proof(method, reference=need("reference"))
+        reference = need("reference")
+        if len(reference) > REFERENCE_MAX:
+            raise ProofInputError("reference", f"must be at most {REFERENCE_MAX} characters")
+        return Proof(method, reference=reference)
     raise ProofInputError("method", f"unknown method {method!r}")
 
 

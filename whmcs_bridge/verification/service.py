@@ -392,27 +392,40 @@ def send_link(ctx: Any, effects: Effects, ticket_id: int) -> str:
 
 @dataclass(frozen=True)
 class LinkView:
-    """What a link page shows: ok, or the reason nothing can be approved."""
+    """What a link page shows: ok, or the reason nothing can be approved. ``ticket_id`` is
+    set on an expired link (genuinely ours, so the page may look up the ticket's language)."""
 
     ok: bool
     reason: str | None = None
     tid: str | None = None
     changes: tuple[str, ...] = ()
     language: str = "vi"
+    ticket_id: int | None = None
 
 
-def inspect_link(ctx: Any, token: str) -> tuple[LinkView, Any]:
-    """Check a link without using it (the GET page)."""
-    default = ctx.settings.verification.default_language
+def read_link(settings: Any, token: str, now: Any) -> tokens.LinkClaims | LinkView:
+    """The link's claims, or why it approves nothing, from its signature alone: no database
+    access, so a stranger's made-up link costs a HMAC and nothing else."""
+    default = settings.verification.default_language
     try:
-        claims = tokens.read(ctx.settings, token, now=ctx.now)
+        return tokens.read(settings, token, now=now)
     except tokens.KeyNotConfigured:
         # a misconfiguration, not the customer's fault: "try later", approve nothing
         log.error("verification link opened but server.secret_key is not set")
-        return LinkView(False, "error", language=default), None
+        return LinkView(False, "error", language=default)
     except tokens.LinkError as exc:
-        known = store.get_request(ctx.conn, exc.ticket_id) if exc.ticket_id else None
-        return LinkView(False, exc.reason, language=known.language if known else default), None
+        return LinkView(False, exc.reason, language=default, ticket_id=exc.ticket_id)
+
+
+def inspect_link(ctx: Any, token: str | tokens.LinkClaims | LinkView) -> tuple[LinkView, Any]:
+    """Check a link without using it (the GET page); ``token`` may be :func:`read_link`'s
+    answer already."""
+    read = read_link(ctx.settings, token, ctx.now) if isinstance(token, str) else token
+    default = ctx.settings.verification.default_language
+    if isinstance(read, LinkView):
+        known = store.get_request(ctx.conn, read.ticket_id) if read.ticket_id else None
+        return LinkView(False, read.reason, language=known.language if known else default), None
+    claims = read
     nonce = store.get_nonce(ctx.conn, claims.nonce)
     req = store.get_request(ctx.conn, claims.ticket_id)
     if nonce is None or req is None or nonce.ticket_id != claims.ticket_id:
@@ -430,14 +443,23 @@ def inspect_link(ctx: Any, token: str) -> tuple[LinkView, Any]:
     return LinkView(True, None, _tid(req), claims.changes, lang), (claims, req)
 
 
-def approve_link(ctx: Any, effects: Effects, token: str) -> LinkView:
+#: Refusals of a genuine link that staff should see in the audit (once per link each).
+AUDITED_LINK_REFUSALS = ("wrong_client", "used")
+
+
+def approve_link(ctx: Any, effects: Effects, token: str | tokens.LinkClaims) -> LinkView:
     """The POST: use the nonce once and verify the ticket."""
     view, found = inspect_link(ctx, token)
-    if found is not None and not view.ok and view.reason in ("wrong_client", "used"):
+    if found is not None and not view.ok and view.reason in AUDITED_LINK_REFUSALS:
         claims, req = found
-        store.record_attempt(ctx.conn, ticket_id=req.ticket_id, client_id=req.client_id,
-                             method=LINK, channel="email_link", actor="client",
-                             outcome="rejected", reason=view.reason, now=ctx.now)
+        # the fingerprint names the link and the refusal, so reloading a used link's page
+        # (or a scanner replaying it) adds no row after the first
+        fp = tokens.fingerprint(ctx.settings, f"link:{view.reason}", claims.nonce)
+        if not store.attempt_with_fingerprint(ctx.conn, req.ticket_id, fp):
+            store.record_attempt(ctx.conn, ticket_id=req.ticket_id, client_id=req.client_id,
+                                 method=LINK, channel="email_link", actor="client",
+                                 outcome="rejected", reason=view.reason, now=ctx.now,
+                                 fingerprint=fp)
     if not view.ok:
         return view
     claims, req = found

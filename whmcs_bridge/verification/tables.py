@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text
 
 from whmcs_bridge.store.base import UTCDateTime, metadata
+from whmcs_bridge.verification.proofs import REFERENCE_MAX
 
 #: One row per ticket that asks for an account change.
 verification_requests = Table(
@@ -46,7 +47,7 @@ verification_attempts = Table(
     Column("actor", String(100), nullable=True),  # staff member, or "client" for links
     Column("outcome", String(20), nullable=False),  # verified|failed|rejected|error
     Column("reason", String(100), nullable=True),  # machine code, never the value
-    Column("reference", String(200), nullable=True),  # in-person attestation reference
+    Column("reference", String(REFERENCE_MAX), nullable=True),  # in-person attestation ref
     Column("fingerprint", String(64), nullable=True),  # HMAC of the submitted value
     Column("at", UTCDateTime, nullable=False),
     Index("ix_verification_attempts_client_at", "client_id", "at"),
