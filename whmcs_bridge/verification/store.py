@@ -73,40 +73,12 @@ def update_request(conn: Connection, ticket_id: int, now: datetime, **values: An
 
 
 def open_requests_for_client(conn: Connection, client_id: int) -> list[Any]:
-    """The client's requests whose ticket is not closed (what gates decide from): its own
-    (``client_id``), and those that name it as a possible owner while they block."""
-    candidate = R.c.ticket_id.in_(select(O.c.ticket_id).where(O.c.client_id == client_id))
+    """The client's requests whose ticket is not closed (what gates decide from)."""
     return list(conn.execute(
-        select(R.c.ticket_id, R.c.tid, R.c.state, R.c.changes, R.c.expires_at, R.c.language,
-               R.c.owner)
-        .where(or_(R.c.client_id == client_id,
-                   and_(candidate, R.c.state.in_(BLOCKING_STATES))),
-               R.c.closed_at.is_(None))
+        select(R.c.ticket_id, R.c.tid, R.c.state, R.c.changes, R.c.expires_at, R.c.language)
+        .where(R.c.client_id == client_id, R.c.closed_at.is_(None))
         .order_by(R.c.ticket_id)
     ))
-
-
-def owners_of(conn: Connection, ticket_id: int) -> dict[int, frozenset[str]]:
-    """Client id → how it was found, for one request."""
-    rows = conn.execute(select(O.c.client_id, O.c.source).where(O.c.ticket_id == ticket_id)
-                        .order_by(O.c.client_id))
-    return {r.client_id: split_changes(r.source) for r in rows}
-
-
-def set_owners(conn: Connection, ticket_id: int, candidates: dict[int, frozenset[str]],
-               now: datetime) -> None:
-    """Replace the request's candidate owners with ``candidates``."""
-    conn.execute(delete(O).where(O.c.ticket_id == ticket_id))
-    for cid, sources in candidates.items():
-        conn.execute(O.insert().values(ticket_id=ticket_id, client_id=cid,
-                                       source=join_changes(sources), found_at=now))
-
-
-def pending_owner_requests(conn: Connection, limit: int = 50) -> list[Any]:
-    """Open requests whose owner lookup has not run yet, oldest first."""
-    return list(conn.execute(
-        select(R).where(R.c.owner == "pending", R.c.closed_at.is_(None))
-        .order_by(R.c.created_at).limit(limit)))
 
 
 def overdue_requests(conn: Connection, states: Iterable[str], now: datetime) -> list[Any]:
