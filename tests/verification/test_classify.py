@@ -52,6 +52,51 @@ def test_hidden_vietnamese_request_is_found(message) -> None:
     assert _classifier().classify("Gói", message).kinds == {"package_change"}
 
 
+@pytest.mark.parametrize(("message", "kind"), [
+    # handing the account to a new owner
+    ("Please transfer ownership of the account to our new director.", "customer_details_change"),
+    ("We sold the business; please transfer this account to the new owner.",
+     "customer_details_change"),
+    ("Please transfer the hosting account to the new owner.", "customer_details_change"),
+    ("Please hand over the account to the new owner.", "customer_details_change"),
+    ("Please make Tran Van Binh the new owner of our account.", "customer_details_change"),
+    ("Change the account holder to Tran Van Binh please.", "customer_details_change"),
+    ("Nhờ chuyển nhượng tài khoản cho chủ mới là anh Bình.", "customer_details_change"),
+    ("Bên em muốn sang tên tài khoản hosting cho công ty mới.", "customer_details_change"),
+    ("Chuyển giao tài khoản này cho người khác giúp em.", "customer_details_change"),
+    # a service password reset, the new one sent
+    ("Please reset the cPanel password and send me the new one.", "customer_details_change"),
+    ("Please reset the FTP password for example.com and send it to me.",
+     "customer_details_change"),
+    ("Please reset the root password on my VPS and send me the new one.",
+     "customer_details_change"),
+    ("Can you send me a new cPanel password?", "customer_details_change"),
+    ("Cấp mật khẩu mới cho cPanel giúp em nhé.", "customer_details_change"),
+    ("Gửi lại mật khẩu mới của hosting qua email giúp mình.", "customer_details_change"),
+    ("Reset cPanel giúp em với.", "customer_details_change"),
+    # a named package
+    ("Please move my site to the 10GB package.", "package_change"),
+    ("Could you move our website to the 10 GB plan?", "package_change"),
+    ("Move my hosting account to the 10GB package please.", "package_change"),
+    ("Chuyển web của em sang gói 10GB giúp em.", "package_change"),
+    ("Nhờ chuyển site qua gói 10GB nhé.", "package_change"),
+    ("Cho em chuyển website lên gói 10GB.", "package_change"),
+])
+def test_owner_transfer_password_reset_and_named_package_are_requests(message, kind) -> None:
+    assert _classifier().classify("Yêu cầu", message).kinds == {kind}
+
+
+@pytest.mark.parametrize("message", [
+    "I reset my cPanel password myself, all fine now, thanks.",
+    "Em đã đổi mật khẩu cPanel rồi, giờ không vào được email.",
+    "Sau khi chuyển sang gói 10GB website bị chậm.",
+    "Giá chuyển sang gói 10GB bao nhiêu?",
+    "Please make sure the new owner of the domain gets the invoice.",
+])
+def test_reports_and_questions_near_the_new_phrasings_are_not_requests(message) -> None:
+    assert not _classifier().classify("Gói 10GB", message).is_change
+
+
 def test_fold_reads_what_a_reader_sees() -> None:
     assert fold("nâ\u200bng c\u00adấ\u0440 GÓI") == "nang cap goi"
     assert fold("\u0405\u0435t \u041c\u0423 \u0440\u0430ss") == "set my pass"

@@ -1,8 +1,9 @@
 """The ``[verification]`` settings section, with the classification rules kept as data.
 
 Patterns are regular expressions matched against *folded* text: lower case, Vietnamese
-diacritics removed and ``đ`` written ``d`` (see :func:`whmcs_bridge.verification.classify.fold`),
-so ``nang cap goi`` and ``nâng cấp gói`` match the same rule. A message is an account-change
+diacritics removed and ``đ`` written ``d``, invisible characters dropped and look-alike letters
+written in Latin (see :func:`whmcs_bridge.verification.classify.fold`), so ``nang cap goi`` and
+``nâng cấp gói`` match the same rule. A message is an account-change
 request when a change pattern matches, unless an ``exclude`` pattern (price questions, how-to
 questions, reports about a past change) matches and no ``intent`` pattern (an explicit ask for
 someone to do it) does. An admin can replace any list in the TOML file.
@@ -26,7 +27,8 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
     "package_change": [
         r"\bnang cap\b",
         r"\bha cap\b",
-        r"\b(doi|chuyen|thay) (sang |qua |len |xuong |lai )?goi\b",
+        r"\b(doi|chuyen|thay)( sang| qua| len| xuong| lai|( [\w.]+){1,3} (sang|qua|len|xuong))?"
+        r" goi\b",
         r"\b(tang|them|mo rong|nang) (them )?(dung luong|ram|cpu|core|bang thong|o cung|disk"
         r"|tai nguyen|cau hinh|so luong website|so website|addon domain|email account)",
         r"\bthay doi cau hinh (goi|hosting|vps|server|may chu|dich vu)",
@@ -37,18 +39,28 @@ DEFAULT_PATTERNS: dict[str, list[str]] = {
         r"|bandwidth|space|resources|inodes|quota)\b",
         r"\bmove (me|us|my account|my site|my hosting) to (a |the )?(bigger|larger|higher|"
         r"smaller|lower|business|pro|premium)",
+        r"\b(move|migrate|switch|put|transfer) (me|us|my|our|this|the)( [\w.-]+){0,2} (to|onto"
+        r"|into) (a |an |the )?([\w.-]+ ){0,3}(plan|package|tier)\b",
     ],
     "customer_details_change": [
         r"\b(doi|thay doi|cap nhat|sua|chinh sua|thay|bo sung)( lai)? (thong tin|email|e-mail"
         r"|dia chi|so dien thoai|sdt|ten|ho ten|ten cong ty|chu so huu|chu tai khoan|mat khau"
         r"|ma so thue|mst|nguoi lien he|lien he)",
         r"\b(reset|cap lai|dat lai|lay lai) (lai )?(mat khau|password|pass|mk)\b",
-        r"\bchuyen (quyen )?(so huu|chu so huu|tai khoan|dich vu)( \w+){0,3} (sang|cho|qua)\b",
+        r"\bchuyen (quyen |nhuong |giao )?(so huu|chu so huu|tai khoan|dich vu)( \w+){0,3}"
+        r" (sang|cho|qua)\b",
+        r"\bsang ten (tai khoan|dich vu|hosting|vps|chu so huu|cho)\b",
+        r"\b(gui|cap|cho)( lai)?( cho (em|minh|toi|anh|chi))? (mat khau|password|pass|mk) moi\b",
+        r"\breset (lai )?(mat khau |mk |pass )?(cpanel|ftp|directadmin|plesk|whm)\b",
         r"\b(change|update|modify|correct|edit|replace) (my |the |our |account |billing |contact "
         r"|registered |primary |login |company )*(e-?mail|address|phone|phone number|name"
-        r"|company|contact|details|information|info|owner|password|tax id|vat)\b",
-        r"\breset (my |the |our )?(account |client area |login )?password\b",
-        r"\btransfer (the |my |our )?(account|ownership|service|hosting) to\b",
+        r"|company|contact|details|information|info|owner|holder|password|tax id|vat)\b",
+        r"\breset (my |the |our )?([\w.-]+ ){0,3}(password|passwd)\b",
+        r"\b(send|email|mail|give) (me |us )?(a |the )?new ([\w.-]+ ){0,2}(password|passwd)\b",
+        r"\b(transfer|hand over) (the |my |our |this )?(hosting |client |whole )?(account|ownership"
+        r"|service|hosting)( of (the |my |our |this )?(hosting |client )?(account|service"
+        r"|hosting))? to\b",
+        r"\b(make|set|register|put) (?!sure ).{1,40} (as )?(the )?new (account )?(owner|holder)\b",
         r"\bnew (billing )?(e-?mail|address|phone number) (is|should be|for my account)",
     ],
     "software_install": [
@@ -72,8 +84,13 @@ DEFAULT_EXCLUDE: list[str] = [
     r"\b(how much|price|prices|pricing|cost|costs|quote)\b",
     r"\b(huong dan|lam sao|lam the nao|cach nao|the nao de)\b",
     r"\b(how do i|how can i|how to|is there a guide|where can i)\b",
-    r"\bsau khi (nang cap|ha cap|cai|doi|thay doi|cap nhat)\b",
-    r"\b(after|since) (the |i |we |you )?(upgrad|install|chang|updat)",
+    r"\bgia\b.{0,60}\bbao nhieu\b",
+    r"\bsau khi (nang cap|ha cap|cai|doi|thay doi|cap nhat|chuyen|reset|cap|dat lai)\b",
+    r"\b(em|minh|toi|anh|chi|ben em|chung toi) (da|vua) (tu )?(nang cap|doi|reset|cap nhat|cai"
+    r"|chuyen(?! khoan))\b",
+    r"\b(after|since) (the |i |we |you )?(upgrad|install|chang|updat|reset|mov)",
+    r"\b(i|we|i've|we've|i have|we have) (already |just )?(reset|changed|updated|upgraded"
+    r"|installed|transferred)\b",
     r"\b(khong|chua) (can|muon) (nang cap|doi|cai)\b",
     r"\b(don't|do not|no need to) (want to |need to )?(upgrade|change|install)\b",
 ]
