@@ -33,6 +33,8 @@ HIDDEN_UPGRADE = {
     "cyrillic look-alikes": "Please u\u0440gr\u0430d\u0435 my h\u043esting plan",
     "greek look-alikes": "Please \u03c5pgr\u03b1de my hosting plan",
     "mixed": "Please up\u200bgr\u0430\u00adde my hosting plan",
+    "right-to-left override": "Please \u202enalp gnitsoh ym edargpu\u202c, thanks",
+    "right-to-left override to the end of the line": "Please \u202enalp gnitsoh ym edargpu",
 }
 
 
@@ -40,7 +42,7 @@ HIDDEN_UPGRADE = {
 def test_invisible_and_look_alike_characters_do_not_hide_a_request(message) -> None:
     clf = _classifier()
     assert clf.classify("Hosting", message).kinds == {"package_change"}
-    assert clf.classify(message.replace("Please ", "Upgrade? "), "").kinds == {"package_change"}
+    assert clf.classify(message, None).kinds == {"package_change"}  # in the subject too
 
 
 @pytest.mark.parametrize("message", [

@@ -18,6 +18,9 @@ from typing import Any
 from whmcs_bridge.digits import is_digits
 
 _SPACE = re.compile(r"\s+")
+#: A right-to-left override (U+202E) lays out what follows, up to a pop (U+202C) or the end of
+#: the line, right to left, Latin letters included: "\u202enalp edargpu" reads "upgrade plan".
+_RTL_OVERRIDE = re.compile("\u202e([^\u202c\n]*)")
 _FALSY = {"", "0", "off", "no", "false", "none", "khong"}
 
 #: Unicode categories that draw nothing of their own once text is decomposed: the marks
@@ -80,13 +83,16 @@ def fold(text: str) -> str:
     NFKD (the compatibility mapping NFKC is built on, here decomposed so marks can go: full
     width and styled letters become plain ones), then drop everything invisible
     (:data:`_INVISIBLE`: diacritics, ``đ`` → ``d``, zero-width characters, soft hyphens), fold
-    look-alike letters to Latin (:data:`_LOOK_ALIKES`), lower case, collapse whitespace.
+    look-alike letters to Latin (:data:`_LOOK_ALIKES`), lower case, collapse whitespace. Text
+    under a right-to-left override is first put in the order it is displayed in.
 
     ``fold("Nâng  Cấp Gói")`` is ``"nang cap goi"``, and so is ``fold("nâ\u200bng cấр gói")``
     with a zero-width space and a Cyrillic ``р``.
     """
     if text.isascii():  # nothing to decompose, hide or fold: most English mail
         return _SPACE.sub(" ", text.lower()).strip()
+    if "\u202e" in text:
+        text = _RTL_OVERRIDE.sub(lambda m: m.group(1)[::-1], text)
     text = text.replace("đ", "d").replace("Đ", "D")
     visible = unicodedata.normalize("NFKD", text).translate(_VISIBLE)
     return _SPACE.sub(" ", visible.lower()).strip()
