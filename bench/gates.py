@@ -101,7 +101,7 @@ def main() -> None:
     decision_ms = []
     for hook, client, _ in plan:
         t0 = time.perf_counter()
-        decide(engine, hook, {"type": "admin"}, client, utcnow(), "vi")
+        decide(engine, hook, {"type": "admin"}, (client,), utcnow(), "vi")
         decision_ms.append((time.perf_counter() - t0) * 1000)
 
     bodies = []

@@ -8,7 +8,7 @@ from whmcs_bridge.api.schemas import normalize_list
 from whmcs_bridge.digits import MAX_ID, as_id, is_digits
 from whmcs_bridge.notify.recipients import parse_recipient
 from whmcs_bridge.verification.classify import parse_custom_fields
-from whmcs_bridge.verification.policy import target_client
+from whmcs_bridge.verification.policy import target_clients
 
 # superscript two, Arabic-Indic three, fullwidth one-two, a mix
 UNICODE_DIGITS = ["\u00b2", "\u0663", "\uff11\uff12", "1\u00b2"]
@@ -38,5 +38,5 @@ def test_unicode_digits_are_not_ids_anywhere(text: str) -> None:
     with pytest.raises(ValueError, match="not a customer recipient"):
         parse_recipient(f"client:{text}")
     assert parse_custom_fields({text: "on", "7": "on"}) == [("7", "on")]
-    assert target_client({"userid": text}, {}) is None
+    assert target_clients("ClientDetailsValidation", {"userid": text}, {}) == ()
     assert normalize_list({text: {"id": 1}}) == [{text: {"id": 1}}]  # an object, not a PHP list

@@ -37,8 +37,9 @@ class BadGateRequest(ValueError):
         self.errors = {field: [message]}
 
 
-def _parse(hook: str, body: bytes) -> tuple[dict[str, Any], int]:
-    """The envelope's ``actor`` and the client being changed; :class:`BadGateRequest` names
+def _parse(hook: str, body: bytes) -> tuple[dict[str, Any], tuple[int, ...]]:
+    """The envelope's ``actor`` and the clients the change may be about
+    (:func:`policy.target_clients`; none only for a new client); :class:`BadGateRequest` names
     the bad field."""
     try:
         parsed = json.loads(body)
@@ -61,22 +62,28 @@ def _parse(hook: str, body: bytes) -> tuple[dict[str, Any], int]:
     cid = actor.get("client_id")
     if cid is not None and as_id(cid) is None:
         raise BadGateRequest("actor.client_id", f"must be an id (0 to {MAX_ID}) or null")
-    client_id = policy.target_client(data, actor)
-    if client_id is None:
+    clients = policy.target_clients(hook, data, actor)
+    if not clients and (bad := policy.unreadable_client_key(data)):
+        raise BadGateRequest("data.client_id", f"{bad} must be a client id (1 to {MAX_ID})")
+    if not clients and hook != policy.NEW_CLIENT_HOOK:
         raise BadGateRequest("data.client_id", "the client being changed is unknown: send "
-                                               "userid (or client_id / params.userid)")
-    return actor, client_id
+                                               "params.userid (module hooks) or userid")
+    return actor, clients
 
 
-def decide(engine: Engine, hook: str, actor: dict[str, Any], client_id: int, now: datetime,
-           default_language: str) -> policy.GateDecision:
+def decide(engine: Engine, hook: str, actor: dict[str, Any], clients: tuple[int, ...],
+           now: datetime, default_language: str) -> policy.GateDecision:
     """The store read and the pure decision: what WHMCS waits for once the request is parsed
-    (``bench/gates.py`` times this function). Read-only, so SQLite keeps concurrent reads."""
-    with engine.connect() as conn:
-        conn = conn.execution_options(sqlite_readonly=True)
-        rows = store.open_requests_for_client(conn, client_id)
-        conn.rollback()
-    return policy.decide_gate(hook, actor, client_id, rows, now, default_language)
+    (``bench/gates.py`` times this function). One indexed query per candidate client (one in
+    the usual case, none for a new client); read-only, so SQLite keeps concurrent reads."""
+    requests: dict[int, list[Any]] = {}
+    if clients:
+        with engine.connect() as conn:
+            conn = conn.execution_options(sqlite_readonly=True)
+            for client_id in clients:
+                requests[client_id] = store.open_requests_for_client(conn, client_id)
+            conn.rollback()
+    return policy.decide_gate(hook, actor, requests, now, default_language)
 
 
 @bp.post("/gates/<hook>")
@@ -95,13 +102,16 @@ def gate(hook: str) -> Any:
                        message=f"expected application/json, got {request.mimetype or 'nothing'}"
                        ), 415
     try:
-        actor, client_id = _parse(hook, body)
+        actor, clients = _parse(hook, body)
     except BadGateRequest as exc:
         return jsonify(error="bad_request", message=str(exc), errors=exc.errors), 400
     state = bridge()
-    decision = decide(state.engine, hook, actor, client_id, utcnow(),
+    decision = decide(state.engine, hook, actor, clients, utcnow(),
                       state.settings.verification.default_language)
     if not decision.allow:
-        log.info("gate %s refused for client %s: %s (ticket %s)", hook, client_id,
-                 decision.reason, decision.ticket_id)
+        log.info("gate %s refused for clients %s (actor %s): %s (ticket %s)", hook,
+                 list(clients), actor.get("type"), decision.reason, decision.ticket_id)
+    elif decision.reason in ("new_client", "system"):
+        log.info("gate %s allowed for clients %s (actor %s): %s", hook, list(clients),
+                 actor.get("type"), decision.reason)
     return jsonify(decision.as_json()), 200

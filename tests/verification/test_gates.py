@@ -195,3 +195,102 @@ def test_gate_refuses_ids_out_of_range_naming_the_field(app_env, data, actor, fi
     resp = post(client, "PreModuleCustom", data=data, actor=actor)
     assert resp.status_code == 400, resp.get_data(as_text=True)
     assert field in resp.get_json()["errors"]
+
+
+# --- issue 12.1: a client being added has nothing to verify ----------------------------------
+
+SIGNUP_FORM = {"firstname": "An", "lastname": "Nguyen", "email": "new@example.test",
+               "country": "VN", "phonenumber": "+84.901234567", "securityqid": "1"}
+
+
+@pytest.mark.parametrize("actor", [
+    {"type": "system", "client_id": None},  # sign-up or checkout with a new account
+    ADMIN,  # the admin's "Add New Client"
+    {"type": "api", "client_id": None},  # API AddClient
+    None,
+])
+def test_new_client_is_allowed(app_env, actor) -> None:
+    client, engine = app_env
+    _request(engine, "locked")  # someone else's pending request changes nothing
+    resp = post(client, "ClientDetailsValidation", data=SIGNUP_FORM, actor=actor)
+    assert resp.status_code == 200, resp.get_json()  # was 400: every sign-up refused
+    assert resp.get_json() == {"allow": True}
+
+
+def test_new_client_needs_no_unreadable_client_key(app_env) -> None:
+    client, _ = app_env
+    resp = post(client, "ClientDetailsValidation", data={**SIGNUP_FORM, "userid": "12x"},
+                actor=ADMIN)
+    assert resp.status_code == 400
+    assert "data.userid" in resp.get_json()["errors"]["data.client_id"][0]
+
+
+# --- issue 12.2: automatic provisioning by the system ----------------------------------------
+
+SYSTEM = {"type": "system", "client_id": None, "user_id": None, "admin_id": None,
+          "admin_username": None}
+
+
+@pytest.mark.parametrize("hook", sorted(policy.MODULE_HOOKS))
+def test_system_module_command_is_allowed_while_staff_is_refused(app_env, hook) -> None:
+    client, engine = app_env
+    _request(engine, "required")
+    assert post(client, hook, actor=SYSTEM).get_json() == {"allow": True}
+    assert post(client, hook, actor=ADMIN).get_json()["allow"] is False
+    assert post(client, hook, actor={**ADMIN, "type": "api"}).get_json()["allow"] is False
+
+
+def test_system_module_command_is_refused_while_locked(app_env) -> None:
+    client, engine = app_env
+    _request(engine, "locked")
+    body = post(client, "PreModuleChangePackage", actor=SYSTEM).get_json()
+    assert (body["allow"], body["reason"], body["ticket_id"]) == (
+        False, "verification_locked", tid_of())
+
+
+def test_system_is_gated_outside_module_commands(app_env) -> None:
+    client, engine = app_env
+    _request(engine, "required")
+    assert post(client, "ClientDetailsValidation", actor=SYSTEM).get_json()["allow"] is False
+
+
+# --- issue 12.4: an admin's own session client is not the target -----------------------------
+
+
+@pytest.mark.parametrize("actor_type", ["admin", "masquerading_admin"])
+def test_admins_session_client_is_not_checked(app_env, actor_type) -> None:
+    """An admin who logged in as owner of CLIENT (pending request) edits another client: the
+    bridge checked CLIENT and refused (or, with no id in the data, took CLIENT for the target)."""
+    client, engine = app_env
+    _request(engine, "required")
+    actor = {**ADMIN, "type": actor_type, "client_id": CLIENT}
+    other = {"userid": CLIENT + 500, "firstname": "Binh", "email": "b@example.test"}
+    assert post(client, "ClientDetailsValidation", data=other, actor=actor).get_json() == {
+        "allow": True}
+    resp = post(client, "ShoppingCartValidateUpgrade", data={"id": 7, "pid": 3}, actor=actor)
+    assert resp.status_code == 400 and "data.client_id" in resp.get_json()["errors"]
+
+
+# --- issue 13.5: which client a gate checks --------------------------------------------------
+
+
+@pytest.mark.parametrize("hook", sorted(policy.MODULE_HOOKS))
+def test_service_owner_decides_not_a_top_level_key(app_env, hook) -> None:
+    client, engine = app_env
+    _request(engine, "required")
+    forged = {"client_id": CLIENT + 500, "userid": CLIENT + 501,
+              "params": {"serviceid": 7, "userid": CLIENT, "username": "u42"}}
+    body = post(client, hook, data=forged, actor=ADMIN).get_json()
+    assert (body["allow"], body["ticket_id"]) == (False, tid_of())  # was allowed: 500 checked
+    details_only = {"params": {"serviceid": 7, "clientsdetails": {"userid": CLIENT, "id": CLIENT}}}
+    assert post(client, hook, data=details_only, actor=ADMIN).get_json()["allow"] is False
+
+
+def test_user_id_is_not_taken_for_the_client(app_env) -> None:
+    client, engine = app_env
+    _request(engine, "required")
+    # userId is the WHMCS user (a login) who may also manage CLIENT; the service is another's
+    data = {"userId": CLIENT, "params": {"serviceid": 7, "userid": CLIENT + 500}}
+    assert post(client, "PreModuleCustom", data=data, actor=ADMIN).get_json() == {"allow": True}
+    resp = post(client, "ContactDetailsValidation", data={"userId": CLIENT}, actor=ADMIN)
+    assert resp.status_code == 400 and "data.client_id" in resp.get_json()["errors"]

@@ -146,11 +146,14 @@ def test_proof_needed_is_configurable() -> None:
     assert not policy.proof_needed("chat", ["email", "phone", "staff"])
 
 
-def test_target_client_from_hook_shapes() -> None:
-    assert policy.target_client({"userid": "12"}, None) == 12
-    assert policy.target_client({"params": {"clientsdetails": {"userid": 5}}}, None) == 5
-    assert policy.target_client({"id": 3, "pid": 4}, {"type": "client", "client_id": 8}) == 8
-    assert policy.target_client({"id": 3}, {"type": "admin", "client_id": None}) is None
+def test_target_clients_from_hook_shapes() -> None:
+    assert policy.target_clients("ClientDetailsValidation", {"userid": "12"}, None) == (12,)
+    assert policy.target_clients("PreModuleCustom",
+                                 {"params": {"clientsdetails": {"userid": 5}}}, None) == (5,)
+    assert policy.target_clients("ShoppingCartValidateUpgrade", {"id": 3, "pid": 4},
+                                 {"type": "client", "client_id": 8}) == (8,)
+    assert policy.target_clients("ShoppingCartValidateUpgrade", {"id": 3},
+                                 {"type": "admin", "client_id": None}) == ()
 
 
 def test_already_verified_short_circuits(hk, sim, sim_client) -> None:

@@ -3,15 +3,26 @@
 Proof is never needed for a ticket opened by a logged-in client in the client area; it is
 needed for e-mail/guest, phone, chat and staff-opened tickets (configurable list).
 
-Gates (``POST /gates/<HookName>``) decide from the store alone (no WHMCS call):
+Gates (``POST /gates/<HookName>``) decide from the store alone (no WHMCS call). The clients a
+change may be about are the candidates (:func:`target_clients`); rules in order:
 
-1. the change comes from the client's own logged-in session (``actor.type == "client"`` and
-   ``actor.client_id`` is the client being changed) → allow;
-2. a verified request of this client covers the gate's change kind and has not expired → allow;
-3. the client has an open request (ticket not closed) that is ``required``, ``locked`` or
-   ``refused`` — of any change kind, since staff acting on an unverified request is exactly what
-   the gate prevents — → refuse, naming the ticket;
-4. otherwise (nothing pending) → allow: the gate never blocks normal admin work.
+1. ``ClientDetailsValidation`` with no client id runs before a client is *added* (sign-up,
+   checkout with a new account, the admin's "Add New Client", API ``AddClient``): nothing to
+   verify → allow (``new_client``). Every other gate needs a client (the caller answers 400);
+2. a module command (``PreModule*``) run by the system (cron, automatic provisioning after a
+   paid order) → allow (``system``): WHMCS never retries an aborted one, so the customer would
+   have paid for nothing — unless a candidate has an open ``locked`` request (repeated failed
+   proofs: the order may be the attacker's), which refuses like rule 5. Staff and API changes
+   keep the gate;
+3. a candidate who is the acting client in their own logged-in session (``actor.type ==
+   "client"`` and ``actor.client_id``) is cleared; only a client's own session counts — an
+   admin's or masquerading admin's session client is never the target of a change;
+4. a candidate with a verified request covering the gate's change kind, not expired, is cleared;
+5. a remaining candidate with an open request (ticket not closed) that is ``required``,
+   ``locked`` or ``refused`` — of any change kind, since staff acting on an unverified request
+   is exactly what the gate prevents — → refuse, naming the ticket (the most severe across
+   candidates). Every candidate is checked, so a key pointing elsewhere never clears the owner;
+6. otherwise (nothing pending) → allow: the gate never blocks normal admin work.
 """
 
 from __future__ import annotations
@@ -75,45 +86,113 @@ def _int(value: Any) -> int | None:
     return as_id(value.strip() if isinstance(value, str) else value)
 
 
-def _first_id(values: Any, keys: tuple[str, ...]) -> int | None:
-    """The first of ``keys`` in ``values`` that holds a client id (nothing if not a mapping)."""
+#: Module commands: the service owner (``params``) is the client, and the system may run them.
+MODULE_HOOKS = frozenset(h for h in GATE_CHANGES if h.startswith("PreModule"))
+#: The gate that also runs before a client exists (its vars then carry no client id).
+NEW_CLIENT_HOOK = "ClientDetailsValidation"
+#: Keys that hold a client id, per place in the hook's data. ``userId`` / ``user_id`` are never
+#: read: they are WHMCS *user* ids (a login, which may manage several clients), not clients.
+_TOP_KEYS = ("userid", "client_id", "clientId", "clientid")
+_PARAMS_KEYS = ("userid", "clientid", "client_id")
+_DETAILS_KEYS = ("userid", "id", "client_id")
+
+
+def _ids(values: Any, keys: tuple[str, ...]) -> list[int]:
+    """The client ids ``values`` holds under ``keys`` (nothing if not a mapping)."""
     if not isinstance(values, Mapping):
-        return None
-    return next((found for key in keys if (found := _int(values.get(key)))), None)
+        return []
+    return [found for key in keys if (found := _int(values.get(key)))]
 
 
-def target_client(data: Mapping[str, Any], actor: Mapping[str, Any] | None) -> int | None:
-    """The client being changed: from the hook's data (top level, then the module hooks'
-    ``params`` and ``params.clientsdetails``), else the acting client's own id."""
+def unreadable_client_key(data: Mapping[str, Any]) -> str | None:
+    """The first client-id key holding something that is not a client id (``0``, empty and
+    null mean none), as a dotted path: such a change names a client nobody can check, which
+    must never pass for a new client."""
     params = data.get("params")
     details = params.get("clientsdetails") if isinstance(params, Mapping) else None
-    return (_first_id(data, ("client_id", "clientId", "userid", "userId", "clientid"))
-            or _first_id(params, ("userid", "clientid", "client_id"))
-            or _first_id(details, ("userid", "id", "client_id"))
-            or (_int(actor.get("client_id")) if actor else None))
+    for path, values, keys in (("data", data, _TOP_KEYS), ("data.params", params, _PARAMS_KEYS),
+                               ("data.params.clientsdetails", details, _DETAILS_KEYS)):
+        if not isinstance(values, Mapping):
+            continue
+        for key in keys:
+            value = values.get(key)
+            if value not in (None, "", 0, "0") and _int(value) is None:
+                return f"{path}.{key}"
+    return None
 
 
-def decide_gate(hook: str, actor: Mapping[str, Any] | None, client_id: int,
-                requests: Iterable[Any], now: datetime, default_language: str = "vi"
-                ) -> GateDecision:
-    """Allow or refuse one gated change (see the module docstring for the rules)."""
-    change = GATE_CHANGES[hook]
-    actor = actor or {}
-    if actor.get("type") == "client" and _int(actor.get("client_id")) == client_id:
-        return GateDecision(True, "client_session")
+def _session_client(actor: Mapping[str, Any] | None) -> int | None:
+    """The acting client, only when a client acts in their own session: an admin's or a
+    masquerading admin's session client is not who an admin-area change is about."""
+    if not actor or actor.get("type") != "client":
+        return None
+    return _int(actor.get("client_id"))
+
+
+def target_clients(hook: str, data: Mapping[str, Any], actor: Mapping[str, Any] | None
+                   ) -> tuple[int, ...]:
+    """Every client the change may be about, the one that decides first: for module hooks the
+    service owner (``params.userid``, then ``params.clientsdetails``), for the others the
+    top-level keys; then every other id the data names, then the acting client's own session
+    (:func:`_session_client`). All are checked, so disagreeing keys can only refuse more."""
+    params = data.get("params")
+    details = params.get("clientsdetails") if isinstance(params, Mapping) else None
+    owner = _ids(params, _PARAMS_KEYS) + _ids(details, _DETAILS_KEYS)
+    top = _ids(data, _TOP_KEYS)
+    found = owner + top if hook in MODULE_HOOKS else top + owner
+    session = _session_client(actor)
+    if session is not None:
+        found.append(session)
+    return tuple(dict.fromkeys(found))
+
+
+def _blocking(requests: Iterable[Any], change: str, now: datetime) -> Any | None:
+    """The most severe open blocking request, or None when there is none or a verified
+    request covers ``change``."""
     blocking = None
     for row in requests:
         if row.state == VERIFIED and change in split_changes(row.changes) and (
                 row.expires_at is None or row.expires_at > now):
-            return GateDecision(True, "verified")
+            return None
         if row.state in _SEVERITY and (
                 blocking is None or _SEVERITY[row.state] > _SEVERITY[blocking.state]):
             blocking = row
-    if blocking is None:
-        return GateDecision(True)
+    return blocking
+
+
+def _refusal(blocking: Any, default_language: str) -> GateDecision:
     lang = messages.language_of(blocking.language, default_language)
     tid = blocking.tid or f"#{blocking.ticket_id}"
     key = {LOCKED: "gate_locked", REFUSED: "gate_refused", REQUIRED: "gate_required"}[
         blocking.state]
     return GateDecision(False, f"verification_{blocking.state}",
                         messages.text(lang, key, tid=tid), blocking.ticket_id)
+
+
+def _worst(rows: Iterable[Any]) -> Any | None:
+    return max(rows, key=lambda row: _SEVERITY[row.state], default=None)
+
+
+def decide_gate(hook: str, actor: Mapping[str, Any] | None,
+                requests: Mapping[int, Iterable[Any]], now: datetime,
+                default_language: str = "vi") -> GateDecision:
+    """Allow or refuse one gated change (see the module docstring for the rules).
+
+    ``requests`` maps each candidate of :func:`target_clients` to its open requests."""
+    change = GATE_CHANGES[hook]
+    actor = actor or {}
+    if not requests:
+        if hook != NEW_CLIENT_HOOK:
+            raise ValueError(f"{hook} needs the client being changed")
+        return GateDecision(True, "new_client")
+    if actor.get("type") == "system" and hook in MODULE_HOOKS:
+        locked = _worst(row for rows in requests.values() for row in rows
+                        if row.state == LOCKED)
+        return _refusal(locked, default_language) if locked else GateDecision(True, "system")
+    session = _session_client(actor)
+    others = {cid: rows for cid, rows in requests.items() if cid != session}
+    if not others:
+        return GateDecision(True, "client_session")
+    found = [row for rows in others.values() if (row := _blocking(rows, change, now))]
+    worst = _worst(found)
+    return GateDecision(True) if worst is None else _refusal(worst, default_language)
