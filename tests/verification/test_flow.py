@@ -50,7 +50,8 @@ def test_required_flow_then_verified_by_card(env, sim, sim_client) -> None:
         ctx = context(settings, conn, whmcs)
         ticket = _open(ctx, sim, sim_client.id)
         assert status.for_ticket(conn, ticket.id) == {
-            "required": True, "state": "required", "method": None, "verified_at": None}
+            "required": True, "state": "required", "method": None, "verified_at": None,
+            "owner": {"state": "ticket", "clients": [sim_client.id], "warning": None}}
         assert [p.reason for p in pauses(conn, ticket.id)] == ["awaiting_verification"]
         assert len(notifications(conn, "verification_required")) == 1
         link = notifications(conn, "verification_link")

@@ -170,3 +170,26 @@ def staff_note(*, tid: str, method: str, outcome: str, actor: str | None, channe
     if reference:
         parts.append(f"reference: {reference}")
     return "\n".join(parts)
+
+
+#: What staff see about a request's owner (panel, dashboard, notes), English and Vietnamese.
+OWNER_TEXTS = {
+    "en": {"unmatched": "sender not matched to any client",
+           "ambiguous": "sender matches several clients: all are blocked",
+           "matched": "owner found from the sender / domains named",
+           "pending": "owner lookup pending", "ticket": "ticket's client"},
+    "vi": {"unmatched": "người gửi không khớp với khách hàng nào",
+           "ambiguous": "người gửi khớp nhiều khách hàng: tất cả đều bị chặn",
+           "matched": "xác định chủ sở hữu từ người gửi / tên miền",
+           "pending": "đang tìm chủ sở hữu", "ticket": "khách hàng của ticket"},
+}
+
+
+def owner_note(tid: str, state: str, candidates: Any) -> str:
+    """The staff note after an owner lookup: the state and every candidate (ids, sources)."""
+    found = ", ".join(f"client #{cid} ({'/'.join(sorted(src))})"
+                      for cid, src in sorted(candidates.items())) or "none"
+    text_ = OWNER_TEXTS["en"].get(state, state)
+    if state == "unmatched":
+        text_ += ": no client's gates are blocked; link the ticket to the client in WHMCS"
+    return f"[whmcs-bridge] Ownership verification for {tid}: {text_}. Candidates: {found}."

@@ -7,30 +7,44 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from whmcs_bridge.verification import NOT_REQUIRED, VERIFIED
-from whmcs_bridge.verification.store import R, get_request
+from whmcs_bridge.verification import NOT_REQUIRED, VERIFIED, messages
+from whmcs_bridge.verification.store import OW, R, get_request, owners_of, split_changes
 
 
 def for_ticket(conn: Connection, ticket_id: int) -> dict[str, Any]:
-    """``{"required", "state", "method", "verified_at"}`` for one ticket (store only)."""
-    return _block(get_request(conn, ticket_id))
+    """``{"required", "state", "method", "verified_at", "owner"}`` for one ticket (store
+    only); ``owner`` (``{"state", "clients", "warning"}``) only when proof is required."""
+    row = get_request(conn, ticket_id)
+    return _block(row, owners_of(conn, ticket_id) if row is not None else {})
 
 
 def for_tickets(conn: Connection, ticket_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """:func:`for_ticket` for many tickets in one query (the dashboard lists every open
     ticket); callers keep ``ticket_ids`` to a few hundred per call."""
-    rows = {r.ticket_id: r for r in conn.execute(select(R).where(R.c.ticket_id.in_(
-        list(ticket_ids))))} if ticket_ids else {}
-    return {tid: _block(rows.get(tid)) for tid in ticket_ids}
+    ids = list(ticket_ids)
+    rows = {r.ticket_id: r for r in conn.execute(select(R).where(R.c.ticket_id.in_(ids)))
+            } if ids else {}
+    found: dict[int, dict[int, frozenset[str]]] = {}
+    if ids:
+        for r in conn.execute(select(OW.c.ticket_id, OW.c.client_id, OW.c.source)
+                              .where(OW.c.ticket_id.in_(ids))):
+            found.setdefault(r.ticket_id, {})[r.client_id] = split_changes(r.source)
+    return {tid: _block(rows.get(tid), found.get(tid, {})) for tid in ids}
 
 
-def _block(row: Any | None) -> dict[str, Any]:
+def _block(row: Any | None, candidates: dict[int, frozenset[str]]) -> dict[str, Any]:
     if row is None or row.state == NOT_REQUIRED:
         return {"required": False, "state": NOT_REQUIRED, "method": None, "verified_at": None}
     verified = row.state == VERIFIED
+    owner_state = row.owner or ("ticket" if row.client_id else "unmatched")
+    clients = sorted(set(candidates) | ({row.client_id} if row.client_id else set()))
     return {
         "required": True,
         "state": row.state,
         "method": row.method if verified else None,
         "verified_at": row.verified_at.isoformat() if verified and row.verified_at else None,
+        "owner": {"state": owner_state, "clients": clients,
+                  # what staff must notice: nobody's gates are held, or several clients' are
+                  "warning": messages.OWNER_TEXTS["en"][owner_state]
+                  if owner_state in ("unmatched", "ambiguous") else None},
     }

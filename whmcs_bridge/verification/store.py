@@ -6,18 +6,31 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy import Connection, and_, delete, func, or_, select, update
 
 from whmcs_bridge.store.base import dialect_insert
-from whmcs_bridge.verification import GUESSABLE_METHODS, PENDING, STRONG_METHODS, VERIFIED
+from whmcs_bridge.verification import (
+    GUESSABLE_METHODS,
+    LOCKED,
+    PENDING,
+    REFUSED,
+    REQUIRED,
+    STRONG_METHODS,
+    VERIFIED,
+)
 from whmcs_bridge.verification.tables import (
     leaked_secrets,
     verification_attempts,
     verification_nonces,
+    verification_owners,
     verification_requests,
 )
 
 R = verification_requests
+OW = verification_owners
+#: States in which a request blocks its candidate owners' gates too (a verified request only
+#: ever authorises the client it was verified for: ``R.client_id``).
+BLOCKING_STATES = (REQUIRED, LOCKED, REFUSED)
 
 
 def join_changes(kinds: Iterable[str]) -> str:
@@ -73,12 +86,40 @@ def update_request(conn: Connection, ticket_id: int, now: datetime, **values: An
 
 
 def open_requests_for_client(conn: Connection, client_id: int) -> list[Any]:
-    """The client's requests whose ticket is not closed (what gates decide from)."""
+    """The client's requests whose ticket is not closed (what gates decide from): its own
+    (``client_id``), and those that name it as a possible owner while they block."""
+    candidate = R.c.ticket_id.in_(select(OW.c.ticket_id).where(OW.c.client_id == client_id))
     return list(conn.execute(
-        select(R.c.ticket_id, R.c.tid, R.c.state, R.c.changes, R.c.expires_at, R.c.language)
-        .where(R.c.client_id == client_id, R.c.closed_at.is_(None))
+        select(R.c.ticket_id, R.c.tid, R.c.state, R.c.changes, R.c.expires_at, R.c.language,
+               R.c.owner)
+        .where(or_(R.c.client_id == client_id,
+                   and_(candidate, R.c.state.in_(BLOCKING_STATES))),
+               R.c.closed_at.is_(None))
         .order_by(R.c.ticket_id)
     ))
+
+
+def owners_of(conn: Connection, ticket_id: int) -> dict[int, frozenset[str]]:
+    """Client id → how it was found, for one request."""
+    rows = conn.execute(select(OW.c.client_id, OW.c.source).where(OW.c.ticket_id == ticket_id)
+                        .order_by(OW.c.client_id))
+    return {r.client_id: split_changes(r.source) for r in rows}
+
+
+def set_owners(conn: Connection, ticket_id: int, candidates: dict[int, frozenset[str]],
+               now: datetime) -> None:
+    """Replace the request's candidate owners with ``candidates``."""
+    conn.execute(delete(OW).where(OW.c.ticket_id == ticket_id))
+    for cid, sources in candidates.items():
+        conn.execute(OW.insert().values(ticket_id=ticket_id, client_id=cid,
+                                       source=join_changes(sources), found_at=now))
+
+
+def pending_owner_requests(conn: Connection, limit: int = 50) -> list[Any]:
+    """Open requests whose owner lookup has not run yet, oldest first."""
+    return list(conn.execute(
+        select(R).where(R.c.owner == "pending", R.c.closed_at.is_(None))
+        .order_by(R.c.created_at).limit(limit)))
 
 
 def overdue_requests(conn: Connection, states: Iterable[str], now: datetime) -> list[Any]:
@@ -179,3 +220,34 @@ def any_leaked(conn: Connection, fingerprints: Iterable[str]) -> bool:
         return False
     return conn.execute(select(L.c.fingerprint).where(L.c.fingerprint.in_(prints))).first() \
         is not None
+
+
+def delete_request(conn: Connection, ticket_id: int) -> None:
+    """Forget a request and its owners (a ``not_required`` one about to be opened again)."""
+    conn.execute(delete(OW).where(OW.c.ticket_id == ticket_id))
+    conn.execute(delete(R).where(R.c.ticket_id == ticket_id))
+
+
+def follow_ticket_client(conn: Connection, ticket_id: int, client_id: int | None,
+                         now: datetime) -> bool:
+    """The ticket's client became known or changed (an event, a sync): the request is that
+    client's from now on. Other candidates found from the sender or domains stay blocked; a
+    verification made for a different client no longer covers the request. True if changed."""
+    req = get_request(conn, ticket_id)
+    if req is None or not client_id:
+        return False
+    found = owners_of(conn, ticket_id)
+    if req.client_id == client_id and "ticket" in found.get(client_id, ()):
+        return False
+    found = {cid: src - {"ticket"} for cid, src in found.items()}
+    found[client_id] = found.get(client_id, frozenset()) | {"ticket"}
+    found = {cid: src for cid, src in found.items() if src}
+    set_owners(conn, ticket_id, found, now)
+    values: dict[str, Any] = {"client_id": client_id}
+    if req.owner != "pending":
+        values["owner"] = "ticket" if len(found) == 1 else "ambiguous"
+    if req.state == VERIFIED and req.client_id and req.client_id != client_id:
+        values.update(state=REQUIRED, method=None, verified_by=None, verified_at=None,
+                      expires_at=None)
+    update_request(conn, ticket_id, now, **values)
+    return True

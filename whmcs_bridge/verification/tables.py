@@ -30,8 +30,23 @@ verification_requests = Table(
     Column("locked_at", UTCDateTime, nullable=True),
     Column("refused_at", UTCDateTime, nullable=True),
     Column("closed_at", UTCDateTime, nullable=True),  # ticket closed: no longer blocks gates
+    # how the owner was found (owners.OWNER_STATES): ticket | matched | ambiguous | unmatched,
+    # or pending while the sender/domain lookup in WHMCS has not run yet
+    Column("owner", String(20), nullable=True),
     Index("ix_verification_requests_client", "client_id"),
     Index("ix_verification_requests_state_deadline", "state", "deadline_at"),
+)
+
+#: Every client a request may belong to (the ticket's client, and clients whose e-mail or
+#: domains match the sender or text): each one's gates see the request while it blocks.
+verification_owners = Table(
+    "verification_owners",
+    metadata,
+    Column("ticket_id", Integer, primary_key=True, autoincrement=False),
+    Column("client_id", Integer, primary_key=True, autoincrement=False),
+    Column("source", String(100), nullable=False),  # comma-separated: ticket,email,domain
+    Column("found_at", UTCDateTime, nullable=False),
+    Index("ix_verification_owners_client", "client_id"),
 )
 
 #: The audit trail of every proof attempt.

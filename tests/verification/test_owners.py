@@ -1,0 +1,160 @@
+"""Issue 13.1/13.2: guest mail blocks the owner it names, and late piping still needs proof.
+
+End to end through the signed receiver, the worker, its owner-lookup job, the simulator and
+the gate endpoint; plus the pure matching rules.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from hooks.context import JobContext, Services
+from hooks.verification import resolve_owners
+from tests.conftest import TEST_SECRET
+from tests.verification.helpers import vsettings
+from webhooks.app import create_app
+from whmcs_bridge.signing import signed_headers
+from whmcs_bridge.store import make_engine
+from whmcs_bridge.store.base import utcnow
+from whmcs_bridge.verification import owners, status
+from whmcs_bridge.worker import Worker
+
+UPGRADE = "Please upgrade my hosting plan to the 10GB package"
+
+
+def _signed(client: Any, path: str, payload: dict[str, Any]) -> Any:
+    body = json.dumps(payload).encode()
+    headers = signed_headers(TEST_SECRET, f"msg_{uuid.uuid4().hex}", body)
+    return client.post(path, data=body, headers={**headers, "Content-Type": "application/json"})
+
+
+def _post(client: Any, hook: str, data: dict[str, Any]) -> None:
+    resp = _signed(client, "/webhooks/whmcs",
+                   {"type": hook, "timestamp": utcnow().isoformat(), "data": data})
+    assert resp.status_code == 202, resp.get_json()
+
+
+def _gate(client: Any, client_id: int) -> dict[str, Any]:
+    resp = _signed(client, "/gates/PreModuleChangePackage",
+                   {"type": "PreModuleChangePackage", "data": {"params": {"userid": client_id}},
+                    "actor": {"type": "admin"}})
+    assert resp.status_code == 200, resp.get_json()
+    return resp.get_json()
+
+
+def _drain(worker: Worker) -> None:
+    for _ in range(20):
+        if worker.run_batch() == 0:
+            return
+    raise AssertionError("worker did not drain the inbox")
+
+
+def _setup(db_url: str, whmcs: Any) -> tuple[Any, Any, Any, Worker]:
+    settings = vsettings(db_url)
+    engine = make_engine(db_url)
+    web = create_app(settings, engine=engine, whmcs=whmcs).test_client()
+    worker = Worker(settings, engine, services=Services(settings, whmcs=whmcs), run_jobs=False)
+    return settings, engine, web, worker
+
+
+def test_guest_mail_from_a_clients_address_blocks_that_client(db_url, sim, whmcs,
+                                                              sim_client) -> None:
+    settings, engine, web, worker = _setup(db_url, whmcs)
+    # mail from the client's address (in other case) that WHMCS left as a guest's
+    opened = whmcs.open_ticket(1, "Upgrade", UPGRADE, name="Someone",
+                               email=sim_client.email.upper())
+    _post(web, "TicketOpen", {"ticketid": opened.id, "ticketmask": opened.tid, "userid": 0,
+                              "deptid": 1, "subject": "Upgrade", "message": UPGRADE})
+    _drain(worker)
+    with engine.connect() as conn:  # the WHMCS lookup runs later, outside the handler
+        assert status.for_ticket(conn, opened.id)["owner"]["state"] == "pending"
+    job = JobContext(settings=settings, engine=engine, now=utcnow(), services=worker.services)
+    assert resolve_owners(job) == 1
+    refused = _gate(web, sim_client.id)
+    assert refused["allow"] is False and refused["ticket_id"] == opened.id
+    assert opened.tid in refused["message"]
+    with engine.connect() as conn:
+        block = status.for_ticket(conn, opened.id)
+    assert block["state"] == "required"
+    assert block["owner"]["state"] == "matched" and block["owner"]["clients"] == [sim_client.id]
+    other = next(c for c in sim.state.clients.values() if c.id != sim_client.id)
+    assert _gate(web, other.id)["allow"] is True  # nobody else is blocked
+    engine.dispose()
+
+
+def test_unmatched_sender_is_shown_to_staff(db_url, sim, whmcs) -> None:
+    settings, engine, web, worker = _setup(db_url, whmcs)
+    opened = whmcs.open_ticket(1, "Upgrade", UPGRADE, name="Nobody",
+                               email="nobody-known@example.invalid")
+    _post(web, "TicketOpen", {"ticketid": opened.id, "ticketmask": opened.tid, "userid": 0,
+                              "deptid": 1, "subject": "Upgrade", "message": UPGRADE})
+    _drain(worker)
+    assert resolve_owners(JobContext(settings=settings, engine=engine, now=utcnow(),
+                                     services=worker.services)) == 1
+    with engine.connect() as conn:
+        owner = status.for_ticket(conn, opened.id)["owner"]
+    assert owner["state"] == "unmatched"
+    assert owner["warning"] == "sender not matched to any client"
+    engine.dispose()
+
+
+def test_ticket_linked_to_the_client_later_blocks_it(db_url, sim, whmcs, sim_client) -> None:
+    _settings, engine, web, worker = _setup(db_url, whmcs)
+    opened = whmcs.open_ticket(1, "Upgrade", UPGRADE, name="Nobody",
+                               email="someone-else@example.invalid")
+    _post(web, "TicketOpen", {"ticketid": opened.id, "ticketmask": opened.tid, "userid": 0,
+                              "deptid": 1, "subject": "Upgrade", "message": UPGRADE})
+    _drain(worker)
+    assert _gate(web, sim_client.id)["allow"] is True
+    # staff attach the ticket to the client; the next event about it says so
+    _post(web, "TicketOpen", {"ticketid": opened.id, "ticketmask": opened.tid,
+                              "userid": sim_client.id, "deptid": 1, "subject": "Upgrade",
+                              "message": UPGRADE})
+    _drain(worker)
+    assert _gate(web, sim_client.id)["allow"] is False
+    engine.dispose()
+
+
+def test_late_piping_event_makes_a_client_area_request_need_proof(db_url, sim, whmcs,
+                                                                 sim_client) -> None:
+    _settings, engine, web, worker = _setup(db_url, whmcs)
+    subject = f"Upgrade {uuid.uuid4().hex[:6]}"
+    ticket = whmcs.open_ticket(1, subject, UPGRADE, clientid=sim_client.id)
+    # WHMCS matched the (spoofed) From: to the client: the ticket looks like the client area's
+    _post(web, "TicketOpen", {"ticketid": ticket.id, "ticketmask": ticket.tid,
+                              "userid": sim_client.id, "deptid": 1, "subject": subject,
+                              "message": UPGRADE})
+    _drain(worker)
+    with engine.connect() as conn:
+        assert status.for_ticket(conn, ticket.id)["state"] == "not_required"
+    _post(web, "TicketPiping", {"to": "support@example.test", "name": "An",
+                                "email": sim_client.email, "subject": subject, "body": UPGRADE})
+    _drain(worker)
+    with engine.connect() as conn:
+        assert status.for_ticket(conn, ticket.id)["state"] == "required"
+    refused = _gate(web, sim_client.id)
+    assert refused["allow"] is False and refused["ticket_id"] == ticket.id
+    engine.dispose()
+
+
+# --------------------------------------------------------------------------- pure rules
+
+def test_email_normalised_and_domains_found() -> None:
+    assert owners.normalise_email("  <An@Example.COM> ") == "an@example.com"
+    assert owners.normalise_email("not an address") is None
+    assert owners.domains_in("move shop.example.vn to 10GB; mail me at a@b.example.com",
+                             "see index.php") == ["shop.example.vn"]
+
+
+def test_match_states() -> None:
+    assert owners.match(ticket_client=None, email_clients=[], domain_clients=[]).state \
+        == owners.UNMATCHED
+    one = owners.match(ticket_client=None, email_clients=[3], domain_clients=[3])
+    assert one.state == owners.MATCHED and one.client_id == 3
+    both = owners.match(ticket_client=None, email_clients=[3], domain_clients=[5])
+    assert both.state == owners.AMBIGUOUS and both.client_id is None
+    assert set(both.candidates) == {3, 5}
+    assert owners.match(ticket_client=4, email_clients=[4], domain_clients=[]).state \
+        == owners.TICKET
