@@ -184,6 +184,25 @@ def test_module_file_refuses_direct_access(path: Path) -> None:
     assert proc.stdout.strip() == "This file cannot be accessed directly", proc.stdout + proc.stderr
 
 
+def test_old_php_refuses_to_activate_and_registers_no_hook(tmp_path: Path) -> None:
+    """On PHP older than 8.1 (stood in by WHMCS_BRIDGE_PHP_VERSION_ID) the entry files load
+    without touching the 8.1-only classes: no hook is registered, _activate says why, and the
+    Activity Log says it once across two page loads."""
+    proc = subprocess.run([PHP, "-d", "display_errors=stderr", str(PHP_TESTS / "old_php.php"),
+                           str(tmp_path / "whmcs.db")],
+                          capture_output=True, text=True, timeout=SUITE_TIMEOUT)
+    assert proc.returncode == 0 and not proc.stderr, proc.stdout + proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["hooks"] == []
+    assert result["activate"]["status"] == "error"
+    assert "needs PHP 8.1 or later" in result["activate"]["description"]
+    assert "7.4.33" in result["activate"]["description"]
+    assert result["config_fields"] == []
+    assert "PHP 8.1" in result["config_description"]
+    assert [row["description"] for row in result["activity"]] == [result["activate"]["description"]]
+    assert result["module_classes"] == ["WHMCS\\Module\\Addon\\WhmcsBridge\\Module"]
+
+
 def test_php_unit_suite(tmp_path: Path) -> None:
     result = run_suite("unit", {"WB_DB": str(tmp_path / "whmcs.db")})
     assert result["passed"] >= 20

@@ -15,9 +15,13 @@ function env_required(string $name): string
     return $value;
 }
 
-/** Configure the module against a bridge URL (other settings: the test bridge's). */
+/**
+ * Configure the module against a bridge URL (other settings: the test bridge's). Module Debug
+ * Mode is switched on, as an admin would to read the Module Log the suites inspect.
+ */
 function configure(string $bridgeUrl, array $extra = []): void
 {
+    StandIn::moduleDebug(true);
     StandIn::settings(array_merge([
         'bridge_url' => $bridgeUrl,
         'webhook_secret' => getenv('WB_SECRET') ?: 'whsec_' . base64_encode(str_repeat('k', 32)),

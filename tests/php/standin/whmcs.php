@@ -24,8 +24,12 @@ function add_hook(string $hookPointName, int $priority, callable $callback): voi
     $GLOBALS['standin_hooks'][$hookPointName][] = [$priority, count($GLOBALS['standin_hooks'][$hookPointName] ?? []), $callback];
 }
 
+/** WHMCS writes the Module Log only while Module Debug Mode is on (Utilities > Logs > Module Log). */
 function logModuleCall($module, $action, $request, $response, $processed = '', $replaceVars = []): void
 {
+    if (!StandIn::moduleDebug()) {
+        return;
+    }
     $scrub = static function ($value) use ($replaceVars) {
         $text = is_string($value) ? $value : json_encode($value);
         foreach ((array) $replaceVars as $secret) {
@@ -46,8 +50,31 @@ function logActivity($message, $userId = 0): void
     Capsule::table('tblactivitylog')->insert(['date' => gmdate('Y-m-d H:i:s'), 'description' => $message, 'userid' => (int) $userId]);
 }
 
+/**
+ * WHMCS's decrypt(): it decodes only its own ciphertext (encrypt()'s output here); anything
+ * else, such as a password setting stored as entered, comes back as garbage.
+ */
+function decrypt($value)
+{
+    $value = (string) $value;
+    if (str_starts_with($value, StandIn::CIPHER_PREFIX)) {
+        return (string) base64_decode(strrev(substr($value, strlen(StandIn::CIPHER_PREFIX))));
+    }
+    return substr(hash('sha256', $value, true), 0, 12);
+}
+
+function encrypt($value)
+{
+    return StandIn::CIPHER_PREFIX . strrev(base64_encode((string) $value));
+}
+
 final class StandIn
 {
+    public const CIPHER_PREFIX = 'wCipher:';
+
+    /** What WHMCS shows staff when a hook aborts a module command with abortcmd. */
+    public const ABORTED_BY_HOOK = 'Function Aborted by Action Hook Code';
+
     public const MODULE_DIR = __DIR__ . '/../../../whmcs/modules/addons/whmcs_bridge';
 
     public static function boot(string $dbPath): void
@@ -58,11 +85,78 @@ final class StandIn
         $pdo->exec('CREATE TABLE IF NOT EXISTS tbladmins (id INTEGER PRIMARY KEY, username TEXT, language TEXT)');
         $pdo->exec('CREATE TABLE IF NOT EXISTS tblmodulelog (id INTEGER PRIMARY KEY AUTOINCREMENT, date TEXT, module TEXT, action TEXT, request TEXT, response TEXT, arrdata TEXT)');
         $pdo->exec('CREATE TABLE IF NOT EXISTS tblactivitylog (id INTEGER PRIMARY KEY AUTOINCREMENT, date TEXT, description TEXT, userid INTEGER)');
+        $pdo->exec('CREATE TABLE IF NOT EXISTS tblconfiguration (setting TEXT PRIMARY KEY, value TEXT)');
         $pdo->exec("INSERT OR IGNORE INTO tbladmins (id, username, language) VALUES (1, 'alice', 'english'), (2, 'binh', 'vietnamese')");
         if (session_status() === PHP_SESSION_NONE) {
             $GLOBALS['_SESSION'] = [];
         }
         self::logout();
+    }
+
+    /** Module Debug Mode (tblconfiguration ModuleDebugMode, off on a fresh install); set it when given. */
+    public static function moduleDebug(?bool $on = null): bool
+    {
+        if ($on !== null) {
+            Capsule::pdo()->prepare('INSERT OR REPLACE INTO tblconfiguration (setting, value) VALUES (?, ?)')
+                ->execute(['ModuleDebugMode', $on ? 'on' : '']);
+        }
+        return Capsule::table('tblconfiguration')->where('setting', 'ModuleDebugMode')->value('value') === 'on';
+    }
+
+    /**
+     * The page being served: a script path as the web server gives it ('/admin/clientsprofile.php'
+     * is the admin area, '/includes/api.php' the API, '/clientarea.php', '/cart.php' ... the client
+     * area) with its query; null = no web request (cron on the command line).
+     */
+    public static function request(?string $script, array $query = []): void
+    {
+        if ($script === null) {
+            unset($_SERVER['SCRIPT_NAME']);
+        } else {
+            $_SERVER['SCRIPT_NAME'] = $script;
+        }
+        $_GET = $query;
+        $_REQUEST = $query;
+    }
+
+    /** 'admin', 'api', 'client' or 'cron': the path a module command runs on. */
+    public static function area(): string
+    {
+        $script = (string) ($_SERVER['SCRIPT_NAME'] ?? '');
+        if ($script === '') {
+            return 'cron';
+        }
+        if (basename($script) === 'api.php') {
+            return 'api';
+        }
+        return basename(dirname($script)) === 'admin' ? 'admin' : 'client';
+    }
+
+    /**
+     * Run a module command's Pre hook the way WHMCS does: the client-area service path aborts on
+     * `abortWithError` (its message shown to the client) or `abortWithSuccess`; the admin, API and
+     * cron paths abort on `abortcmd` and show staff only WHMCS's generic text.
+     *
+     * @return array{aborted: bool, message: string}
+     */
+    public static function moduleCommand(string $hook, array $vars): array
+    {
+        foreach (self::runHook($hook, $vars) as $result) {
+            if (!is_array($result)) {
+                continue;
+            }
+            if (self::area() === 'client') {
+                if (isset($result['abortWithError']) && is_string($result['abortWithError']) && $result['abortWithError'] !== '') {
+                    return ['aborted' => true, 'message' => $result['abortWithError']];
+                }
+                if (!empty($result['abortWithSuccess'])) {
+                    return ['aborted' => true, 'message' => ''];
+                }
+            } elseif (($result['abortcmd'] ?? false) === true) {
+                return ['aborted' => true, 'message' => self::ABORTED_BY_HOOK];
+            }
+        }
+        return ['aborted' => false, 'message' => ''];
     }
 
     /** Load the real module files, as WHMCS does on an admin page. */

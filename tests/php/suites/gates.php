@@ -44,7 +44,8 @@ function assert_refused(string $hook, array $result, string $tid): void
     truthy(str_starts_with($logged->response, 'HTTP 200'), "{$hook}: bridge answered 200, got " . substr($logged->response, 0, 200));
     truthy(preg_match('/"allow"\s*:\s*false/', $logged->response) === 1, "{$hook}: bridge said allow=false");
     if (in_array($hook, HookList::ABORT_GATES, true)) {
-        same(['abortcmd' => true], $result, $hook);
+        same(true, $result['abortcmd'] ?? null, "{$hook}: abortcmd (admin, API and cron paths)");
+        contains($tid, (string) ($result['abortWithError'] ?? ''), "{$hook}: abortWithError carries the bridge's message");
         return;
     }
     same(1, count($result), "{$hook}: one error");

@@ -17,7 +17,9 @@ t('fail mode closed: every gate refuses while the bridge is down', function () u
         contains('cannot confirm', $result[0], $hook);
     }
     foreach (HookList::ABORT_GATES as $hook) {
-        same(['abortcmd' => true], StandIn::runHook($hook, gate_vars($hook, 4242))[0], $hook);
+        $result = StandIn::runHook($hook, gate_vars($hook, 4242))[0];
+        same(true, $result['abortcmd'] ?? null, $hook);
+        contains('cannot confirm', (string) ($result['abortWithError'] ?? ''), $hook);
     }
     StandIn::logout();
 });

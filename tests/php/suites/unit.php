@@ -216,7 +216,8 @@ t('gate decisions: parse the bridge answer, map to each hook\'s return shape', f
     }
     foreach (HookList::ABORT_GATES as $hook) {
         same([], $allow->toHookResult($hook, 'x'));
-        same(['abortcmd' => true], $refuse->toHookResult($hook, 'x'));
+        same(['abortcmd' => true, 'abortWithError' => 'Verify first'], $refuse->toHookResult($hook, 'x'));
+        same(['abortcmd' => true, 'abortWithError' => 'x'], (new Decision(false))->toHookResult($hook, 'x'), 'fallback message');
     }
     same(['fallback'], (new Decision(false))->toHookResult('ClientDetailsValidation', 'fallback'));
 });
@@ -226,7 +227,8 @@ t('gates against a scripted bridge: refuse with its message, allow, garbage appl
     StandIn::loginClient(42, 7);
     configure($url . '/gate/refuse');
     same([['Please verify ownership first (ticket #7).']], StandIn::runHook('ClientDetailsValidation', ['email' => 'n@example.com']));
-    same([['abortcmd' => true]], StandIn::runHook('PreModuleChangePackage', ['params' => ['serviceid' => 3, 'userid' => 42, 'password' => 'pw']]));
+    same([['abortcmd' => true, 'abortWithError' => 'Please verify ownership first (ticket #7).']],
+        StandIn::runHook('PreModuleChangePackage', ['params' => ['serviceid' => 3, 'userid' => 42, 'password' => 'pw']]));
     $all = fake_requests($log);
     $req = end($all) ?: fail('no request');
     same('/gate/refuse/gates/PreModuleChangePackage', $req['uri']);
@@ -244,11 +246,12 @@ t('gates against a scripted bridge: refuse with its message, allow, garbage appl
     same([[]], StandIn::runHook('ShoppingCartValidateUpgrade', ['id' => 3, 'pid' => 9]));
     same([[]], StandIn::runHook('PreModuleCustom', ['params' => ['serviceid' => 3]]));
     configure($url . '/gate/garbage');
-    $refused = StandIn::runHook('ContactDetailsValidation', ['email' => 'x@example.com']);
+    StandIn::loginAdmin(1, 'alice'); // the fail mode refuses staff, not the client's own change
+    $refused = StandIn::runHook('ContactDetailsValidation', ['userid' => 42, 'email' => 'x@example.com']);
     same(1, count($refused[0]), 'closed: refused');
     contains('cannot confirm', $refused[0][0]);
     configure($url . '/gate/garbage', ['fail_mode' => 'open']);
-    same([[]], StandIn::runHook('ContactDetailsValidation', ['email' => 'x@example.com']), 'open: allowed');
+    same([[]], StandIn::runHook('ContactDetailsValidation', ['userid' => 42, 'email' => 'x@example.com']), 'open: allowed');
     StandIn::logout();
 });
 
@@ -262,9 +265,10 @@ t('an unconfigured module does not gate anything and contacts nobody', function 
 });
 
 t('gates with the bridge down or silent apply the fail mode within the timeout', function () {
+    StandIn::loginAdmin(1, 'alice');
     foreach (['closed port' => closed_port_url(), 'never answers' => hanging_bridge()] as $case => $url) {
         configure($url, ['timeout_ms' => '300']);
-        same([['abortcmd' => true]], StandIn::runHook('PreModuleChangePassword', ['params' => ['serviceid' => 1]]), "{$case}, closed");
+        same(true, StandIn::runHook('PreModuleChangePassword', ['params' => ['serviceid' => 1]])[0]['abortcmd'] ?? null, "{$case}, closed");
         $msg = StandIn::runHook('ShoppingCartValidateUpgrade', ['id' => 1]);
         contains('cannot confirm', $msg[0][0] ?? '', "{$case}, closed message");
         configure($url, ['timeout_ms' => '300', 'fail_mode' => 'open']);
@@ -272,7 +276,7 @@ t('gates with the bridge down or silent apply the fail mode within the timeout',
     }
     $_SESSION['Language'] = 'vietnamese';
     configure(closed_port_url());
-    contains('Hiện chưa thể xác nhận', StandIn::runHook('ClientDetailsValidation', [])[0][0], 'message in the person\'s language');
+    contains('Hiện chưa thể xác nhận', StandIn::runHook('ClientDetailsValidation', ['userid' => 3])[0][0], 'message in the person\'s language');
     StandIn::logout();
     $errors = Log::recent(5);
     contains('fail mode', $errors[0]->message);
@@ -330,7 +334,9 @@ t('no hook throws into WHMCS, even without its database tables', function () {
     try {
         same([null], StandIn::runHook('TicketOpen', ['ticketid' => 1]));
         StandIn::runHook('AfterCronJob', []);
-        same([['abortcmd' => true]], StandIn::runHook('PreModuleCustom', ['params' => []]), 'gate fails closed');
+        StandIn::loginAdmin(1, 'alice');
+        same(true, StandIn::runHook('PreModuleCustom', ['params' => []])[0]['abortcmd'] ?? null, 'gate fails closed for staff');
+        StandIn::logout();
         contains('unavailable', StandIn::runHook('AdminAreaViewTicketPage', ['ticketid' => 1])[0]);
     } finally {
         Capsule::pdo()->exec('CREATE TABLE IF NOT EXISTS tbladdonmodules (module TEXT, setting TEXT, value TEXT)');
@@ -465,4 +471,183 @@ t('admin page buttons: send waiting events now, re-queue and delete given-up eve
     same([], spool_rows());
     $other = new AdminPage($settings, Http::forSettings($settings), new Log($settings), 'english', 2, 'sess');
     contains('form expired', $other->handle('POST', ['action' => 'purge'], ['wb_csrf' => $m[1]]), 'another admin\'s token is refused');
+});
+
+// --- issue 12: behave as real WHMCS does -------------------------------------------------------
+
+/** The bridge's last request as [uri, envelope]. */
+function last_gate_request(string $log): array
+{
+    $all = fake_requests($log);
+    $req = end($all) ?: fail('no request');
+    return [$req['uri'], json_decode($req['body'], true)];
+}
+
+t('new clients: ClientDetailsValidation before a client is added is allowed on every path, bridge up or down', function () {
+    [$url, $log] = start_fake_bridge();
+    $vars = ['firstname' => 'An', 'lastname' => 'Nguyen', 'email' => 'an@example.com', 'country' => 'VN'];
+    $signups = [
+        'client sign-up' => ['/register.php', [], false],
+        'checkout with a new account' => ['/cart.php', ['a' => 'checkout'], false],
+        'admin Add New Client' => ['/admin/clientsadd.php', [], true],
+        'API AddClient' => ['/includes/api.php', ['action' => 'AddClient'], false],
+    ];
+    foreach (['refusing bridge' => $url . '/gate/refuse', 'bridge down' => closed_port_url(),
+        'bridge answers nonsense' => $url . '/gate/garbage'] as $case => $bridge) {
+        configure($bridge, ['fail_mode' => 'closed', 'timeout_ms' => '300']);
+        foreach ($signups as $path => [$script, $query, $staff]) {
+            $staff ? StandIn::loginAdmin(1, 'alice') : StandIn::logout();
+            StandIn::request($script, $query);
+            same([[]], StandIn::runHook('ClientDetailsValidation', $vars), "{$path}, {$case}");
+        }
+    }
+    // an existing client's details are still gated: admin on client B's profile, client on their own
+    configure($url . '/gate/refuse');
+    StandIn::loginAdmin(1, 'alice');
+    StandIn::request('/admin/clientsprofile.php', ['userid' => '8']);
+    contains('verify ownership', StandIn::runHook('ClientDetailsValidation', $vars)[0][0] ?? '', 'admin editing client 8');
+    same(8, last_gate_request($log)[1]['data']['userid']);
+    StandIn::loginClient(42, 7);
+    StandIn::request('/cart.php', ['a' => 'checkout']);
+    contains('verify ownership', StandIn::runHook('ClientDetailsValidation', $vars)[0][0] ?? '', 'logged-in client at checkout');
+    same(false, Actor::addsNewClient('ClientDetailsValidation', $vars + ['userid' => 9], Actor::make('system'), 'client', '/register.php', []), 'a client id in vars');
+    same(false, Actor::addsNewClient('ClientDetailsValidation', $vars, Actor::make('admin', null, null, 1), 'admin', '/admin/clientsadd.php', ['userid' => '3']));
+    same(false, Actor::addsNewClient('ClientDetailsValidation', $vars, Actor::make('api'), 'api', '/includes/api.php', ['action' => 'UpdateClient']));
+    same(false, Actor::addsNewClient('ContactDetailsValidation', $vars, Actor::make('system'), 'client', '/register.php', []));
+    StandIn::logout();
+    StandIn::request(null);
+});
+
+t('automatic provisioning: the fail mode never refuses a system or cron change, only staff and API ones', function () {
+    [$url] = start_fake_bridge();
+    foreach (['bridge down' => closed_port_url(), 'bridge answers nonsense' => $url . '/gate/garbage'] as $case => $bridge) {
+        configure($bridge, ['fail_mode' => 'closed', 'timeout_ms' => '300']);
+        foreach (HookList::ABORT_GATES as $hook) {
+            $vars = gate_vars($hook, 42);
+            StandIn::logout();
+            StandIn::request(null); // cron on the command line
+            same(['aborted' => false, 'message' => ''], StandIn::moduleCommand($hook, $vars), "{$hook} by cron, {$case}");
+            StandIn::request('/modules/gateways/callback/paypal.php'); // the paid upgrade runs here
+            same(['aborted' => false, 'message' => ''], StandIn::moduleCommand($hook, $vars), "{$hook} after payment, {$case}");
+            StandIn::loginAdmin(1, 'alice');
+            StandIn::request('/admin/clientsservices.php', ['userid' => '42', 'id' => '5']);
+            same(['aborted' => true, 'message' => StandIn::ABORTED_BY_HOOK], StandIn::moduleCommand($hook, $vars), "{$hook} by staff, {$case}");
+            StandIn::logout();
+            StandIn::request('/includes/api.php', ['action' => 'ModuleChangePackage']);
+            same(true, StandIn::moduleCommand($hook, $vars)['aborted'], "{$hook} by the API, {$case}");
+        }
+    }
+    StandIn::logout();
+    StandIn::request(null);
+    StandIn::runHook('PreModuleChangePackage', gate_vars('PreModuleChangePackage', 42));
+    contains('actor system: allowed', Log::recent(1)[0]->message, 'the allowed system change is logged');
+});
+
+t('refusal on every path: the client-area service path aborts with the bridge\'s message; staff paths abort too; the reason is in the Activity Log', function () {
+    [$url] = start_fake_bridge();
+    configure($url . '/gate/refuse');
+    $vars = gate_vars('PreModuleChangePassword', 42);
+    StandIn::masquerade(1, 'alice', 42, 542);
+    StandIn::request('/clientarea.php', ['action' => 'productdetails', 'id' => '5']);
+    same(['aborted' => true, 'message' => 'Please verify ownership first (ticket #7).'], StandIn::moduleCommand('PreModuleChangePassword', $vars), 'client area');
+    StandIn::loginAdmin(1, 'alice');
+    StandIn::request('/admin/clientsservices.php', ['userid' => '42', 'id' => '5']);
+    same(['aborted' => true, 'message' => StandIn::ABORTED_BY_HOOK], StandIn::moduleCommand('PreModuleChangePassword', $vars), 'admin area');
+    $activity = (string) Capsule::table('tblactivitylog')->orderBy('id', 'desc')->value('description');
+    contains('verification_required', $activity, 'the reason');
+    contains('ticket #7', $activity, 'the ticket');
+    contains('Please verify ownership first', $activity, 'the message the person got');
+    StandIn::logout();
+    StandIn::request(null);
+});
+
+t('who is acting: an admin who logged in as owner of A and edits B in the admin area acts as staff on B', function () {
+    [$url, $log] = start_fake_bridge();
+    configure($url . '/gate/allow');
+    StandIn::masquerade(1, 'alice', 41, 541);
+    StandIn::request('/admin/clientsprofile.php', ['userid' => '88']);
+    StandIn::runHook('ClientDetailsValidation', ['firstname' => 'Binh', 'email' => 'b@example.com']);
+    [, $env] = last_gate_request($log);
+    same(Actor::make('admin', null, null, 1, 'alice'), $env['actor'], 'admin area: staff');
+    same(88, $env['data']['userid'], 'the client of the page');
+    StandIn::request('/clientarea.php', ['action' => 'details']);
+    StandIn::runHook('ClientDetailsValidation', ['firstname' => 'An', 'email' => 'a@example.com']);
+    [, $env] = last_gate_request($log);
+    same(Actor::make('masquerading_admin', 41, 541, 1, 'alice'), $env['actor'], 'client area: the masquerading admin');
+    same(41, $env['data']['userid']);
+    same('admin', Actor::area('/admin/clientsprofile.php', false, 'admin'));
+    same('admin', Actor::area('/office/clientsprofile.php', false, 'office'), 'a renamed admin folder');
+    same('client', Actor::area('/admin/clientsprofile.php', false, 'office'));
+    same('admin', Actor::area('/index.php', true, 'admin'), 'WHMCS\'s ADMINAREA constant');
+    same('api', Actor::area('/includes/api.php', false, 'admin'));
+    same('client', Actor::area('/clientarea.php', false, 'admin'));
+    StandIn::logout();
+    StandIn::request(null);
+});
+
+t('password settings are read as stored; decrypt() is used only where the stored value is not a valid secret', function () {
+    $token = bin2hex(random_bytes(32));
+    $secret = 'whsec_' . base64_encode(random_bytes(32));
+    $plain = Settings::fromArray(['bridge_url' => 'https://b.example', 'webhook_secret' => $secret, 'api_token' => $token]);
+    same($token, $plain->token, 'a 64-hex token as stored');
+    same($secret, $plain->secret, 'the whsec_ secret as stored');
+    $stored = Settings::fromArray(['webhook_secret' => encrypt($secret), 'api_token' => 'short']);
+    same($secret, $stored->secret, 'an encrypted secret (not a whsec_ value) is decrypted');
+    same('short', $stored->token, 'neither form valid: the stored value is kept');
+    StandIn::settings(['bridge_url' => 'https://b.example', 'webhook_secret' => $secret, 'api_token' => $token]);
+    same($token, Settings::load()->token, 'through the settings table');
+    truthy(decrypt($token) !== $token, 'the stand-in\'s decrypt() garbles a value stored as entered');
+});
+
+t('errors are visible by default: Activity Log and the module page, with Module Debug Mode off', function () {
+    configure(closed_port_url(), ['timeout_ms' => '300', 'log_level' => 'errors']);
+    StandIn::moduleDebug(false);
+    $mark = last_log_id();
+    $activityMark = (int) (Capsule::table('tblactivitylog')->orderBy('id', 'desc')->value('id') ?? 0);
+    StandIn::loginAdmin(1, 'alice');
+    StandIn::request('/admin/clientsprofile.php', ['userid' => '42']);
+    StandIn::runHook('ClientDetailsValidation', ['email' => 'x@example.com']);
+    same([], module_log($mark), 'WHMCS writes no Module Log entry with debug mode off');
+    $activity = implode("\n", array_map(static fn ($r) => $r->description,
+        Capsule::table('tblactivitylog')->where('id', '>', $activityMark)->orderBy('id')->get()->all()));
+    contains('gate ClientDetailsValidation', $activity);
+    contains('fail mode closed', $activity);
+    lacks(Settings::load()->secret, $activity, 'no secret in the Activity Log');
+    $settings = Settings::load();
+    $html = (new AdminPage($settings, Http::forSettings($settings), new Log($settings), 'english', 1, ''))->handle('GET', [], []);
+    contains('gate ClientDetailsValidation', $html, 'the module page lists it');
+    StandIn::logout();
+    StandIn::request(null);
+    StandIn::moduleDebug(true);
+});
+
+t('PHP requirement: the guard names the running version; the entry files keep to syntax older PHP parses', function () {
+    same(null, whmcs_bridge_requirement_problem(80100));
+    same(null, whmcs_bridge_requirement_problem(80213));
+    contains('PHP 7.4.33', (string) whmcs_bridge_requirement_problem(70433));
+    contains('needs PHP 8.1 or later', (string) whmcs_bridge_requirement_problem(80027));
+    same(null, whmcs_bridge_requirement_problem(), 'this PHP runs the module');
+    $banned = [T_FN => 'arrow function (7.4)', T_COALESCE_EQUAL => '??= (7.4)', T_MATCH => 'match (8.0)',
+        T_NULLSAFE_OBJECT_OPERATOR => '?-> (8.0)', T_ATTRIBUTE => 'attribute (8.0)', T_READONLY => 'readonly (8.1)',
+        T_ENUM => 'enum (8.1)'];
+    $newFunctions = ['str_contains', 'str_starts_with', 'str_ends_with', 'get_debug_type', 'array_is_list'];
+    $newTypes = ['mixed', 'never'];
+    foreach (['whmcs_bridge.php', 'hooks.php', 'lib/requirements.php', 'lib/autoload.php', 'lib/Module.php'] as $file) {
+        $tokens = token_get_all((string) file_get_contents(StandIn::MODULE_DIR . '/' . $file));
+        foreach ($tokens as $i => $token) {
+            if (!is_array($token)) {
+                continue;
+            }
+            if (isset($banned[$token[0]])) {
+                fail("{$file}:{$token[2]}: {$banned[$token[0]]}");
+            }
+            $word = strtolower($token[1]);
+            if ($token[0] === T_STRING && in_array($word, $newFunctions, true)) {
+                fail("{$file}:{$token[2]}: {$word}() needs PHP 8");
+            }
+            if ($token[0] === T_STRING && in_array($word, $newTypes, true)) {
+                fail("{$file}:{$token[2]}: type {$word} needs PHP 8");
+            }
+        }
+    }
 });

@@ -12,6 +12,18 @@ if (!defined('WHMCS')) {
     die('This file cannot be accessed directly');
 }
 
+require_once __DIR__ . '/lib/requirements.php';
+
+// On PHP older than the classes need, register nothing (a hook loading them would be a fatal
+// error inside a WHMCS page) and say why once in the Activity Log.
+$whmcsBridgeProblem = whmcs_bridge_requirement_problem();
+if ($whmcsBridgeProblem !== null) {
+    whmcs_bridge_log_requirement_once($whmcsBridgeProblem);
+    unset($whmcsBridgeProblem);
+    return;
+}
+unset($whmcsBridgeProblem);
+
 require_once __DIR__ . '/lib/autoload.php';
 
 foreach (HookList::FORWARDED as $whmcsBridgeHook) {

@@ -20,10 +20,18 @@ if (!defined('WHMCS')) {
     die('This file cannot be accessed directly');
 }
 
+require_once __DIR__ . '/lib/requirements.php';
 require_once __DIR__ . '/lib/autoload.php';
+
+// Below: PHP 7.1 syntax only, and no class but Module before the PHP check (lib/requirements.php).
 
 function whmcs_bridge_config()
 {
+    $problem = whmcs_bridge_requirement_problem();
+    if ($problem !== null) {
+        return ['name' => 'whmcs-bridge', 'description' => $problem, 'version' => Module::VERSION,
+            'author' => 'whmcs-bridge', 'language' => 'english', 'fields' => []];
+    }
     return [
         'name' => 'whmcs-bridge',
         'description' => 'Support policy enforcement: forwards ticket and account events to whmcs-bridge, '
@@ -79,7 +87,8 @@ function whmcs_bridge_config()
                 'Type' => 'dropdown',
                 'Options' => ['errors' => 'errors only', 'all' => 'every request', 'off' => 'off'],
                 'Default' => 'errors',
-                'Description' => 'Written to Utilities > Logs > Module Log (secrets blanked).',
+                'Description' => 'What goes to Utilities > Logs > Module Log (secrets blanked), which WHMCS writes only '
+                    . 'while Module Debug Mode is on. Errors always reach the Activity Log and this module\'s page.',
             ],
             'panel_position' => [
                 'FriendlyName' => 'Ticket panel',
@@ -99,6 +108,10 @@ function whmcs_bridge_config()
 
 function whmcs_bridge_activate()
 {
+    $problem = whmcs_bridge_requirement_problem();
+    if ($problem !== null) {
+        return ['status' => 'error', 'description' => $problem];
+    }
     try {
         Spool::createTable();
         Log::createTable();
@@ -110,6 +123,10 @@ function whmcs_bridge_activate()
 
 function whmcs_bridge_deactivate()
 {
+    $problem = whmcs_bridge_requirement_problem();
+    if ($problem !== null) {
+        return ['status' => 'success', 'description' => 'whmcs-bridge deactivated; its tables were left in place. ' . $problem];
+    }
     try {
         Spool::dropTable();
         Log::dropTable();
@@ -122,6 +139,9 @@ function whmcs_bridge_deactivate()
 /** Schema changes between versions; every step is idempotent ($vars['version'] = the old one). */
 function whmcs_bridge_upgrade($vars)
 {
+    if (whmcs_bridge_requirement_problem() !== null) {
+        return;
+    }
     try {
         // 1.0.0: spool and error tables (created here too for installs activated before they existed)
         Spool::createTable();
@@ -135,6 +155,11 @@ function whmcs_bridge_upgrade($vars)
 
 function whmcs_bridge_output($vars)
 {
+    $problem = whmcs_bridge_requirement_problem();
+    if ($problem !== null) {
+        echo '<div class="alert alert-danger">' . htmlspecialchars($problem, ENT_QUOTES) . '</div>';
+        return;
+    }
     try {
         Settings::forget();
         $settings = Settings::fromArray(is_array($vars) ? $vars : []);

@@ -45,16 +45,19 @@ final class Decision
 
     /**
      * What the hook returns to WHMCS. Validation gates: [] to allow, [message] to refuse.
-     * Pre-module gates: [] to allow, ['abortcmd' => true] to refuse.
+     * Pre-module gates: [] to allow; to refuse, both `abortcmd` (honoured on the admin, API and
+     * cron paths) and `abortWithError` with the message (honoured on the client-area service
+     * path, and shown to the person there), since the same hook runs on every path.
      */
     public function toHookResult(string $hook, string $fallbackMessage): array
     {
         if ($this->allow) {
             return [];
         }
+        $message = $this->message !== '' ? $this->message : $fallbackMessage;
         if (in_array($hook, HookList::ABORT_GATES, true)) {
-            return ['abortcmd' => true];
+            return ['abortcmd' => true, 'abortWithError' => $message];
         }
-        return [$this->message !== '' ? $this->message : $fallbackMessage];
+        return [$message];
     }
 }

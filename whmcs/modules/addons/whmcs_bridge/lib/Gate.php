@@ -1,8 +1,11 @@
 <?php
 /**
  * Gates: ask the bridge (POST {bridge}/gates/<HookName>, signed, synchronous, short timeout)
- * whether an account change may go ahead. When the bridge cannot answer, the configured fail
- * mode decides: closed (default) refuses, open allows; both are logged.
+ * whether an account change may go ahead. A client being added has nothing to verify and is
+ * allowed without asking. When the bridge cannot answer, the configured fail mode decides for
+ * staff and API changes: closed (default) refuses, open allows. A change by the client or the
+ * system (cron, automatic provisioning after payment: WHMCS never retries an aborted one) is
+ * never refused by the fail mode. Every fail-mode decision is logged.
  */
 
 namespace WHMCS\Module\Addon\WhmcsBridge;
@@ -24,6 +27,10 @@ final class Gate
 
     public function decide(string $hook, array $vars, array $actor): Decision
     {
+        if (Actor::addsNewClient($hook, $vars, $actor, Actor::currentArea(),
+            (string) ($_SERVER['SCRIPT_NAME'] ?? $_SERVER['SCRIPT_FILENAME'] ?? ''), $_REQUEST)) {
+            return new Decision(true, '', 'new_client');
+        }
         if (!$this->settings->isConfigured()) {
             // Gates start working once the bridge URL and secret are saved: activating the
             // module must not lock every account change before it is configured.
@@ -42,30 +49,28 @@ final class Gate
         $decision = Decision::fromResponse($answer);
         $this->log->call('gate ' . $hook, $body, $answer, $decision === null);
         if ($decision === null) {
-            return $this->failMode($hook, $answer->describe());
+            return $this->failMode($hook, $answer->describe(), $actor);
         }
         if (!$decision->allow) {
-            $this->activity(sprintf('whmcs-bridge refused %s (%s)%s', $hook, $decision->reason ?: 'no reason',
-                $decision->ticketId !== null ? ' ticket #' . $decision->ticketId : ''), $actor);
+            Log::activity(sprintf('whmcs-bridge refused %s for %s (%s)%s: %s', $hook, $actor['type'] ?? 'system',
+                $decision->reason ?: 'no reason', $decision->ticketId !== null ? ', ticket #' . $decision->ticketId : '',
+                $decision->message !== '' ? $decision->message : '-'), (int) ($actor['client_id'] ?? 0));
         }
         return $decision;
     }
 
-    private function failMode(string $hook, string $why): Decision
+    /** The decision when the bridge gave no answer (unreachable, error, nonsense). */
+    public static function fallback(bool $failsClosed, array $actor, string $reason = 'bridge_unavailable'): Decision
     {
-        $closed = $this->settings->failsClosed();
-        $this->log->error('gate ' . $hook, sprintf('bridge gave no usable answer (%s); fail mode %s: %s',
-            $why, $this->settings->failMode, $closed ? 'refused' : 'allowed'));
-        return new Decision(!$closed, '', 'bridge_unavailable', null, true);
+        $refuse = $failsClosed && in_array($actor['type'] ?? 'system', Actor::FAIL_MODE_REFUSES, true);
+        return new Decision(!$refuse, '', $reason, null, true);
     }
 
-    private function activity(string $message, array $actor): void
+    private function failMode(string $hook, string $why, array $actor): Decision
     {
-        if (function_exists('logActivity')) {
-            try {
-                logActivity($message, (int) ($actor['client_id'] ?? 0));
-            } catch (\Throwable $e) {
-            }
-        }
+        $decision = self::fallback($this->settings->failsClosed(), $actor);
+        $this->log->error('gate ' . $hook, sprintf('bridge gave no usable answer (%s); fail mode %s, actor %s: %s',
+            $why, $this->settings->failMode, $actor['type'] ?? 'system', $decision->allow ? 'allowed' : 'refused'));
+        return $decision;
     }
 }

@@ -41,7 +41,7 @@ final class Hooks
                 $closed = Settings::load()->failsClosed();
             } catch (\Throwable $ignored) {
             }
-            $fallback = new Decision(!$closed, '', 'module_error', null, true);
+            $fallback = Gate::fallback($closed, $actor, 'module_error');
             return $fallback->toHookResult($hook, Lang::get('fail_closed_message', Lang::current($actor)));
         }
     }
@@ -83,12 +83,7 @@ final class Hooks
         try {
             (new Log(Settings::load()))->error($where, $message);
         } catch (\Throwable $ignored) {
-            if (function_exists('logActivity')) {
-                try {
-                    logActivity('whmcs-bridge ' . $where . ' failed: ' . Text::cut($message, 200));
-                } catch (\Throwable $ignoredToo) {
-                }
-            }
+            Log::activity('whmcs-bridge ' . $where . ' failed: ' . Text::cut($message, 200));
         }
     }
 }

@@ -1,7 +1,9 @@
 <?php
 /**
- * Logging: WHMCS's Module Log (logModuleCall, secrets blanked through $replaceVars) and a short
- * list of recent errors in the module's own table for the admin page. Never throws.
+ * Logging. Errors are visible by default: each goes to WHMCS's Activity Log (logActivity) and
+ * to a short list of recent errors in the module's own table, shown on the module's admin page.
+ * WHMCS's Module Log (logModuleCall, secrets blanked through $replaceVars) records nothing
+ * unless Module Debug Mode is on, so it only adds detail. Never throws.
  */
 
 namespace WHMCS\Module\Addon\WhmcsBridge;
@@ -56,7 +58,11 @@ final class Log
         }
     }
 
-    /** Record an error for the admin page (and the Module Log); keeps the newest KEEP rows. */
+    /**
+     * Record an error: the Activity Log and the admin page's list (newest KEEP rows) always, the
+     * Module Log too unless the module log is off. `log_level` only chooses what the Module Log
+     * gets: an error must stay visible on an install with the defaults.
+     */
     public function error(string $action, string $message): void
     {
         $message = Text::cut(str_replace($this->settings->secrets() ?: ["\0"], '********', $message), 500);
@@ -66,12 +72,25 @@ final class Log
             } catch (\Throwable $e) {
             }
         }
+        self::activity('whmcs-bridge ' . $action . ': ' . $message);
         try {
             Capsule::table(self::TABLE)->insert(['created_at' => time(), 'action' => Text::cut($action, 64), 'message' => $message]);
             $cutoff = Capsule::table(self::TABLE)->orderBy('id', 'desc')->offset(self::KEEP)->limit(1)->value('id');
             if ($cutoff !== null) {
                 Capsule::table(self::TABLE)->where('id', '<=', $cutoff)->delete();
             }
+        } catch (\Throwable $e) {
+        }
+    }
+
+    /** One line in WHMCS's Activity Log (about a client when $clientId is given); never throws. */
+    public static function activity(string $message, int $clientId = 0): void
+    {
+        if (!function_exists('logActivity')) {
+            return;
+        }
+        try {
+            logActivity(Text::cut($message, 500), $clientId);
         } catch (\Throwable $e) {
         }
     }

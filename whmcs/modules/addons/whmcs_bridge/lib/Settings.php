@@ -63,8 +63,8 @@ final class Settings
 
         return new self(
             $bridgeUrl,
-            self::reveal($str('webhook_secret')),
-            self::reveal($str('api_token')),
+            self::reveal($str('webhook_secret'), [self::class, 'isWebhookSecret']),
+            self::reveal($str('api_token'), [self::class, 'isToken']),
             $timeoutMs,
             $failMode,
             self::parseHooks($raw['forward_hooks'] ?? null),
@@ -91,20 +91,40 @@ final class Settings
     }
 
     /**
-     * `password` fields may be stored encrypted (UNVERIFIED in the reference); when WHMCS's
-     * decrypt() helper exists and yields something, use that, else the stored text.
+     * WHMCS stores addon `password` settings as entered, and decrypt() corrupts a value that is
+     * not its ciphertext (a 64-hex token comes back as garbage, then 401 everywhere). So the
+     * stored value is used as it is; decrypt()'s output is taken only when the stored value is
+     * not a valid secret and the decrypted one is (an install that did encrypt it).
+     *
+     * @param callable(string): bool $valid
      */
-    private static function reveal(string $value): string
+    public static function reveal(string $stored, callable $valid): string
     {
-        if ($value === '' || str_starts_with($value, 'whsec_') || !function_exists('decrypt')) {
-            return $value;
+        if ($stored === '' || $valid($stored) || !function_exists('decrypt')) {
+            return $stored;
         }
         try {
-            $plain = decrypt($value);
+            $plain = decrypt($stored);
         } catch (\Throwable $e) {
-            return $value;
+            return $stored;
         }
-        return is_string($plain) && $plain !== '' ? $plain : $value;
+        return is_string($plain) && $valid($plain) ? $plain : $stored;
+    }
+
+    /** A Standard Webhooks secret: whsec_ + base64 of at least 24 bytes (the bridge's own rule). */
+    public static function isWebhookSecret(string $value): bool
+    {
+        if (!str_starts_with($value, 'whsec_')) {
+            return false;
+        }
+        $key = base64_decode(substr($value, 6), true);
+        return is_string($key) && strlen($key) >= 24;
+    }
+
+    /** A bearer token as the bridge issues them: 16 or more printable characters, no spaces. */
+    public static function isToken(string $value): bool
+    {
+        return preg_match('/^[\x21-\x7e]{16,}$/', $value) === 1;
     }
 
     /** Settings of this request (one query per page load). */
