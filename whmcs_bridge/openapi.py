@@ -226,6 +226,7 @@ SIGNED_ERRORS: dict[int, tuple[str, Any, str]] = {
 LINK_PAGE_RESPONSES: dict[int, tuple[str, Any, str]] = {
     200: _html("the page"), 400: _html("invalid link"), 403: _html("link of another client"),
     409: _html("already used, refused, changed or verified"), 410: _html("expired link"),
+    429: _html("too many link requests from this address; see Retry-After"),
     503: _html("WHMCS could not be reached; try again later"),
 }
 
