@@ -10,7 +10,7 @@ import requests
 import responses
 import urllib3
 
-from tests.api.conftest import ACCESS_KEY, API, IDENTIFIER, SECRET, answer
+from tests.api.conftest import ACCESS_KEY, API, IDENTIFIER, SECRET, URL, answer
 from whmcs_bridge.api import (
     AuthenticationError,
     InvalidResponseError,
@@ -20,6 +20,7 @@ from whmcs_bridge.api import (
     ServerError,
     TransportError,
     UnknownActionError,
+    WhmcsClient,
     WhmcsConnectionError,
     WhmcsError,
     WhmcsTimeoutError,
@@ -126,8 +127,10 @@ def test_secrets_never_in_error_texts(mocked, client):
         assert secret not in repr(info.value)
     mocked.reset()
     mocked.add(responses.POST, API, body=requests.ConnectionError(f"failed with {SECRET}"))
-    with pytest.raises(WhmcsConnectionError) as info2:
-        client.get_tickets()
+    # a fresh client: this one refuses every call after the auth failure above
+    with WhmcsClient(URL, IDENTIFIER, SECRET, retries=0) as fresh, \
+            pytest.raises(WhmcsConnectionError) as info2:
+        fresh.get_tickets()
     assert SECRET not in str(info2.value)
 
 

@@ -3,8 +3,12 @@
 from whmcs_bridge.api.client import WhmcsClient, api_url, is_read_action
 from whmcs_bridge.api.encoding import Attachment
 from whmcs_bridge.api.errors import (
+    AccountDisabledError,
     AuthenticationError,
+    ClientTrippedError,
+    InvalidAccessKeyError,
     InvalidResponseError,
+    IpBannedError,
     IpNotAllowedError,
     NotFoundError,
     PermissionDeniedError,
@@ -35,13 +39,17 @@ from whmcs_bridge.api.models import (
 )
 
 __all__ = [
+    "AccountDisabledError",
     "AdminDetails",
     "Attachment",
     "AuthenticationError",
     "Client",
+    "ClientTrippedError",
     "Department",
+    "InvalidAccessKeyError",
     "InvalidResponseError",
     "Invoice",
+    "IpBannedError",
     "IpNotAllowedError",
     "LoginResult",
     "NotFoundError",

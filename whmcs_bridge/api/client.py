@@ -128,6 +128,8 @@ class WhmcsClient:
         self._identifier = _reveal(identifier)
         self._secret = _reveal(secret)
         self._access_key = _reveal(access_key) or None
+        #: The first auth failure seen (see :attr:`tripped`); set once, never cleared.
+        self._tripped: errors.AuthenticationError | None = None
         self._reads = self._session(
             CappedRetry(total=retries, connect=retries, read=retries, status=retries, other=0,
                   allowed_methods=frozenset({"POST"}), status_forcelist=RETRY_STATUSES,
@@ -175,6 +177,15 @@ class WhmcsClient:
     def __repr__(self) -> str:
         return f"WhmcsClient(url={self.url!r}, identifier='********')"
 
+    @property
+    def tripped(self) -> errors.AuthenticationError | None:
+        """The auth failure that stopped this client, or None while it may call WHMCS.
+
+        WHMCS bans an IP after three failed logins in 30 minutes, so after one the client
+        refuses every further call (threads sharing it included) until a new client is
+        built with a fixed credential."""
+        return self._tripped
+
     def close(self) -> None:
         self._reads.close()
         self._writes.close()
@@ -193,8 +204,15 @@ class WhmcsClient:
         ``params`` are encoded the PHP way (see :mod:`.encoding`): lists and dicts in bracket
         notation, booleans as ``1``/``0``, a dict given as ``customfields``/``customvars`` as
         base64 of PHP ``serialize()``, files given as ``attachments`` as base64 JSON; ``None``
-        values are left out. Raises a :class:`~.errors.WhmcsError` subclass on any failure.
+        values are left out. Raises a :class:`~.errors.WhmcsError` subclass on any failure;
+        once an auth failure was seen, :class:`~.errors.ClientTrippedError` without calling.
         """
+        if self._tripped is not None:
+            first = self._tripped
+            raise errors.ClientTrippedError(
+                action, None, f"not calling WHMCS again after {first.action} was refused "
+                f"({first.message}); WHMCS bans an IP after 3 failed logins in 30 minutes: "
+                "fix the whmcs settings, then restart")
         try:
             form = encode_params(special_params(params), self.tz)
         except (TypeError, ValueError) as exc:
@@ -236,6 +254,10 @@ class WhmcsClient:
             raise errors.WhmcsConnectionError(action, None, type(exc).__name__) from None
         try:
             return self._parse(action, response)
+        except errors.WhmcsError as exc:
+            if exc.auth_failure and self._tripped is None:
+                self._tripped = exc  # type: ignore[assignment]
+            raise
         finally:
             self._log(action, response.status_code, started, "done")
             response.close()

@@ -22,6 +22,10 @@ class WhmcsError(Exception):
 
     #: Whether trying the same call later may succeed (transport trouble, 429, 5xx).
     retryable: bool = False
+    #: Whether WHMCS refused *who is calling* (credential, access key, IP, admin account).
+    #: Such a refusal counts as a failed login: WHMCS bans the caller's IP after three in
+    #: 30 minutes, so a client that has seen one makes no further call (see ``tripped``).
+    auth_failure: bool = False
 
     def __init__(self, action: str, http_status: int | None, message: str) -> None:
         self.action = action
@@ -38,10 +42,31 @@ class WhmcsError(Exception):
 
 
 class AuthenticationError(WhmcsError):
-    """WHMCS refused the API credentials (``Authentication Failed``)."""
+    """WHMCS refused the API credentials (``Authentication Failed``, ``Invalid or missing
+    credentials``). The base of every auth failure: ``except AuthenticationError`` stops."""
+
+    auth_failure = True
 
 
-class IpNotAllowedError(WhmcsError):
+class InvalidAccessKeyError(AuthenticationError):
+    """The ``accesskey`` sent does not match ``$api_access_key`` (``Invalid Access Key``)."""
+
+
+class IpBannedError(AuthenticationError):
+    """WHMCS banned the caller's IP after repeated failed logins (``IP Banned``): an admin
+    must lift the ban under Configuration > System Logs > Banned IPs (or wait it out)."""
+
+
+class AccountDisabledError(AuthenticationError):
+    """The admin behind the credential is disabled (``Administrator Account Disabled``)."""
+
+
+class ClientTrippedError(AuthenticationError):
+    """The client saw an auth failure earlier and refuses to call WHMCS again: one more bad
+    login could get the bridge's IP banned. Fix the credential, then restart."""
+
+
+class IpNotAllowedError(AuthenticationError):
     """WHMCS refused the caller's IP (``Invalid IP <ip>``, HTTP 403).
 
     ``ip`` is the address WHMCS saw; the message tells the admin where to allow it or to
@@ -70,7 +95,8 @@ class PermissionDeniedError(WhmcsError):
 
 
 class UnknownActionError(WhmcsError):
-    """WHMCS does not know the action (``Command Not Found``): old WHMCS or a typo."""
+    """WHMCS does not know the action (``Command Not Found``, ``Invalid API Action``): old
+    WHMCS or a typo."""
 
 
 class NotFoundError(WhmcsError):
@@ -109,18 +135,27 @@ class ServerError(InvalidResponseError):
     retryable = True
 
 
+#: ``message`` prefixes (lower case) WHMCS answers before it runs the action, and their class.
+#: Texts: reference section 0 and 1.4 (DD ``api/authentication.md``, I-AUTH, I-IP, I-PERM).
+_PREFIXES: tuple[tuple[str, type[WhmcsError]], ...] = (
+    ("invalid ip", IpNotAllowedError),
+    ("ip banned", IpBannedError),
+    ("invalid access key", InvalidAccessKeyError),
+    ("authentication failed", AuthenticationError),
+    ("invalid or missing credentials", AuthenticationError),
+    ("administrator account disabled", AccountDisabledError),
+    ("invalid permissions", PermissionDeniedError),
+    ("command not found", UnknownActionError),
+    ("invalid api action", UnknownActionError),
+)
+
+
 def classify(message: str) -> type[WhmcsError]:
     """The error class for a WHMCS ``result: error`` message (pure; texts from the reference)."""
-    text = message.strip()
-    lowered = text.lower()
-    if lowered.startswith("invalid ip"):
-        return IpNotAllowedError
-    if lowered.startswith("authentication failed"):
-        return AuthenticationError
-    if lowered.startswith("invalid permissions"):
-        return PermissionDeniedError
-    if lowered.startswith("command not found"):
-        return UnknownActionError
+    lowered = message.strip().lower()
+    for prefix, cls in _PREFIXES:
+        if lowered.startswith(prefix):
+            return cls
     if "not found" in lowered:
         return NotFoundError
     return WhmcsValidationError
