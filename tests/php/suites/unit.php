@@ -159,6 +159,11 @@ t('actor: client, masquerading admin, admin, api, system', function () {
     $_REQUEST['userid'] = '11';
     same(11, Actor::clientIdFor([], Actor::make('admin', null, null, 1)));
     unset($_REQUEST['userid']);
+    // API UpdateClient names its client `clientid`; without it the bridge took the change for
+    // a new client (no id) and allowed it.
+    $_REQUEST['clientid'] = '12';
+    same(12, Actor::clientIdFor([], Actor::make('api')));
+    unset($_REQUEST['clientid']);
 });
 
 t('responses: 5xx, 408, 429 and no answer are retryable; other 4xx are final', function () {

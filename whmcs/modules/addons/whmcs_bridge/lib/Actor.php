@@ -159,7 +159,7 @@ final class Actor
 
     /**
      * The client a gate is about: from $vars when WHMCS gives it, else from the actor, else from
-     * the admin page's request (clientsprofile.php?userid=N).
+     * the request (the admin page's clientsprofile.php?userid=N, API UpdateClient's clientid).
      */
     public static function clientIdFor(array $vars, array $actor): ?int
     {
@@ -170,7 +170,7 @@ final class Actor
         if ($actor['client_id'] !== null) {
             return $actor['client_id'];
         }
-        return self::positive($_REQUEST['userid'] ?? null);
+        return self::idIn($_REQUEST);
     }
 
     /**
