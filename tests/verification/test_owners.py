@@ -59,15 +59,22 @@ def _setup(db_url: str, whmcs: Any) -> tuple[Any, Any, Any, Worker]:
     return settings, engine, web, worker
 
 
+def _guest_mail(web: Any, whmcs: Any, worker: Worker, name: str, email: str) -> Any:
+    """A guest ticket (userid 0) asking for an upgrade, as WHMCS records piped mail, with its
+    TicketOpen processed; returns the simulator's ticket."""
+    opened = whmcs.open_ticket(1, "Upgrade", UPGRADE, name=name, email=email)
+    _post(web, "TicketOpen", {"ticketid": opened.id, "ticketmask": opened.tid, "userid": 0,
+                              "deptid": 1, "subject": "Upgrade", "message": UPGRADE})
+    _drain(worker)
+    return opened
+
+
+
 def test_guest_mail_from_a_clients_address_blocks_that_client(db_url, sim, whmcs,
                                                               sim_client) -> None:
     settings, engine, web, worker = _setup(db_url, whmcs)
     # mail from the client's address (in other case) that WHMCS left as a guest's
-    opened = whmcs.open_ticket(1, "Upgrade", UPGRADE, name="Someone",
-                               email=sim_client.email.upper())
-    _post(web, "TicketOpen", {"ticketid": opened.id, "ticketmask": opened.tid, "userid": 0,
-                              "deptid": 1, "subject": "Upgrade", "message": UPGRADE})
-    _drain(worker)
+    opened = _guest_mail(web, whmcs, worker, "Someone", sim_client.email.upper())
     with engine.connect() as conn:  # the WHMCS lookup runs later, outside the handler
         assert status.for_ticket(conn, opened.id)["owner"]["state"] == "pending"
     job = JobContext(settings=settings, engine=engine, now=utcnow(), services=worker.services)
@@ -86,11 +93,7 @@ def test_guest_mail_from_a_clients_address_blocks_that_client(db_url, sim, whmcs
 
 def test_unmatched_sender_is_shown_to_staff(db_url, sim, whmcs) -> None:
     settings, engine, web, worker = _setup(db_url, whmcs)
-    opened = whmcs.open_ticket(1, "Upgrade", UPGRADE, name="Nobody",
-                               email="nobody-known@example.invalid")
-    _post(web, "TicketOpen", {"ticketid": opened.id, "ticketmask": opened.tid, "userid": 0,
-                              "deptid": 1, "subject": "Upgrade", "message": UPGRADE})
-    _drain(worker)
+    opened = _guest_mail(web, whmcs, worker, "Nobody", "nobody-known@example.invalid")
     assert resolve_owners(JobContext(settings=settings, engine=engine, now=utcnow(),
                                      services=worker.services)) == 1
     with engine.connect() as conn:
@@ -102,11 +105,7 @@ def test_unmatched_sender_is_shown_to_staff(db_url, sim, whmcs) -> None:
 
 def test_ticket_linked_to_the_client_later_blocks_it(db_url, sim, whmcs, sim_client) -> None:
     _settings, engine, web, worker = _setup(db_url, whmcs)
-    opened = whmcs.open_ticket(1, "Upgrade", UPGRADE, name="Nobody",
-                               email="someone-else@example.invalid")
-    _post(web, "TicketOpen", {"ticketid": opened.id, "ticketmask": opened.tid, "userid": 0,
-                              "deptid": 1, "subject": "Upgrade", "message": UPGRADE})
-    _drain(worker)
+    opened = _guest_mail(web, whmcs, worker, "Nobody", "someone-else@example.invalid")
     assert _gate(web, sim_client.id)["allow"] is True
     # staff attach the ticket to the client; the next event about it says so
     _post(web, "TicketOpen", {"ticketid": opened.id, "ticketmask": opened.tid,
