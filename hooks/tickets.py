@@ -31,7 +31,7 @@ def event_time(event: Event) -> datetime:
     return event.timestamp or event.received_at
 
 
-def _subject_hash(subject: str | None) -> str:
+def subject_hash(subject: str | None) -> str:
     return hashlib.sha256((subject or "").strip().lower().encode()).hexdigest()
 
 
@@ -57,7 +57,7 @@ def opened(event: Event, ctx: HandlerContext) -> None:
     by_admin = event.type == "TicketOpenAdmin"
     since = at - PIPE_WINDOW
     piped = ctx.conn.execute(select(piped_mail.c.id).where(
-        piped_mail.c.subject_hash == _subject_hash(d.get("subject")),
+        piped_mail.c.subject_hash == subject_hash(d.get("subject")),
         piped_mail.c.at >= since)).first() is not None and not by_admin
     logged_call = existing.logged_call if existing else False
     channel = classify(department_id=d.get("deptid"), client_id=d.get("userid"),
@@ -177,7 +177,7 @@ def piping(event: Event, ctx: HandlerContext) -> None:
     """Remember piped mail (by subject hash, never the text) so the ticket it opens is
     classified as e-mail even when the sender is a known client."""
     ctx.conn.execute(insert(piped_mail).values(
-        subject_hash=_subject_hash(event.data.get("subject")), at=event_time(event)))
+        subject_hash=subject_hash(event.data.get("subject")), at=event_time(event)))
 
 
 @on("TicketOpen", priority=20, name="tickets.billing_redirect")

@@ -28,8 +28,7 @@ from sqlalchemy import select, update
 
 from hooks.context import Event, HandlerContext, JobContext
 from hooks.registry import on, periodic
-from hooks.tickets import PIPE_WINDOW, event_time
-from hooks.tickets import _subject_hash as subject_hash
+from hooks.tickets import PIPE_WINDOW, event_time, subject_hash
 from whmcs_bridge.api.errors import WhmcsError
 from whmcs_bridge.store.tables import events
 from whmcs_bridge.verification import (
@@ -216,7 +215,7 @@ def apply_owners(ctx: HandlerContext, effects: Any, ticket_id: int,
                      dedupe_key=f"verification:owner:{ticket_id}:{result.state}")
     if client_id and not req.client_id and ctx.settings.verification.auto_send_link:
         # the link goes to the matched client's address on file, never to the sender
-        service._auto_send_link(ctx, effects, ticket_id)
+        service.auto_send_link(ctx, effects, ticket_id)
     return 1
 
 

@@ -128,7 +128,7 @@ def open_request(ctx: Any, effects: Effects, ticket: Any, kinds: frozenset[str],
             store.update_request(conn, ticket.id, now, changes=merged)
             if existing.state == REQUIRED and cfg.auto_send_link and existing.client_id:
                 # earlier links name fewer changes and no longer approve: send a fresh one
-                _auto_send_link(ctx, effects, ticket.id)
+                auto_send_link(ctx, effects, ticket.id)
         return store.get_request(conn, ticket.id)
     lang = _lang(ctx, getattr(ticket, "language", None))
     needed = policy.proof_needed(ticket.channel, cfg.channels_requiring_proof)
@@ -154,11 +154,11 @@ def open_request(ctx: Any, effects: Effects, ticket: Any, kinds: frozenset[str],
                     "change": req.changes, "language": lang},
                    dedupe_key=f"verification_required:{ticket.id}")
     if cfg.auto_send_link and ticket.client_id:
-        _auto_send_link(ctx, effects, ticket.id)
+        auto_send_link(ctx, effects, ticket.id)
     return store.get_request(conn, ticket.id)
 
 
-def _auto_send_link(ctx: Any, effects: Effects, ticket_id: int) -> None:
+def auto_send_link(ctx: Any, effects: Effects, ticket_id: int) -> None:
     """Send the link unasked; a missing key or public URL must not stop the refusal flow."""
     try:
         send_link(ctx, effects, ticket_id)
