@@ -41,6 +41,7 @@ from whmcs_bridge.context import Event, HandlerContext, JobContext, Services
 from whmcs_bridge.event_schemas import load_event_data
 from whmcs_bridge.logs import scrub
 from whmcs_bridge.notify import outbox as notify_outbox
+from whmcs_bridge.retry import backoff_seconds
 from whmcs_bridge.settings import Settings, StrictSchema
 from whmcs_bridge.store import inbox, job_runs
 from whmcs_bridge.store.base import utcnow
@@ -61,16 +62,6 @@ class HandlerSettings(StrictSchema):
     """
 
     modules = fields.List(fields.String(), load_default=list)
-
-
-def backoff_seconds(attempt: int, *, base: float, cap: float, rng: random.Random) -> float:
-    """Delay before retry number ``attempt`` (1 = after the first failure): "full jitter".
-
-    Uniform in ``[0, min(cap, base * 2**(attempt-1))]``: spreading retries over the whole
-    window keeps many events failing together (WHMCS down) from retrying in lockstep.
-    """
-    ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
-    return rng.uniform(0.0, ceiling)
 
 
 def build_registry(settings: Settings) -> HookRegistry:

@@ -15,6 +15,7 @@ from whmcs_bridge.notify import outbox, policy
 from whmcs_bridge.notify.channels import DeliveryError
 from whmcs_bridge.notify.deliver import Deliverer
 from whmcs_bridge.notify.tables import deliveries
+from whmcs_bridge.retry import backoff_seconds
 from whmcs_bridge.store import make_engine
 
 
@@ -186,7 +187,7 @@ def test_two_workers_never_claim_the_same_row(env) -> None:
 
 def test_backoff_is_capped_and_jittered() -> None:
     rng = random.Random(3)
-    delays = [policy.backoff_seconds(a, 10, 60, rng) for a in range(1, 10)]
+    delays = [backoff_seconds(a, base=10, cap=60, rng=rng) for a in range(1, 10)]
     assert all(5 <= d <= 10 for d in delays[:1])
     assert all(30 <= d <= 60 for d in delays[3:])
     assert len({round(d, 6) for d in delays[3:]}) > 1  # jitter spreads a burst

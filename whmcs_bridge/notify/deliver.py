@@ -44,6 +44,7 @@ from whmcs_bridge.notify.tables import (
     deliveries,
     notifications,
 )
+from whmcs_bridge.retry import backoff_seconds
 
 log = logging.getLogger(__name__)
 
@@ -263,8 +264,8 @@ class Deliverer:
                 return
             attempts = max(r["attempts"] for r in unit.rows) + 1
             dead = error.permanent or attempts >= self.cfg["max_attempts"]
-            delay = policy.backoff_seconds(attempts, self.cfg["backoff_base_seconds"],
-                                           self.cfg["backoff_max_seconds"], self.rng)
+            delay = backoff_seconds(attempts, base=self.cfg["backoff_base_seconds"],
+                                    cap=self.cfg["backoff_max_seconds"], rng=self.rng)
             conn.execute(update(d).where(d.c.id.in_(ids)).values(
                 status=DEAD if dead else FAILED, attempts=d.c.attempts + 1,
                 last_error=str(error)[:2000], lease_until=None,

@@ -1,20 +1,11 @@
-"""Pure delivery decisions: backoff, coalescing windows, rate-limit budgets."""
+"""Pure delivery decisions: coalescing windows, rate-limit budgets (the retry delay is
+:mod:`whmcs_bridge.retry`'s)."""
 
 from __future__ import annotations
 
-import random
 from datetime import datetime, timedelta
 
 RATE_WINDOW = timedelta(seconds=60)
-
-
-def backoff_seconds(attempt: int, base: float, cap: float,
-                    rng: random.Random | None = None) -> float:
-    """Delay before attempt ``attempt + 1`` after ``attempt`` failures: exponential, capped,
-    with "equal jitter" (half fixed, half random) so a burst of failures spreads out but no
-    retry comes back immediately."""
-    exp = min(cap, base * (2 ** max(0, attempt - 1)))
-    return exp / 2 + (rng or random).uniform(0, exp / 2)
 
 
 def hold_until(last_sent: datetime | None, now: datetime, window_seconds: float) -> datetime | None:
