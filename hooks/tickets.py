@@ -16,13 +16,14 @@ from sqlalchemy import delete, insert, select, update
 
 from hooks.context import Event, HandlerContext
 from hooks.registry import on
+from whmcs_bridge.i18n import customer_language
 from whmcs_bridge.sla import engine as E
 from whmcs_bridge.sla.channels import classify, is_billing
 from whmcs_bridge.tickets import store
 from whmcs_bridge.tickets.ingest import observe_external, reply_kind
 from whmcs_bridge.tickets.replies import post_bridge_reply
 from whmcs_bridge.tickets.tables import piped_mail, ticket_messages, tickets
-from whmcs_bridge.tickets.texts import billing_reply, language_code
+from whmcs_bridge.tickets.texts import billing_reply
 
 PIPE_WINDOW = timedelta(minutes=15)
 
@@ -194,7 +195,7 @@ def billing_redirect(event: Event, ctx: HandlerContext) -> None:
         whmcs_language = None
         if d.get("userid"):
             whmcs_language = ctx.whmcs.get_client(d["userid"]).language
-        language = language_code(whmcs_language, channels.default_language)
+        language = customer_language(whmcs_language, channels.default_language)
         ctx.conn.execute(update(tickets).where(tickets.c.id == d["ticketid"])
                          .values(language=language))
     posted = post_bridge_reply(ctx, d["ticketid"], billing_reply(language,

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, or_, select, update
 
 from whmcs_bridge.admin_links import admin_ticket_url
+from whmcs_bridge.i18n import customer_language
 from whmcs_bridge.notify import outbox, policy, recipients, render
 from whmcs_bridge.notify.catalog import KINDS, LANGUAGES
 from whmcs_bridge.notify.channels import DeliveryError, Outgoing, build
@@ -244,7 +245,7 @@ class Deliverer:
         except Exception as exc:  # the API client's errors: retry unless it says otherwise
             raise DeliveryError(f"customer lookup: {exc}",
                                 permanent=not getattr(exc, "retryable", True)) from None
-        language = recipients.language_of(payload.get("language"), customer.language)
+        language = customer_language(payload.get("language"), customer.language)
         message = self._message(unit, language, audience="customer", name=customer.name)
         channel.send_to(replace(message, ticket_url=None), customer)
 

@@ -12,17 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from whmcs_bridge.digits import is_digits
-from whmcs_bridge.notify.catalog import LANGUAGES
-
-WHMCS_LANGUAGES = {
-    "vietnamese": "vi",
-    "vi": "vi",
-    "tieng viet": "vi",
-    "english": "en",
-    "en": "en",
-    "english-uk": "en",
-    "english-us": "en",
-}
+from whmcs_bridge.i18n import customer_language
 
 
 @dataclass(frozen=True)
@@ -31,13 +21,6 @@ class Customer:
     email: str
     name: str
     language: str
-
-
-def language_of(whmcs_language: str | None, default: str) -> str:
-    """``'Vietnamese'`` -> ``'vi'``; unknown or empty -> ``default``."""
-    key = (whmcs_language or "").strip().lower()
-    code = WHMCS_LANGUAGES.get(key, key if key in LANGUAGES else None)
-    return code or default
 
 
 def parse_recipient(recipient: str) -> tuple[str, int]:
@@ -53,7 +36,7 @@ def lookup(whmcs: Any, client_id: int, *, default_language: str) -> Customer:
     client = whmcs.get_client(client_id)
     name = (client.fullname or f"{client.firstname} {client.lastname}").strip()
     return Customer(client_id=client_id, email=client.email or "", name=name,
-                    language=language_of(client.language, default_language))
+                    language=customer_language(client.language, default_language))
 
 
 def lookup_guest(whmcs: Any, ticket_id: int, *, default_language: str) -> Customer:

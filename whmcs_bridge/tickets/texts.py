@@ -14,16 +14,6 @@ BILLING_REPLY = {
 _OR = {"vi": " hoặc ", "en": " or "}
 
 
-def language_code(whmcs_language: str | None, default: str) -> str:
-    """WHMCS language names (``vietnamese``, ``english``…) to ``vi``/``en``."""
-    name = (whmcs_language or "").strip().lower()
-    if name.startswith(("vi", "tieng")):
-        return "vi"
-    if name:
-        return "en"
-    return default
-
-
 def billing_reply(language: str, numbers: list[str]) -> str:
     lang = language if language in BILLING_REPLY else "en"
     joined = _OR[lang].join(numbers) if len(numbers) <= 2 else ", ".join(numbers)

@@ -137,16 +137,6 @@ _TEXTS: dict[str, dict[str, str]] = {
 }
 
 
-def language_of(value: str | None, default: str = "vi") -> str:
-    """``vi``/``en`` from WHMCS language names (``vietnamese``, ``english``) or codes."""
-    v = (value or "").strip().lower()
-    if v.startswith("vi"):
-        return "vi"
-    if v.startswith("en"):
-        return "en"
-    return default
-
-
 def changes_text(lang: str, changes: Any) -> str:
     names = CHANGE_NAMES[lang]
     return ", ".join(names.get(c, c) for c in sorted(changes))

@@ -33,6 +33,7 @@ from datetime import datetime
 from typing import Any
 
 from whmcs_bridge.digits import as_id
+from whmcs_bridge.i18n import customer_language
 from whmcs_bridge.verification import (
     CUSTOMER_DETAILS_CHANGE,
     LOCKED,
@@ -161,7 +162,7 @@ def _blocking(requests: Iterable[Any], change: str, now: datetime) -> Any | None
 
 
 def _refusal(blocking: Any, default_language: str) -> GateDecision:
-    lang = messages.language_of(blocking.language, default_language)
+    lang = customer_language(blocking.language, default_language)
     tid = blocking.tid or f"#{blocking.ticket_id}"
     key = {LOCKED: "gate_locked", REFUSED: "gate_refused", REQUIRED: "gate_required"}[
         blocking.state]

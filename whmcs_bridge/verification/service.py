@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from whmcs_bridge.context import HandlerContext
+from whmcs_bridge.i18n import customer_language
 from whmcs_bridge.tickets import replies
 from whmcs_bridge.tickets import store as tstore
 from whmcs_bridge.verification import (
@@ -105,7 +106,7 @@ def _ticket(conn: Any, ticket_id: int) -> Any | None:
 
 
 def _lang(ctx: Any, value: str | None) -> str:
-    return messages.language_of(value, ctx.settings.verification.default_language)
+    return customer_language(value, ctx.settings.verification.default_language)
 
 
 def _tid(req: Any) -> str:
