@@ -36,10 +36,11 @@ from whmcs_bridge.digits import MAX_ID, as_id
 from whmcs_bridge.schema_fastpath import FastPath
 
 #: Keys whose values are never stored (compared lower-cased, at every nesting level).
+#: ``authmodule`` / ``authdata`` are the client's two-factor module and its data (ClientEdit).
 SECRET_KEYS = frozenset({
     "password", "password2", "newpassword", "oldpassword", "loginpassword", "serverpassword",
     "serveraccesshash", "accesshash", "securityqans", "cardnum", "cardnumber", "ccnumber",
-    "cccvv", "cardcvv", "cvv", "bankacct",
+    "cccvv", "cardcvv", "cvv", "bankacct", "authmodule", "authdata",
 })
 
 
@@ -215,8 +216,24 @@ class TicketMerge(HookData):
 
 
 class TicketSplit(HookData):
+    """The docs name the new ticket ``newTicketID``; some releases send ``newTicketId``. Both
+    load as ``newTicketID``, so handlers read one key."""
+
     originalTicketId = Id(required=True)
     newTicketID = Id(required=True)
+
+    @pre_load
+    def _one_new_ticket_key(self, data: Any, **_: Any) -> Any:
+        if not isinstance(data, Mapping) or "newTicketId" not in data:
+            return data
+        out = dict(data)
+        alias = out.pop("newTicketId")
+        if "newTicketID" not in out:
+            out["newTicketID"] = alias
+        elif as_id(out["newTicketID"]) != as_id(alias):
+            raise ValidationError("newTicketId and newTicketID name different tickets.",
+                                  "newTicketId")
+        return out
 
 
 class TicketPiping(HookData):
@@ -326,8 +343,22 @@ class AfterModuleChangePackageFailed(ModuleHook):
     failureResponseMessage = _opt_str()
 
 
-class AfterModuleChangePassword(ModuleHook):
-    pass
+class AfterModuleChangePassword(HookData):
+    """Documented vars: ``serviceid``, ``oldpassword``, ``newpassword`` (no ``params``, unlike
+    the other module hooks). Both passwords are in :data:`SECRET_KEYS`. A ``params`` array, if a
+    release sends one, is loaded like the other module hooks' and may supply the service id."""
+
+    serviceid = Id(required=True)
+    params = fields.Nested(ModuleParams, allow_none=True)
+
+    @pre_load
+    def _service_from_params(self, data: Any, **_: Any) -> Any:
+        if not isinstance(data, Mapping) or "serviceid" in data:
+            return data
+        params = data.get("params")
+        if not isinstance(params, Mapping) or "serviceid" not in params:
+            return data
+        return {**data, "serviceid": params["serviceid"]}
 
 
 class AfterModuleCustom(ModuleHook):
