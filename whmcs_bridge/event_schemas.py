@@ -12,7 +12,8 @@ So every schema here
 
 :data:`SCHEMAS` maps each handled hook name (reference section 4) to its schema. A hook name
 that is not in it is "not handled": the receiver stores such an event as ``ignored``. To make a
-new hook reach handlers, add its schema here.
+new hook reach handlers, add its schema here *and* to the PHP module's ``HookList::FORWARDED``
+(the hooks it forwards): the two lists are the same, a test keeps them so.
 """
 
 from __future__ import annotations
@@ -291,10 +292,6 @@ class UserAdd(HookData):
     language = _opt_str()
 
 
-class UserEmailVerificationComplete(HookData):
-    userId = Id(required=True)
-
-
 class ContactAdd(HookData):
     userid = Id(required=True)
     contactid = Id(required=True)
@@ -337,10 +334,6 @@ class ModuleHook(HookData):
 
 class AfterModuleChangePackage(ModuleHook):
     pass
-
-
-class AfterModuleChangePackageFailed(ModuleHook):
-    failureResponseMessage = _opt_str()
 
 
 class AfterModuleChangePassword(HookData):
@@ -393,10 +386,6 @@ class InvoicePaid(HookData):
     invoiceid = Id(required=True)
 
 
-class AddInvoicePayment(InvoicePaid):
-    pass
-
-
 #: hook name -> schema instance. Instances are stateless and safe to share between threads.
 SCHEMAS: dict[str, Schema] = {
     cls.__name__: cls()
@@ -406,11 +395,11 @@ SCHEMAS: dict[str, Schema] = {
         TicketFlagged, TicketClose, TicketDelete, TicketDeleteReply, TicketMerge, TicketSplit,
         TicketPiping,
         ClientEdit, ClientAdd, ClientChangePassword, UserChangePassword, UserEdit, UserAdd,
-        UserEmailVerificationComplete, ContactAdd, ContactEdit, ContactDelete, ClientClose,
+        ContactAdd, ContactEdit, ContactDelete, ClientClose,
         PreDeleteClient,
-        AfterModuleChangePackage, AfterModuleChangePackageFailed, AfterModuleChangePassword,
+        AfterModuleChangePackage, AfterModuleChangePassword,
         AfterModuleCustom, AfterProductUpgrade, AfterConfigOptionsUpgrade, ServiceEdit,
-        AdminServiceEdit, CancellationRequest, InvoicePaid, AddInvoicePayment,
+        AdminServiceEdit, CancellationRequest, InvoicePaid,
     )
 }
 

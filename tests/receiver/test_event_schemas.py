@@ -62,14 +62,12 @@ SAMPLES: dict[str, tuple[dict[str, Any], str]] = {
                  "user_id"),
     "UserAdd": ({"user_id": "71", "email": "c@ex.vn", "password": "p4", "language": "vi"},
                 "user_id"),
-    "UserEmailVerificationComplete": ({"userId": "71"}, "userId"),
     "ContactAdd": ({"userid": "7", "contactid": "3"}, "contactid"),
     "ContactEdit": ({"userid": "7", "contactid": "3", "olddata": {}}, "contactid"),
     "ContactDelete": ({"userid": "7", "contactid": "3"}, "contactid"),
     "ClientClose": ({"userid": "7"}, "userid"),
     "PreDeleteClient": ({"userid": "7"}, "userid"),
     "AfterModuleChangePackage": ({"params": PARAMS}, ""),
-    "AfterModuleChangePackageFailed": ({"params": PARAMS, "failureResponseMessage": "x"}, ""),
     "AfterModuleChangePassword": ({"serviceid": "55", "oldpassword": "old-pw",
                                    "newpassword": "new-pw"}, "serviceid"),
     "AfterModuleCustom": ({"params": PARAMS}, ""),
@@ -80,7 +78,6 @@ SAMPLES: dict[str, tuple[dict[str, Any], str]] = {
     "CancellationRequest": ({"userid": "7", "relid": "55", "reason": "r", "type": "Immediate"},
                             "relid"),
     "InvoicePaid": ({"invoiceid": "1001"}, "invoiceid"),
-    "AddInvoicePayment": ({"invoiceid": "1001"}, "invoiceid"),
 }
 
 SECRET_VALUES = ("p1", "p2", "p3", "p4", "svc-pass", "root-pass", "WHM-HASH", "cli-pass",

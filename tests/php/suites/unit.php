@@ -25,7 +25,7 @@ $expectedHooks = array_merge(
      'TicketPriorityChange', 'TicketDepartmentChange', 'TicketSubjectChange', 'TicketFlagged',
      'TicketClose', 'TicketAddNote', 'TicketDelete', 'TicketDeleteReply', 'TicketMerge', 'TicketSplit',
      'TicketPiping', 'ClientEdit', 'ClientAdd', 'ClientChangePassword', 'UserChangePassword', 'UserEdit',
-     'ContactEdit', 'AfterModuleChangePackage', 'AfterModuleChangePassword', 'AfterModuleCustom',
+     'UserAdd', 'ContactAdd', 'ContactEdit', 'ContactDelete', 'ClientClose', 'PreDeleteClient', 'AfterModuleChangePackage', 'AfterModuleChangePassword', 'AfterModuleCustom',
      'ServiceEdit', 'AdminServiceEdit', 'AfterProductUpgrade', 'AfterConfigOptionsUpgrade',
      'CancellationRequest', 'InvoicePaid'],
     ['ClientDetailsValidation', 'ContactDetailsValidation', 'ShoppingCartValidateUpgrade',
