@@ -9,10 +9,10 @@ schemas are what remove them). Ids in real ``$vars`` often arrive as strings of 
 schema tests cover that, these examples use the documented ``int``.
 
 The simulator emits events through the builders below (:func:`after_module_change_password`,
-:func:`ticket_split`, :func:`new_client_details`), so what it sends has the documented
-names too. ``tests/receiver/test_documented_vars.py`` checks that every hook schema of the
-receiver has an example here, that each example has exactly its documented names, and that
-the receiver accepts each one as it is and the worker's handlers process it.
+:func:`ticket_split`, :func:`new_client_details`, :func:`client_added`), so what it sends has
+the documented names too. ``tests/receiver/test_documented_vars.py`` checks that every hook
+schema of the receiver has an example here, that each example has exactly its documented
+names, and that the receiver accepts each one as it is and the worker's handlers process it.
 
 Where a page's table is odd, the example follows WHMCS's behaviour and says so: the docs type
 TicketDepartmentChange's ``deptname`` as ``int`` (it is the department's name), and
@@ -79,6 +79,23 @@ def new_client_details(firstname: str, lastname: str, email: str, *, companyname
             "phonenumber": phonenumber, "tax_id": tax_id, "paymentmethod": paymentmethod,
             "customfield": dict(customfield or {"1": "Hue office"}),
             "securityqid": securityqid, "securityqans": securityqans}
+
+
+_CLIENT_ADD_DETAILS = ("firstname", "lastname", "companyname", "email", "address1", "address2",
+                       "city", "state", "postcode", "country", "phonenumber", "tax_id")
+
+
+def client_added(client_id: int, user_id: int, details: Mapping[str, Any], password: str,
+                 customfields: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """ClientAdd after a client was added from ``details`` (the sign-up's submitted fields);
+    ``userid`` is the deprecated alias of ``client_id``, still sent."""
+    return {"client_id": client_id, "user_id": user_id, "userid": client_id,
+            **{key: details.get(key, "") for key in _CLIENT_ADD_DETAILS},
+            "password": password, "customFields": dict(customfields or {}),
+            "taxexempt": False, "latefeeoveride": False, "overideduenotices": False,
+            "separateinvoices": False, "disableautocc": False, "emailoptout": False,
+            "marketing_emails_opt_in": False, "overrideautoclose": False, "notes": "",
+            "groupid": 0}
 
 
 # --- the examples --------------------------------------------------------------------------
@@ -156,11 +173,7 @@ _EXAMPLES: tuple[tuple[str, str, tuple[str, ...], dict[str, Any]], ...] = (
       "separateinvoices", "disableautocc", "emailoptout", "marketing_emails_opt_in",
       "overrideautoclose", "notes", "groupid"),
      # userid is struck through on the page (deprecated alias of client_id), still sent
-     {"client_id": CLIENT, "user_id": USER, "userid": CLIENT, **_PROFILE,
-      "password": "client-password", "customFields": {"1": "Hue office"},
-      "taxexempt": False, "latefeeoveride": False, "overideduenotices": False,
-      "separateinvoices": False, "disableautocc": False, "emailoptout": False,
-      "marketing_emails_opt_in": True, "overrideautoclose": False, "notes": "", "groupid": 0}),
+     client_added(CLIENT, USER, _PROFILE, "client-password", {"1": "Hue office"})),
     ("ClientEdit", "client",
      ("userid", "uuid", "firstname", "lastname", "companyname", "email", "address1",
       "address2", "city", "state", "postcode", "country", "phonenumber", "currency", "notes",
