@@ -27,7 +27,7 @@ from whmcs_bridge.sim.records import (
 
 EventSink = Callable[[str, dict[str, Any]], None]
 #: (hook, $vars, actor) -> the bridge's gate answer, or None when it gave no usable one
-GateAsker = Callable[[str, dict[str, Any], dict[str, Any]], "dict[str, Any] | None"]
+GateAsker = Callable[[str, dict[str, Any], dict[str, Any]], dict[str, Any] | None]
 
 
 class SimState:
