@@ -36,6 +36,16 @@ def _client_id(data: dict[str, Any]) -> int | None:
     return found
 
 
+def _service_id(data: dict[str, Any]) -> int | None:
+    """The service a module or service hook is about (AfterModuleChangePassword names only
+    its ``serviceid``, the other module hooks carry it inside ``params``)."""
+    found = _first_int(data, ("serviceid",))
+    params = data.get("params")
+    if found is None and isinstance(params, dict):
+        found = _first_int(params, ("serviceid",))
+    return found
+
+
 def summarize(event: Event) -> str:
     """A short, secret-free line describing the event."""
     parts = [event.type]
@@ -45,6 +55,9 @@ def summarize(event: Event) -> str:
     client = _client_id(event.data)
     if client is not None:
         parts.append(f"client={client}")
+    service = _service_id(event.data)
+    if service is not None:
+        parts.append(f"service={service}")
     for key in ("status", "priority", "deptid"):
         if key in event.data and isinstance(event.data[key], (str, int)):
             parts.append(f"{key}={event.data[key]}")

@@ -163,7 +163,8 @@ def reply_deleted(event: Event, ctx: HandlerContext) -> None:
 @on("TicketMerge", priority=10, name="tickets.merged")
 @on("TicketSplit", priority=10, name="tickets.split")
 def restructured(event: Event, ctx: HandlerContext) -> None:
-    """Merges and splits move replies between tickets: let the sync re-read them."""
+    """Merges and splits move replies between tickets: let the sync re-read them. (The
+    schema loads TicketSplit's ``newTicketId`` spelling as ``newTicketID``.)"""
     d = event.data
     ids = list(d.get("mergedTicketIds") or []) + [
         d.get(k) for k in ("masterTicketId", "originalTicketId", "newTicketID") if d.get(k)]

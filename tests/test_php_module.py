@@ -313,6 +313,17 @@ def test_ticket_open_is_accepted_by_the_real_bridge(bridge: Bridge, standin_db: 
     addon = [c for c in json.loads(doctor.stdout)["checks"] if c["name"] == "addon"]
     assert addon and addon[0]["summary"].startswith("whmcs-bridge-addon/1.0.0 WHMCS/8.10.1"), \
         doctor.stdout
+    # documented vars (issue 12.6-12.8): stored, the new ticket under one key, no secret
+    ours = {e["type"]: e["payload"]["data"] for e in bridge.events()
+            if e["type"] in ("AfterModuleChangePassword", "ClientEdit", "TicketSplit")
+            and ticket_id in (e["payload"]["data"].get("serviceid"),
+                              e["payload"]["data"].get("userid"),
+                              e["payload"]["data"].get("originalTicketId"))}
+    assert ours == {
+        "AfterModuleChangePassword": {"serviceid": ticket_id},
+        "ClientEdit": {"userid": ticket_id, "email": "an@example.com",
+                       "olddata": {"email": "old@example.com"}},
+        "TicketSplit": {"originalTicketId": ticket_id, "newTicketID": ticket_id + 1}}, ours
     # the event the suite sent with a wrong secret was refused (401) and never stored
     assert not [e for e in bridge.events() if e["type"] == "TicketClose"
                 and e["payload"]["data"].get("ticketid") == ticket_id]

@@ -12,7 +12,8 @@ So every schema here
 
 :data:`SCHEMAS` maps each handled hook name (reference section 4) to its schema. A hook name
 that is not in it is "not handled": the receiver stores such an event as ``ignored``. To make a
-new hook reach handlers, add its schema here.
+new hook reach handlers, add its schema here *and* to the PHP module's ``HookList::FORWARDED``
+(the hooks it forwards): the two lists are the same, a test keeps them so.
 """
 
 from __future__ import annotations
@@ -36,10 +37,11 @@ from whmcs_bridge.digits import MAX_ID, as_id
 from whmcs_bridge.schema_fastpath import FastPath
 
 #: Keys whose values are never stored (compared lower-cased, at every nesting level).
+#: ``authmodule`` / ``authdata`` are the client's two-factor module and its data (ClientEdit).
 SECRET_KEYS = frozenset({
     "password", "password2", "newpassword", "oldpassword", "loginpassword", "serverpassword",
     "serveraccesshash", "accesshash", "securityqans", "cardnum", "cardnumber", "ccnumber",
-    "cccvv", "cardcvv", "cvv", "bankacct",
+    "cccvv", "cardcvv", "cvv", "bankacct", "authmodule", "authdata",
 })
 
 
@@ -215,8 +217,24 @@ class TicketMerge(HookData):
 
 
 class TicketSplit(HookData):
+    """The docs name the new ticket ``newTicketID``; some releases send ``newTicketId``. Both
+    load as ``newTicketID``, so handlers read one key."""
+
     originalTicketId = Id(required=True)
     newTicketID = Id(required=True)
+
+    @pre_load
+    def _one_new_ticket_key(self, data: Any, **_: Any) -> Any:
+        if not isinstance(data, Mapping) or "newTicketId" not in data:
+            return data
+        out = dict(data)
+        alias = out.pop("newTicketId")
+        if "newTicketID" not in out:
+            out["newTicketID"] = alias
+        elif as_id(out["newTicketID"]) != as_id(alias):
+            raise ValidationError("newTicketId and newTicketID name different tickets.",
+                                  "newTicketId")
+        return out
 
 
 class TicketPiping(HookData):
@@ -274,10 +292,6 @@ class UserAdd(HookData):
     language = _opt_str()
 
 
-class UserEmailVerificationComplete(HookData):
-    userId = Id(required=True)
-
-
 class ContactAdd(HookData):
     userid = Id(required=True)
     contactid = Id(required=True)
@@ -322,12 +336,22 @@ class AfterModuleChangePackage(ModuleHook):
     pass
 
 
-class AfterModuleChangePackageFailed(ModuleHook):
-    failureResponseMessage = _opt_str()
+class AfterModuleChangePassword(HookData):
+    """Documented vars: ``serviceid``, ``oldpassword``, ``newpassword`` (no ``params``, unlike
+    the other module hooks). Both passwords are in :data:`SECRET_KEYS`. A ``params`` array, if a
+    release sends one, is loaded like the other module hooks' and may supply the service id."""
 
+    serviceid = Id(required=True)
+    params = fields.Nested(ModuleParams, allow_none=True)
 
-class AfterModuleChangePassword(ModuleHook):
-    pass
+    @pre_load
+    def _service_from_params(self, data: Any, **_: Any) -> Any:
+        if not isinstance(data, Mapping) or "serviceid" in data:
+            return data
+        params = data.get("params")
+        if not isinstance(params, Mapping) or "serviceid" not in params:
+            return data
+        return {**data, "serviceid": params["serviceid"]}
 
 
 class AfterModuleCustom(ModuleHook):
@@ -362,10 +386,6 @@ class InvoicePaid(HookData):
     invoiceid = Id(required=True)
 
 
-class AddInvoicePayment(InvoicePaid):
-    pass
-
-
 #: hook name -> schema instance. Instances are stateless and safe to share between threads.
 SCHEMAS: dict[str, Schema] = {
     cls.__name__: cls()
@@ -375,11 +395,11 @@ SCHEMAS: dict[str, Schema] = {
         TicketFlagged, TicketClose, TicketDelete, TicketDeleteReply, TicketMerge, TicketSplit,
         TicketPiping,
         ClientEdit, ClientAdd, ClientChangePassword, UserChangePassword, UserEdit, UserAdd,
-        UserEmailVerificationComplete, ContactAdd, ContactEdit, ContactDelete, ClientClose,
+        ContactAdd, ContactEdit, ContactDelete, ClientClose,
         PreDeleteClient,
-        AfterModuleChangePackage, AfterModuleChangePackageFailed, AfterModuleChangePassword,
+        AfterModuleChangePackage, AfterModuleChangePassword,
         AfterModuleCustom, AfterProductUpgrade, AfterConfigOptionsUpgrade, ServiceEdit,
-        AdminServiceEdit, CancellationRequest, InvoicePaid, AddInvoicePayment,
+        AdminServiceEdit, CancellationRequest, InvoicePaid,
     )
 }
 

@@ -78,6 +78,12 @@ def test_audit_summary_finds_ids_where_each_hook_puts_them() -> None:
     assert summarize(reply) == "TicketUserReply ticket=7 client=3"
     assert summarize(module) == "AfterModuleChangePackage client=42"
     assert summarize(deleted) == "TicketDelete ticket=9"
+    # AfterModuleChangePassword's documented vars name only the service (no params, no client)
+    password = Event("e5", "AfterModuleChangePassword", {"serviceid": 55}, None, now)
+    assert summarize(password) == "AfterModuleChangePassword service=55"
+    package = Event("e6", "AfterModuleChangePackage", {"params": {"userid": 42,
+                                                                 "serviceid": "8"}}, None, now)
+    assert summarize(package) == "AfterModuleChangePackage client=42 service=8"
 
 
 def test_audit_skips_ids_no_column_can_hold() -> None:

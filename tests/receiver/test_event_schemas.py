@@ -62,15 +62,14 @@ SAMPLES: dict[str, tuple[dict[str, Any], str]] = {
                  "user_id"),
     "UserAdd": ({"user_id": "71", "email": "c@ex.vn", "password": "p4", "language": "vi"},
                 "user_id"),
-    "UserEmailVerificationComplete": ({"userId": "71"}, "userId"),
     "ContactAdd": ({"userid": "7", "contactid": "3"}, "contactid"),
     "ContactEdit": ({"userid": "7", "contactid": "3", "olddata": {}}, "contactid"),
     "ContactDelete": ({"userid": "7", "contactid": "3"}, "contactid"),
     "ClientClose": ({"userid": "7"}, "userid"),
     "PreDeleteClient": ({"userid": "7"}, "userid"),
     "AfterModuleChangePackage": ({"params": PARAMS}, ""),
-    "AfterModuleChangePackageFailed": ({"params": PARAMS, "failureResponseMessage": "x"}, ""),
-    "AfterModuleChangePassword": ({"params": PARAMS}, ""),
+    "AfterModuleChangePassword": ({"serviceid": "55", "oldpassword": "old-pw",
+                                   "newpassword": "new-pw"}, "serviceid"),
     "AfterModuleCustom": ({"params": PARAMS}, ""),
     "AfterProductUpgrade": ({"upgradeid": "8"}, "upgradeid"),
     "AfterConfigOptionsUpgrade": ({"upgradeid": "9"}, "upgradeid"),
@@ -79,10 +78,10 @@ SAMPLES: dict[str, tuple[dict[str, Any], str]] = {
     "CancellationRequest": ({"userid": "7", "relid": "55", "reason": "r", "type": "Immediate"},
                             "relid"),
     "InvoicePaid": ({"invoiceid": "1001"}, "invoiceid"),
-    "AddInvoicePayment": ({"invoiceid": "1001"}, "invoiceid"),
 }
 
-SECRET_VALUES = ("p1", "p2", "p3", "p4", "svc-pass", "root-pass", "WHM-HASH", "cli-pass")
+SECRET_VALUES = ("p1", "p2", "p3", "p4", "svc-pass", "root-pass", "WHM-HASH", "cli-pass",
+                 "old-pw", "new-pw")
 
 
 def test_every_handled_hook_has_a_sample_and_is_a_known_event_hook() -> None:
@@ -144,6 +143,41 @@ def test_client_add_needs_some_client_id() -> None:
     with pytest.raises(ValidationError) as info:
         load_event_data("ClientAdd", {"email": "a@ex.vn"})
     assert "client_id" in info.value.messages
+
+
+def test_after_module_change_password_takes_its_documented_vars() -> None:
+    """hooks-reference/module.md: serviceid, oldpassword, newpassword, no params (issue 12.6)."""
+    loaded = load_event_data("AfterModuleChangePassword", {
+        "serviceid": "55", "oldpassword": "old-pw", "newpassword": "new-pw"})
+    assert loaded == {"serviceid": 55}
+    with pytest.raises(ValidationError) as info:
+        load_event_data("AfterModuleChangePassword", {"oldpassword": "a", "newpassword": "b"})
+    assert set(info.value.messages) == {"serviceid"}
+    # a release that sends the module params instead still names its service
+    assert load_event_data("AfterModuleChangePassword", {"params": PARAMS})["serviceid"] == 55
+
+
+@pytest.mark.parametrize("key", ["newTicketID", "newTicketId"])
+def test_ticket_split_new_ticket_loads_under_one_key(key: str) -> None:
+    """The docs say newTicketID, some releases send newTicketId (issue 12.7)."""
+    loaded = load_event_data("TicketSplit", {"originalTicketId": "10", key: "13"})
+    assert loaded == {"originalTicketId": 10, "newTicketID": 13}
+
+
+def test_ticket_split_with_both_spellings_must_agree() -> None:
+    both = {"originalTicketId": "10", "newTicketID": "13", "newTicketId": 13}
+    assert load_event_data("TicketSplit", both) == {"originalTicketId": 10, "newTicketID": 13}
+    with pytest.raises(ValidationError) as info:
+        load_event_data("TicketSplit", {**both, "newTicketId": "14"})
+    assert "newTicketId" in info.value.messages
+
+
+def test_client_edit_drops_two_factor_data_at_any_depth() -> None:
+    """ClientEdit carries authmodule/authdata (two-factor): never stored (issue 12.8)."""
+    loaded = load_event_data("ClientEdit", {
+        "userid": "7", "authmodule": "totp", "AuthData": "otp-seed",
+        "olddata": {"authmodule": "totp", "authdata": "old-seed", "email": "a@ex.vn"}})
+    assert loaded == {"userid": 7, "olddata": {"email": "a@ex.vn"}}
 
 
 def test_scrub_is_recursive_and_case_insensitive() -> None:

@@ -16,6 +16,7 @@ from whmcs_bridge.event_schemas import is_handled, load_event_data
 from whmcs_bridge.signing import verify
 from whmcs_bridge.sim import run_in_thread
 from whmcs_bridge.sim.events import envelope
+from whmcs_bridge.sim.hook_vars import DOCUMENTED, top_level
 
 SECRET = "whsec_" + base64.b64encode(b"e" * 32).decode()
 
@@ -77,6 +78,9 @@ def test_writes_post_signed_events(receiver):
         for event in got:  # every event passes the receiver's own schema for its hook
             assert is_handled(event["type"])
             load_event_data(event["type"], event["data"])
+            # ... and uses only the names the hook's page documents
+            documented = {top_level(n) for n in DOCUMENTED[event["type"]].documented}
+            assert set(event["data"]) <= documented, event
 
 
 def test_admin_opened_ticket_fires_ticket_open_admin(receiver):

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import make_settings
 from tests.tickets.conftest import FakeWhmcs, utc
+from whmcs_bridge.event_schemas import load_event_data
 from whmcs_bridge.sla import engine as E
 from whmcs_bridge.tickets import store
 from whmcs_bridge.tickets.escalate import evaluate_record, sweep
@@ -288,6 +290,21 @@ def test_on_hold_and_close_events_drive_the_clock(db_url, bridge_factory) -> Non
         ev = evaluate_record(conn, rec, pol, T0 + 999 * MIN)
         assert rec.status == "Closed" and ev.first.state == "not_applicable"
         assert list(store.open_ticket_ids(conn, ["Closed"])) == []
+
+
+@pytest.mark.parametrize("key", ["newTicketID", "newTicketId"])
+def test_split_marks_both_tickets_for_sync_whichever_key_names_the_new_one(
+        sqlite_url: str, bridge_factory, key: str) -> None:
+    """TicketSplit's new ticket is ``newTicketID`` in the docs and ``newTicketId`` in some
+    releases (issue 12.7): loaded through the receiver's schema, both reach the handler."""
+    b = bridge_factory(sqlite_url, make_settings(sqlite_url))
+    open_ticket(b, tid=10)
+    data = load_event_data("TicketSplit", {"originalTicketId": "10", key: "13"})
+    b.deliver("TicketSplit", data, T0 + MIN)
+    with b.engine.begin() as conn:
+        original, new = store.get_ticket(conn, 10), store.get_ticket(conn, 13)
+    assert original is not None and original.sync_pending
+    assert new is not None and new.sync_pending
 
 
 def test_handlers_registered_at_the_contract_priorities() -> None:

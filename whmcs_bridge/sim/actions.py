@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from whmcs_bridge.api.encoding import PhpFormatError, decode_serialized
-from whmcs_bridge.sim import data, render
+from whmcs_bridge.sim import data, hook_vars, render
 from whmcs_bridge.sim.records import SimNote, SimReply, SimTicket
 from whmcs_bridge.sim.state import SimState
 
@@ -583,6 +583,29 @@ def get_transactions(state: SimState, p: Params, caller: Caller) -> dict[str, An
     render.put_list(out, "transactions", "transaction",
                     [render.transaction_item(t, state.tz) for t in rows], state.config)
     return out
+
+
+@action("ModuleChangePw")
+def module_change_pw(state: SimState, p: Params, caller: Caller) -> dict[str, Any]:
+    """Runs the service module's password change (api-reference/modulechangepw.md), then
+    fires AfterModuleChangePassword with its documented vars: ``serviceid``, ``oldpassword``,
+    ``newpassword``. Without ``servicepassword`` the stored password is pushed again (old and
+    new are the same; UNVERIFIED in the docs). The PreModuleChangePassword gate is not
+    simulated."""
+    if not p.has("serviceid"):
+        raise ActionError("Service ID is required")
+    service = state.services.get(p.int("serviceid"))
+    if service is None:
+        raise ActionError("Service ID not found")
+    if not service.serverid:
+        raise ActionError("Service not assigned to a module")
+    old = service.password
+    if p.has("servicepassword"):
+        service.password = p.str("servicepassword")
+    state.touch()
+    state.emit("AfterModuleChangePassword",
+               hook_vars.after_module_change_password(service.id, old, service.password))
+    return _ok()
 
 
 # ---------------------------------------------------------------------------- messaging

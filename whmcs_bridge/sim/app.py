@@ -8,7 +8,7 @@ action (``Command Not Found``), then the action itself. Every response carries a
 ``X-Simulator`` header, and ``GET /`` says plainly that this is a test double.
 
 ``/_sim/*`` endpoints are for tests and the demo only (recorded e-mails, notifications, posted
-events, fault injection).
+events, fault injection, and the page actions of :mod:`.ui`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 
 from whmcs_bridge.api.encoding import decode_params
+from whmcs_bridge.sim import ui
 from whmcs_bridge.sim.actions import ACTIONS, ActionError, Caller, Params
 from whmcs_bridge.sim.config import API_PATH, BANNER, ApiCredential, SimConfig
 from whmcs_bridge.sim.state import SimState
@@ -178,6 +179,7 @@ def create_sim_app(config: SimConfig | None = None, *, state: SimState | None = 
         state.clear_faults()
         return _json({"ok": True})
 
+    ui.register(app, state)  # /_sim/ui/*: sign-up and ticket split (pages, not the API)
     return app
 
 

@@ -77,6 +77,7 @@ def build_app(config: SimConfig) -> tuple[Flask, SimState, EventPoster | None]:
     if config.bridge_url and config.webhook_secret:
         poster = EventPoster(state, config.bridge_url, config.webhook_secret)
         state.event_sink = poster
+        state.gate_asker = poster.ask_gate
     return create_sim_app(state=state), state, poster
 
 

@@ -26,6 +26,8 @@ from whmcs_bridge.sim.records import (
 )
 
 EventSink = Callable[[str, dict[str, Any]], None]
+#: (hook, $vars, actor) -> the bridge's gate answer, or None when it gave no usable one
+GateAsker = Callable[[str, dict[str, Any], dict[str, Any]], dict[str, Any] | None]
 
 
 class SimState:
@@ -65,6 +67,7 @@ class SimState:
         #: requests received per action (faulted ones included): retries show up here
         self.calls: Counter[str] = Counter()
         self.event_sink: EventSink | None = None
+        self.gate_asker: GateAsker | None = None
 
     # ------------------------------------------------------------------ helpers
 
@@ -75,6 +78,11 @@ class SimState:
         """Hand a hook event to the poster (if the sim posts to a bridge)."""
         if self.event_sink is not None:
             self.event_sink(hook, payload)
+
+    def ask_gate(self, hook: str, data: dict[str, Any], actor: dict[str, Any]
+                 ) -> dict[str, Any] | None:
+        """Ask the bridge's gate (if the sim posts to a bridge); None: no usable answer."""
+        return self.gate_asker(hook, data, actor) if self.gate_asker is not None else None
 
     def touch(self) -> None:
         self.version += 1
@@ -125,6 +133,15 @@ class SimState:
     def add_ticket(self, ticket: SimTicket) -> None:
         self.tickets[ticket.id] = ticket
         self.tickets_by_tid[ticket.tid] = ticket.id
+        self.touch()
+
+    def move_reply(self, reply: SimReply, ticket: SimTicket) -> None:
+        """``reply`` now belongs to ``ticket`` (a split): :meth:`find_reply` finds it there."""
+        self._new_reply_owner[reply.replyid] = ticket.id
+
+    def add_client(self, client: SimClient) -> None:
+        self.clients[client.id] = client
+        self.clients_by_email[client.email.lower()] = client
         self.touch()
 
     def next_ticket_id(self) -> int:

@@ -1,7 +1,9 @@
 <?php
 /**
  * (b) TicketOpen fired through the real hook reaches the real bridge, which verifies the
- * signature and stores it (202). A wrong secret is answered 401: kept dead, never retried.
+ * signature and stores it (202); so do AfterModuleChangePassword, ClientEdit and TicketSplit
+ * with their documented vars, secrets removed. A wrong secret is answered 401: kept dead,
+ * never retried.
  * Env: WB_BRIDGE_URL, WB_SECRET, WB_TOKEN, WB_TICKET_ID.
  */
 
@@ -26,6 +28,28 @@ t('TicketOpen is accepted by the bridge (202) and nothing is spooled', function 
     same(1, count($log), 'one request logged (log level all)');
     same('event TicketOpen', $log[0]->action);
     truthy(str_starts_with($log[0]->response, 'HTTP 202'), 'answer was 202, got: ' . $log[0]->response);
+});
+
+t('AfterModuleChangePassword, ClientEdit and TicketSplit with their documented vars are accepted (202), secrets never sent', function () use ($url, $ticketId) {
+    configure($url);
+    clear_spool();
+    StandIn::loginAdmin(3, 'lan');
+    $mark = last_log_id();
+    // hooks-reference/module.md, client.md, ticket.md (newTicketId: the spelling some releases send)
+    StandIn::runHook('AfterModuleChangePassword', ['serviceid' => $ticketId, 'oldpassword' => 'old-pw-must-not-leave',
+        'newpassword' => 'new-pw-must-not-leave']);
+    StandIn::runHook('ClientEdit', ['userid' => $ticketId, 'email' => 'an@example.com', 'authmodule' => 'totp',
+        'authdata' => 'otp-seed-must-not-leave', 'olddata' => ['email' => 'old@example.com', 'authdata' => 'old-seed-must-not-leave']]);
+    StandIn::runHook('TicketSplit', ['originalTicketId' => $ticketId, 'newTicketId' => $ticketId + 1]);
+    StandIn::logout();
+    same([], spool_rows(), 'nothing spooled or kept dead');
+    $log = module_log($mark);
+    same(['event AfterModuleChangePassword', 'event ClientEdit', 'event TicketSplit'], array_map(static fn ($r) => $r->action, $log));
+    foreach ($log as $row) {
+        truthy(str_starts_with($row->response, 'HTTP 202'), $row->action . ' answered ' . $row->response);
+        lacks('must-not-leave', $row->request, 'no secret in what was sent');
+        lacks('totp', $row->request, 'no two-factor module in what was sent');
+    }
 });
 
 t('a wrong secret is refused (401): logged, kept dead, not retried by the cron', function () use ($url, $ticketId) {

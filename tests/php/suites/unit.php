@@ -25,7 +25,7 @@ $expectedHooks = array_merge(
      'TicketPriorityChange', 'TicketDepartmentChange', 'TicketSubjectChange', 'TicketFlagged',
      'TicketClose', 'TicketAddNote', 'TicketDelete', 'TicketDeleteReply', 'TicketMerge', 'TicketSplit',
      'TicketPiping', 'ClientEdit', 'ClientAdd', 'ClientChangePassword', 'UserChangePassword', 'UserEdit',
-     'ContactEdit', 'AfterModuleChangePackage', 'AfterModuleChangePassword', 'AfterModuleCustom',
+     'UserAdd', 'ContactAdd', 'ContactEdit', 'ContactDelete', 'ClientClose', 'PreDeleteClient', 'AfterModuleChangePackage', 'AfterModuleChangePassword', 'AfterModuleCustom',
      'ServiceEdit', 'AdminServiceEdit', 'AfterProductUpgrade', 'AfterConfigOptionsUpgrade',
      'CancellationRequest', 'InvoicePaid'],
     ['ClientDetailsValidation', 'ContactDetailsValidation', 'ShoppingCartValidateUpgrade',
@@ -128,6 +128,17 @@ t('scrubber removes passwords, server credentials, card data and security answer
     same('2026-01-02T03:04:05+00:00', $clean['when']);
     truthy(!array_key_exists('closure', $clean), 'closures dropped');
     same(null, $clean['ratio'], 'NaN becomes null');
+});
+
+t('scrubber: ClientEdit\'s two-factor data and AfterModuleChangePassword\'s passwords never leave WHMCS', function () {
+    // hooks-reference/client.md: ClientEdit carries authmodule/authdata, also inside olddata
+    $edit = Scrubber::clean(['userid' => 7, 'email' => 'a@example.com', 'authmodule' => 'totp',
+        'authdata' => 'otp-seed', 'olddata' => ['authmodule' => 'totp', 'Auth_Data' => 'old-seed', 'email' => 'b@example.com']]);
+    same(['userid' => 7, 'email' => 'a@example.com', 'olddata' => ['email' => 'b@example.com']], $edit);
+    truthy(Scrubber::isSecretKey('authdata') && Scrubber::isSecretKey('AuthModule'), 'two-factor keys are secret');
+    truthy(!Scrubber::isSecretKey('author') && !Scrubber::isSecretKey('auth'), 'only those exact keys');
+    // hooks-reference/module.md: serviceid, oldpassword, newpassword (no params)
+    same(['serviceid' => 55], Scrubber::clean(['serviceid' => 55, 'oldpassword' => 'old-pw', 'newpassword' => 'new-pw']));
 });
 
 t('envelope: type, ISO 8601 UTC timestamp, scrubbed data (object even when empty), actor', function () {

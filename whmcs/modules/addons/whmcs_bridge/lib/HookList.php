@@ -12,14 +12,17 @@ if (!defined('WHMCS')) {
 
 final class HookList
 {
-    /** Events forwarded to POST /webhooks/whmcs (the receiver's list). */
+    /**
+     * Events forwarded to POST /webhooks/whmcs: exactly the hooks the receiver has a schema
+     * for (whmcs_bridge/event_schemas.py SCHEMAS; a test keeps the two lists equal).
+     */
     public const FORWARDED = [
         'TicketOpen', 'TicketOpenAdmin', 'TicketUserReply', 'TicketAdminReply',
         'TicketStatusChange', 'TicketPriorityChange', 'TicketDepartmentChange',
         'TicketSubjectChange', 'TicketFlagged', 'TicketClose', 'TicketAddNote', 'TicketDelete',
         'TicketDeleteReply', 'TicketMerge', 'TicketSplit', 'TicketPiping',
         'ClientEdit', 'ClientAdd', 'ClientChangePassword', 'UserChangePassword', 'UserEdit',
-        'ContactEdit',
+        'UserAdd', 'ContactAdd', 'ContactEdit', 'ContactDelete', 'ClientClose', 'PreDeleteClient',
         'AfterModuleChangePackage', 'AfterModuleChangePassword', 'AfterModuleCustom',
         'ServiceEdit', 'AdminServiceEdit', 'AfterProductUpgrade', 'AfterConfigOptionsUpgrade',
         'CancellationRequest', 'InvoicePaid',

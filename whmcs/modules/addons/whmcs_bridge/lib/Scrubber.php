@@ -5,7 +5,7 @@
  *
  * Removed keys (at any depth, case and `_`/`-` ignored): passwords of clients, users and
  * services, server credentials, card and bank numbers, security answers, API keys and tokens,
- * domain transfer codes. Objects become arrays when they can say how (JsonSerializable,
+ * domain transfer codes, two-factor data (ClientEdit's `authmodule` and `authdata`). Objects become arrays when they can say how (JsonSerializable,
  * toArray(), dates), else they are dropped.
  */
 
@@ -22,7 +22,7 @@ final class Scrubber
     /** Keys removed when the normalised key equals one of these. */
     private const EXACT = [
         'pass', 'pw', 'pwd', 'cvv', 'cvv2', 'cvc', 'ccv', 'pin', 'bankacct', 'bankcode',
-        'accountnumber', 'routingnumber', 'iban', 'authcode',
+        'accountnumber', 'routingnumber', 'iban', 'authcode', 'authmodule', 'authdata',
     ];
 
     /** Keys removed when the normalised key contains one of these. */
