@@ -283,7 +283,8 @@ def bridge(tmp_path_factory: pytest.TempPathFactory, sim: Simulator) -> Iterator
     server = Bridge(tmp_path_factory.mktemp("bridge"))
     server.env.update({"WHMCS_BRIDGE_WHMCS_URL": sim.url,
                        "WHMCS_BRIDGE_WHMCS_IDENTIFIER": Simulator.IDENTIFIER,
-                       "WHMCS_BRIDGE_WHMCS_SECRET": Simulator.SECRET})
+                       "WHMCS_BRIDGE_WHMCS_SECRET": Simulator.SECRET,
+                       "WHMCS_BRIDGE_WHMCS__ADMIN_USERNAME": "simadmin"})
     server.start()
     try:
         yield server

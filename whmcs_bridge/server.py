@@ -28,6 +28,8 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 from gunicorn.glogging import Logger as GunicornBaseLogger
 
+from whmcs_bridge.cli import EXIT_WHMCS_REFUSED
+
 log = logging.getLogger(__name__)
 
 #: The worker command run under ``serve`` (``python -c`` so it does not depend on PATH).
@@ -114,6 +116,12 @@ class WorkerProcess:
         if self.restart_at is None:
             code = self.proc.poll()  # 0 when the arbiter's waitpid(-1) reaped it first
             if code is None:
+                return
+            if code == EXIT_WHMCS_REFUSED:  # restarting would be one more failed login
+                log.error("worker process stopped: WHMCS refused the API credential; not "
+                          "restarting it (fix the whmcs settings, then restart serve)",
+                          extra={"pid": self.proc.pid, "exit_code": code})
+                self.stopping = True
                 return
             if self.clock() - self.started_at >= HEALTHY_RUN_SECONDS:
                 self.delay = RESTART_DELAY_MIN

@@ -189,7 +189,10 @@ class WhmcsSettings(StrictSchema):
     verify_tls = fields.Boolean(load_default=True)
     timezone = TimeZoneField(load_default=None)
     admin_url = fields.Url(load_default=None, require_tld=False, schemes={"http", "https"})
-    admin_username = fields.String(load_default=None)
+    #: The WHMCS admin the bridge's own ticket replies are posted as (AddTicketReply's
+    #: ``adminusername``). Required while a reply-writing feature is on: see
+    #: :func:`reply_writers`.
+    admin_username = fields.String(load_default=None, validate=validate.Length(min=1))
 
 
 class ServerSettings(StrictSchema):
@@ -239,6 +242,39 @@ SECTIONS: dict[str, str] = {
     "verification": "whmcs_bridge.verification.settings:VerificationSettings",
     "handlers": "whmcs_bridge.worker:HandlerSettings",
 }
+
+
+def reply_writers(sections: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The enabled features that post ticket replies into WHMCS (pure).
+
+    WHMCS refuses an AddTicketReply that names no author (``clientid``, ``adminusername`` or
+    ``name`` + ``email``: "Name and email address are required if not a client"), and the
+    bridge replies as staff, so each of these needs ``whmcs.admin_username``:
+
+    * ``verification.enabled``: the verification flow replies (proof required, verified,
+      locked, refused, a credential posted in the ticket);
+    * ``channels.billing_auto_reply`` with ``channels.billing_department_ids``: the hotline
+      reply on a new billing ticket.
+    """
+    out = []
+    if sections.get("verification", {}).get("enabled"):
+        out.append("verification.enabled")
+    channels = sections.get("channels", {})
+    if channels.get("billing_auto_reply") and channels.get("billing_department_ids"):
+        out.append("channels.billing_auto_reply")
+    return out
+
+
+def _reply_author_errors(sections: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """``whmcs.admin_username`` is required once the bridge talks to WHMCS and writes replies:
+    without it every reply fails on a real WHMCS, long after start-up."""
+    whmcs = sections.get("whmcs", {})
+    writers = reply_writers(sections)
+    if not whmcs.get("url") or whmcs.get("admin_username") or not writers:
+        return []
+    return [f"whmcs.admin_username: required when the bridge writes ticket replies "
+            f"({', '.join(writers)} is on): the username of the WHMCS admin its replies are "
+            "posted as (WHMCS refuses a reply without an author)"]
 
 
 def _section_schema(path: str) -> type[Schema]:
@@ -402,6 +438,8 @@ def load_settings(
             sections[name] = Section(_section_schema(schema_path)().load(value))
         except ValidationError as exc:
             errors += _flatten_errors(exc.messages, name)
+    if not errors:
+        errors += _reply_author_errors(sections)
     if errors:
         raise SettingsError(errors[0] if len(errors) == 1 else "; ".join(sorted(errors)))
     return Settings(timezone=timezone, sections=sections, source=str(path) if path else None)

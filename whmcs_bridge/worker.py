@@ -14,7 +14,8 @@ notifications room is installed).
 
 Periodic jobs from the registry run between batches, each at most once at a time across all
 workers (:mod:`whmcs_bridge.store.job_runs`). :meth:`Worker.stop` (SIGTERM/SIGINT) lets the
-running handler finish, hands unstarted events back, and returns.
+running handler finish, hands unstarted events back, and returns. The worker stops the same
+way, by itself, the first time WHMCS refuses the API credential (:attr:`Worker.refused`).
 """
 
 from __future__ import annotations
@@ -127,6 +128,8 @@ class Worker:
         self._stop = threading.Event()
         self._job_next_check: dict[str, datetime] = {}
         self._last_heartbeat = time.monotonic()
+        #: The WHMCS refusal (an ``AuthenticationError``) that stopped this worker, if any.
+        self.refused: Exception | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -137,6 +140,23 @@ class Worker:
     @property
     def stopping(self) -> bool:
         return self._stop.is_set()
+
+    def _stop_if_refused(self, exc: Exception) -> bool:
+        """Stop at WHMCS's first refusal of the credential (True when ``exc`` is one).
+
+        Every later WHMCS call would be refused too (the shared client no longer calls), so
+        going on would only burn the events' attempts into dead letters; and a restarted
+        worker would log in once more, towards WHMCS's IP ban after 3 failures. The event in
+        hand is handed back uncounted; it runs once the credential is fixed."""
+        if not getattr(exc, "auth_failure", False):
+            return False
+        if self.refused is None:
+            from whmcs_bridge.api.errors import refusal_line
+
+            self.refused = exc
+            log.error("worker stopping: %s", refusal_line(exc))  # type: ignore[arg-type]
+        self.stop()
+        return True
 
     def install_signal_handlers(self) -> None:
         """SIGTERM and SIGINT stop gracefully instead of killing a handler mid-transaction."""
@@ -235,6 +255,8 @@ class Worker:
             error = self.run_handler(event, spec, bind)
             if error is not None:
                 errors.append(f"{spec.name}: {error}")
+        if self.refused is not None:
+            return "stopped"  # handed back uncounted: WHMCS refused us, not this event
         if errors:
             return self._settle_failure(bind, claimed, errors)
         return "done"
@@ -253,9 +275,11 @@ class Worker:
                                                 services=self.services, event=event))
         except Exception as exc:
             error = describe(exc)
-            log.warning("handler failed", extra={"event_id": event.id, "event_type": event.type,
-                                                 "handler": spec.name, "error": error})
-            log.debug("handler traceback", exc_info=True)  # opt-in: messages may hold data
+            if not self._stop_if_refused(exc):
+                log.warning("handler failed", extra={
+                    "event_id": event.id, "event_type": event.type, "handler": spec.name,
+                    "error": error})
+                log.debug("handler traceback", exc_info=True)  # opt-in: messages may hold data
             inbox.record_failure(bind, event.id, spec.name, error=error, now=self.clock())
             return error
         return None
@@ -334,8 +358,9 @@ class Worker:
                                 services=self.services))
         except Exception as exc:
             error = describe(exc)
-            log.error("periodic job failed", extra={"job": job.name, "error": error})
-            log.debug("periodic job traceback", exc_info=True)
+            if not self._stop_if_refused(exc):
+                log.error("periodic job failed", extra={"job": job.name, "error": error})
+                log.debug("periodic job traceback", exc_info=True)
         job_runs.finish(self.engine, job.name, started_at=started, now=self.clock(),
                         error=error)
         self.stats["jobs"] += 1

@@ -226,7 +226,7 @@ def test_php_notice_before_json_is_tolerated(mocked, client):
 
 def test_from_settings():
     settings = load_settings(data={"whmcs": {
-        "url": "https://whmcs.test", "identifier": "i", "secret": "s",
+        "url": "https://whmcs.test", "identifier": "i", "secret": "s", "admin_username": "a",
         "timezone": "Asia/Ho_Chi_Minh", "timeout": 4, "verify_tls": False}}, environ={})
     c = WhmcsClient.from_settings(settings)
     assert c.url == API and c.timeout == 4 and c.verify_tls is False

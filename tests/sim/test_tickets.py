@@ -23,6 +23,30 @@ def test_get_tickets_raw_shape(sim):
     assert len(item["date"]) == 19 and "T" not in item["date"]  # naive Y-m-d H:i:s
 
 
+#: The item keys of GetTickets' example response (DD api-reference/gettickets.md). The
+#: issue asked for ``ticketid``, ``deptname`` and ``contactid`` in list items: the page has
+#: none of them (they are GetTicket's), so the simulator follows the page.
+GET_TICKETS_ITEM_KEYS = {
+    "id", "tid", "deptid", "userid", "name", "owner_name", "email", "requestor_name",
+    "requestor_email", "requestor_type", "cc", "c", "date", "subject", "status", "priority",
+    "admin", "attachment", "attachments", "attachments_removed", "lastreply", "flag",
+    "service"}
+
+
+def test_get_tickets_items_carry_exactly_the_documented_fields(sim):
+    body = raw(sim, "GetTickets", limitnum=5, ignore_dept_assignments=1).json()
+    for item in body["tickets"]["ticket"]:
+        assert set(item) == GET_TICKETS_ITEM_KEYS
+
+
+def test_an_empty_list_is_left_out(sim):
+    """No documented example shows an empty GetTickets; GetToDoItems' example with no
+    results has no list key at all, which is what the simulator sends by default."""
+    body = raw(sim, "GetTickets", subject="no such subject anywhere").json()
+    assert body["result"] == "success" and body["totalresults"] == "0"
+    assert "tickets" not in body
+
+
 def test_default_page_size_is_25(sim):
     body = raw(sim, "GetTickets", ignore_dept_assignments=1).json()
     assert body["numreturned"] == 25
@@ -108,7 +132,7 @@ def test_ticket_not_found(sim):
 
 def test_reply_status_transitions_and_lastreply(fresh_sim):
     client = fresh_sim.client(retries=0)
-    opened = client.open_ticket(1, "Printer on fire", "Help", clientid=1)
+    opened = client.open_ticket(1, "Printer on fire", "Help", clientid=1, priority="Medium")
     ticket = client.get_ticket(opened.id)
     assert ticket.status == "Open" and ticket.priority == "Medium"
     assert ticket.requestor_type == "Owner" and ticket.userid == 1
@@ -145,6 +169,31 @@ def test_open_ticket_validation(fresh_sim):
     future = fresh_sim.state.now() + timedelta(days=2)
     with pytest.raises(WhmcsValidationError, match="cannot be in the future"):
         client.open_ticket(1, "s", "m", clientid=1, created=future)
+
+
+def test_open_ticket_without_a_valid_priority_is_low(fresh_sim):
+    client = fresh_sim.client(retries=0)
+    missing = client.get_ticket(client.open_ticket(1, "s", "m", clientid=1).id)
+    invalid = client.get_ticket(client.open_ticket(1, "s", "m", clientid=1,
+                                                   priority="Urgent").id)
+    lower = client.get_ticket(client.open_ticket(1, "s", "m", clientid=1, priority="high").id)
+    high = client.get_ticket(client.open_ticket(1, "s", "m", clientid=1, priority="High").id)
+    assert (missing.priority, invalid.priority, lower.priority, high.priority) == (
+        "Low", "Low", "Low", "High")
+
+
+def test_add_ticket_reply_needs_an_author(fresh_sim):
+    """WHMCS assumes no author: without clientid, adminusername or name + email it refuses
+    (the bridge therefore always replies as ``whmcs.admin_username``)."""
+    client = fresh_sim.client(retries=0)
+    opened = client.open_ticket(1, "s", "m", clientid=1)
+    for identity in ({}, {"name": "Jo"}, {"email": "jo@guest.test"}):
+        with pytest.raises(WhmcsValidationError) as info:
+            client.add_ticket_reply(opened.id, "who am I?", **identity)
+        assert info.value.message == "Name and email address are required if not a client"
+    assert len(client.get_ticket(opened.id).replies) == 1  # nothing was added
+    client.add_ticket_reply(opened.id, "a guest", name="Jo", email="jo@guest.test")
+    assert client.get_ticket(opened.id).replies[-1].requestor_type == "Guest"
 
 
 def test_guest_ticket_and_admin_opened(fresh_sim):

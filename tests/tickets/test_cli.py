@@ -29,7 +29,7 @@ def config(tmp_path: Path, db_url: str, sim: Any, technical: int | None = 1) -> 
         f'[database]\nurl = "{db_url}"\n'
         f'[webhooks]\nsecrets = ["{TEST_SECRET}"]\n[api]\ntokens = ["{TEST_TOKEN}"]\n'
         f'[whmcs]\nurl = "{sim.url}"\nidentifier = "{sim.identifier}"\n'
-        f'secret = "{sim.secret}"\ntimezone = "UTC"\n' + channels)
+        f'secret = "{sim.secret}"\ntimezone = "UTC"\nadmin_username = "simadmin"\n' + channels)
     return str(path)
 
 

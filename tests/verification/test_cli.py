@@ -31,7 +31,7 @@ def cli_env(tmp_path: Path, sqlite_url: str, sim: Any, sim_client: Any) -> Any:
     path.write_text(
         f'[database]\nurl = "{sqlite_url}"\n[webhooks]\nsecrets = ["{TEST_SECRET}"]\n'
         f'[whmcs]\nurl = "{sim.url}"\nidentifier = "{sim.identifier}"\n'
-        f'secret = "{sim.secret}"\ntimezone = "UTC"\n'
+        f'secret = "{sim.secret}"\ntimezone = "UTC"\nadmin_username = "simadmin"\n'
         f'[server]\nsecret_key = "{SERVER_KEY}"\npublic_url = "http://bridge.test"\n')
     engine = make_engine(sqlite_url)
     with engine.begin() as conn:

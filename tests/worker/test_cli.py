@@ -172,7 +172,8 @@ def sim() -> Iterator[SimHandle]:
 
 def test_doctor_reports_without_showing_secrets(seeded: str, sim: SimHandle) -> None:
     env = {"WHMCS_BRIDGE_WHMCS_URL": sim.url, "WHMCS_BRIDGE_WHMCS_IDENTIFIER": sim.identifier,
-           "WHMCS_BRIDGE_WHMCS_SECRET": sim.secret}
+           "WHMCS_BRIDGE_WHMCS_SECRET": sim.secret,
+           "WHMCS_BRIDGE_WHMCS__ADMIN_USERNAME": "simadmin"}
     result = run(seeded, "doctor", "--json", **env)
     assert result.exit_code == 0, result.output
     assert TEST_SECRET not in result.output and sim.secret not in result.output
@@ -190,12 +191,14 @@ def test_doctor_reports_without_showing_secrets(seeded: str, sim: SimHandle) -> 
     assert checks["whmcs"]["details"]["admin_departments"] == [1, 2]
     assert "support departments: 1, 2" in checks["whmcs"]["summary"]
     assert checks["whmcs"]["state"] == "ok" and sim.url in checks["whmcs"]["summary"]
+    assert checks["replies"]["state"] == "ok"
+    assert checks["replies"]["summary"] == "replies are posted as WHMCS admin 'simadmin' (#1)"
 
 
 def test_doctor_fails_when_whmcs_is_unreachable(seeded: str) -> None:
     result = run(seeded, "doctor", WHMCS_BRIDGE_WHMCS_URL="http://127.0.0.1:9",
                  WHMCS_BRIDGE_WHMCS_IDENTIFIER="ident", WHMCS_BRIDGE_WHMCS_SECRET=WHMCS_SECRET,
-                 WHMCS_BRIDGE_WHMCS__TIMEOUT="2")
+                 WHMCS_BRIDGE_WHMCS__ADMIN_USERNAME="bridge", WHMCS_BRIDGE_WHMCS__TIMEOUT="2")
     assert result.exit_code == 1
     assert WHMCS_SECRET not in result.output
     lines = result.output.splitlines()

@@ -22,6 +22,7 @@ from whmcs_bridge.api.errors import (
 )
 from whmcs_bridge.api.models import (
     AdminDetails,
+    AdminUser,
     Client,
     Department,
     Invoice,
@@ -41,6 +42,7 @@ from whmcs_bridge.api.models import (
 __all__ = [
     "AccountDisabledError",
     "AdminDetails",
+    "AdminUser",
     "Attachment",
     "AuthenticationError",
     "Client",

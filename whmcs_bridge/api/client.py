@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, tzinfo
@@ -31,6 +32,7 @@ from whmcs_bridge.api import errors, schemas
 from whmcs_bridge.api.encoding import Attachment, encode_params, special_params
 from whmcs_bridge.api.models import (
     AdminDetails,
+    AdminUser,
     Client,
     Department,
     Invoice,
@@ -130,6 +132,9 @@ class WhmcsClient:
         self._access_key = _reveal(access_key) or None
         #: The first auth failure seen (see :attr:`tripped`); set once, never cleared.
         self._tripped: errors.AuthenticationError | None = None
+        #: Whether WHMCS has accepted the credential once (then calls may run in parallel).
+        self._proven = False
+        self._probe = threading.Lock()
         self._reads = self._session(
             CappedRetry(total=retries, connect=retries, read=retries, status=retries, other=0,
                   allowed_methods=frozenset({"POST"}), status_forcelist=RETRY_STATUSES,
@@ -206,13 +211,28 @@ class WhmcsClient:
         base64 of PHP ``serialize()``, files given as ``attachments`` as base64 JSON; ``None``
         values are left out. Raises a :class:`~.errors.WhmcsError` subclass on any failure;
         once an auth failure was seen, :class:`~.errors.ClientTrippedError` without calling.
+
+        Until WHMCS has once accepted the credential, calls go one at a time: threads sharing
+        a client with a bad credential (the sync's pool) would otherwise send several failed
+        logins at once before the first answer trips it, and three get the IP banned.
         """
-        if self._tripped is not None:
-            first = self._tripped
-            raise errors.ClientTrippedError(
+        if self._proven:
+            return self._send(action, params)
+        with self._probe:
+            return self._send(action, params)
+
+    def _refuse_if_tripped(self, action: str) -> None:
+        first = self._tripped
+        if first is not None:
+            refused = errors.ClientTrippedError(
                 action, None, f"not calling WHMCS again after {first.action} was refused "
                 f"({first.message}); WHMCS bans an IP after 3 failed logins in 30 minutes: "
                 "fix the whmcs settings, then restart")
+            refused.first = first
+            raise refused
+
+    def _send(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+        self._refuse_if_tripped(action)
         try:
             form = encode_params(special_params(params), self.tz)
         except (TypeError, ValueError) as exc:
@@ -253,14 +273,19 @@ class WhmcsClient:
             self._log(action, None, started, "connection")
             raise errors.WhmcsConnectionError(action, None, type(exc).__name__) from None
         try:
-            return self._parse(action, response)
+            payload = self._parse(action, response)
         except errors.WhmcsError as exc:
-            if exc.auth_failure and self._tripped is None:
-                self._tripped = exc  # type: ignore[assignment]
+            if exc.auth_failure:
+                if self._tripped is None:
+                    self._tripped = exc  # type: ignore[assignment]
+            elif not isinstance(exc, errors.InvalidResponseError):
+                self._proven = True  # an API answer past the credential check
             raise
         finally:
             self._log(action, response.status_code, started, "done")
             response.close()
+        self._proven = True
+        return payload
 
     def _short(self, exc: Exception) -> str:
         text = str(exc)
@@ -316,7 +341,7 @@ class WhmcsClient:
     def _load(self, schema: Any, data: Any, action: str) -> Any:
         return schemas.load(schema, data, action=action, tz=self.tz)
 
-    def _page(self, action: str, list_key: str, inner_key: str, item: Any,
+    def _page(self, action: str, list_key: str, inner_key: str | None, item: Any,
               payload: Mapping[str, Any]) -> Page[Any]:
         return self._load(schemas.page_schema(list_key, inner_key, item), payload, action)
 
@@ -544,6 +569,13 @@ class WhmcsClient:
         """GetAdminDetails: a cheap probe (credentials, IP allow-list, version, departments)."""
         payload = self.call("GetAdminDetails")
         return self._load(schemas.AdminDetailsSchema, payload, "GetAdminDetails")
+
+    def get_admin_users(self, *, include_disabled: bool = False) -> list[AdminUser]:
+        """GetAdminUsers (7.7+): the administrator accounts (``admin_users`` is a bare array,
+        not a wrapped list; disabled admins only with ``include_disabled``)."""
+        payload = self.call("GetAdminUsers", include_disabled=include_disabled or None)
+        return self._page("GetAdminUsers", "admin_users", None, schemas.AdminUserSchema,
+                          payload).items
 
     # ------------------------------------------------------------------ helpers
 

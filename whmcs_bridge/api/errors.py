@@ -54,7 +54,8 @@ class InvalidAccessKeyError(AuthenticationError):
 
 class IpBannedError(AuthenticationError):
     """WHMCS banned the caller's IP after repeated failed logins (``IP Banned``): an admin
-    must lift the ban under Configuration > System Logs > Banned IPs (or wait it out)."""
+    must lift the ban under Configuration > System Settings > Banned IPs (or wait for it to
+    expire: "Failed Admin Login Ban Time", 15 minutes by default)."""
 
 
 class AccountDisabledError(AuthenticationError):
@@ -64,6 +65,9 @@ class AccountDisabledError(AuthenticationError):
 class ClientTrippedError(AuthenticationError):
     """The client saw an auth failure earlier and refuses to call WHMCS again: one more bad
     login could get the bridge's IP banned. Fix the credential, then restart."""
+
+    #: The refusal that tripped the client (not kept across pickling).
+    first: AuthenticationError | None = None
 
 
 class IpNotAllowedError(AuthenticationError):
@@ -159,6 +163,34 @@ def classify(message: str) -> type[WhmcsError]:
     if "not found" in lowered:
         return NotFoundError
     return WhmcsValidationError
+
+
+#: What to fix, per refusal (the most specific class first; the base class last).
+_FIXES: tuple[tuple[type[WhmcsError], str], ...] = (
+    (IpBannedError, "WHMCS has banned this host's IP after failed logins: fix the credential, "
+                    "then lift the ban under Configuration > System Settings > Banned IPs (or "
+                    "wait for it to expire)"),
+    (InvalidAccessKeyError, "whmcs.access_key does not match $api_access_key in WHMCS's "
+                            "configuration.php"),
+    (AccountDisabledError, "the WHMCS admin behind the API credential is disabled: enable it "
+                           "or create a credential for an active admin"),
+    (AuthenticationError, "check whmcs.identifier and whmcs.secret (an API credential of an "
+                          "admin whose role has API Access)"),
+)
+
+
+def refusal_line(exc: AuthenticationError) -> str:
+    """One line for the admin: what WHMCS refused, what to fix, and why nothing retries.
+
+    ``sync``, ``doctor`` and the worker all say it the same way (pure)."""
+    first = exc.first if isinstance(exc, ClientTrippedError) and exc.first else exc
+    if isinstance(first, IpNotAllowedError):  # its message already says where to allow it
+        return (f"WHMCS refused the bridge's API call ({first.action}): {first.message}. "
+                "Nothing retries it until the bridge is restarted")
+    fix = next(text for cls, text in _FIXES if isinstance(first, cls))
+    return (f"WHMCS refused the bridge's API credential ({first.action}: {first.message}); "
+            f"{fix}. Nothing retries it until the bridge is restarted: WHMCS bans an IP "
+            "after 3 failed logins in 30 minutes")
 
 
 def scrub_secrets(text: str, secrets: Iterable[str | None]) -> str:

@@ -274,3 +274,17 @@ class AdminDetails:
     departments: list[int] = field(default_factory=list)
     whmcs_version: str = ""
     extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass
+class AdminUser:
+    """One GetAdminUsers item (7.7+): a WHMCS administrator account."""
+
+    id: int
+    username: str = ""
+    firstname: str = ""
+    lastname: str = ""
+    email: str = ""
+    role_id: int | None = None
+    is_disabled: bool = False
+    extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)

@@ -546,6 +546,17 @@ class AdminDetailsSchema(ModelSchema):
         return data
 
 
+class AdminUserSchema(ModelSchema):
+    model = models.AdminUser
+    id = WInt(required=True)
+    username = WStr()
+    firstname = WStr()
+    lastname = WStr()
+    email = WStr()
+    role_id = WInt(data_key="roleId")
+    is_disabled = WBool(data_key="isDisabled")
+
+
 class PageSchema(Schema):
     """A listing envelope: counters + one wrapped list; built per list by :func:`page_schema`."""
 

@@ -1,7 +1,9 @@
 """The ``whmcs-bridge`` command line (click, as Flask uses).
 
-Exit codes: 0 ok, 1 the work failed, 2 usage or settings error. Errors are one line on stderr,
-never a traceback (``WHMCS_BRIDGE_DEBUG=1`` shows it for bug reports).
+Exit codes: 0 ok, 1 the work failed, 2 usage or settings error, 78 (``EX_CONFIG``) the
+``worker`` stopped because WHMCS refused the API credential (supervisors do not restart it:
+each restart would be one more failed login towards an IP ban). Errors are one line on
+stderr, never a traceback (``WHMCS_BRIDGE_DEBUG=1`` shows it for bug reports).
 
 Command modules are listed in :data:`COMMAND_MODULES`; each exposes ``commands``: a list of
 click commands/groups added to the top-level group. Rooms add their module (one line each).
@@ -126,6 +128,17 @@ class Failed(click.ClickException):
     """The requested work failed (exit 1), with a one-line explanation."""
 
     exit_code = 1
+
+
+#: The worker's exit status after WHMCS refused the credential; ``serve``'s supervisor and
+#: the systemd unit (``RestartPreventExitStatus``) leave such a worker stopped.
+EXIT_WHMCS_REFUSED = 78
+
+
+class WhmcsRefused(Failed):
+    """WHMCS refused the API credential: fix the ``whmcs`` settings, then start again."""
+
+    exit_code = EXIT_WHMCS_REFUSED
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -57,7 +57,7 @@ class _Bars:
 @pass_state
 def sync(state: CliState, full: bool, concurrency: int | None, as_json: bool) -> None:
     """Bring the store's tickets up to date from the WHMCS API (resumes an interrupted run)."""
-    from whmcs_bridge.api.errors import WhmcsError
+    from whmcs_bridge.api.errors import AuthenticationError, WhmcsError, refusal_line
     from whmcs_bridge.tickets.sync import DEFAULT_CONCURRENCY, run_sync
 
     client = whmcs_client(state.settings)
@@ -65,6 +65,8 @@ def sync(state: CliState, full: bool, concurrency: int | None, as_json: bool) ->
     try:
         summary = run_sync(state.engine, state.settings, client, full=full,
                            concurrency=concurrency or DEFAULT_CONCURRENCY, progress=bars)
+    except AuthenticationError as exc:
+        raise Failed(f"sync stopped: {refusal_line(exc)}") from None
     except WhmcsError as exc:
         raise Failed(f"sync interrupted: {exc}; run it again to resume") from None
     finally:

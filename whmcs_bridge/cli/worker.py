@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from whmcs_bridge.cli import CliState, Failed, pass_state
+from whmcs_bridge.cli import CliState, Failed, WhmcsRefused, pass_state
 from whmcs_bridge.digits import is_digits
 from whmcs_bridge.settings import SUPERVISOR_ENV
 
@@ -120,6 +120,10 @@ def worker(state: CliState, once: bool, no_jobs: bool) -> None:
     if supervisor and is_digits(supervisor):
         watch_supervisor(int(supervisor), loop.stop)
     loop.run(once=once)
+    if loop.refused is not None:
+        from whmcs_bridge.api.errors import refusal_line
+
+        raise WhmcsRefused(f"worker stopped: {refusal_line(loop.refused)}")  # type: ignore[arg-type]
     if once:
         click.echo(f"processed {loop.stats['events']} events: {loop.stats['done']} done, "
                    f"{loop.stats['failed']} to retry, {loop.stats['dead']} dead")

@@ -243,8 +243,7 @@ class Deliverer:
         except DeliveryError:
             raise
         except Exception as exc:  # the API client's errors: retry unless it says otherwise
-            raise DeliveryError(f"customer lookup: {exc}",
-                                permanent=not getattr(exc, "retryable", True)) from None
+            raise DeliveryError.from_whmcs("customer lookup", exc) from None
         language = customer_language(payload.get("language"), customer.language)
         message = self._message(unit, language, audience="customer", name=customer.name)
         channel.send_to(replace(message, ticket_url=None), customer)
@@ -308,7 +307,8 @@ class Deliverer:
         report.claimed = len(rows)
         if not rows:
             return report
-        for unit in self.plan(self.group(rows), now, report):
+        units = self.plan(self.group(rows), now, report)
+        for index, unit in enumerate(units):
             try:
                 self.send(unit)
                 error = None
@@ -317,8 +317,23 @@ class Deliverer:
             except Exception as exc:  # a bug or an unexpected library error: retry, and log it
                 log.exception("delivering %s via %s", unit.notification, unit.channel)
                 error = DeliveryError(f"{type(exc).__name__}: {exc}")
+            if error is not None and error.auth_failure:
+                # WHMCS refused the credential: hand this and the rest back untouched and
+                # stop; the worker stops on it too, and they go out once it is fixed.
+                self.release([r for u in units[index:] for r in u.rows], now)
+                raise error  # type: ignore[misc]
             self.record(unit, now, error, report)
         return report
+
+    def release(self, rows: list[dict[str, Any]], now: datetime) -> None:
+        """Give claimed rows back, due now, their attempt count unchanged."""
+        d = deliveries
+        with self.engine.begin() as conn:
+            for status, ids in ((PENDING, [r["id"] for r in rows if not r["attempts"]]),
+                                (FAILED, [r["id"] for r in rows if r["attempts"]])):
+                if ids:
+                    conn.execute(update(d).where(d.c.id.in_(ids)).values(
+                        status=status, lease_until=None, next_attempt_at=now))
 
 
 def _int(value: Any) -> int | None:

@@ -251,7 +251,8 @@ def open_ticket(state: SimState, p: Params, caller: Caller) -> dict[str, Any]:
         service = f"S{p.int('serviceid')}"
     elif p.has("domainid"):
         raise ActionError("Domain ID Not Found")
-    priority = p.str("priority") if p.str("priority") in data.PRIORITIES else "Medium"
+    # a missing or invalid priority is Low in WHMCS (reference section 0), not an error
+    priority = p.str("priority") if p.str("priority") in data.PRIORITIES else "Low"
     created = _created(state, p, "Ticket")
     is_admin = p.bool("admin")
     ticket_id = state.next_ticket_id()
@@ -291,16 +292,13 @@ def add_ticket_reply(state: SimState, p: Params, caller: Caller) -> dict[str, An
         if client is None:
             raise ActionError("Client ID Not Found")
         name, email, requestor, userid = client.fullname, client.email, "Owner", client.id
-    elif p.has("name") or p.has("email"):
+    else:  # no admin, no client: a guest needs both (WHMCS assumes no author by itself)
         name, email = p.str("name"), p.str("email")
         if not name or not email:
             raise ActionError("Name and email address are required if not a client")
         if not _EMAIL.match(email):
             raise ActionError("Email Address Invalid")
         requestor, userid = "Guest", 0
-    else:  # UNVERIFIED in WHMCS: the sim treats it as the ticket's own requester
-        name, email, requestor, userid = (ticket.name, ticket.email, ticket.requestor_type,
-                                          ticket.userid)
     status = "Answered" if admin else "Customer-Reply"
     if p.has("status"):
         status = _check_status(state, p.str("status"), "Invalid Ticket Status")
@@ -708,3 +706,31 @@ def get_admin_details(state: SimState, p: Params, caller: Caller) -> dict[str, A
                                   "Open New Ticket",
                departments=f",{depts},", requesttime=state.now().strftime("%Y-%m-%d %H:%M:%S"),
                whmcs={"version": version.split("-")[0], "canonicalversion": version})
+
+
+@action("GetAdminUsers")
+def get_admin_users(state: SimState, p: Params, caller: Caller) -> dict[str, Any]:
+    """The admins behind the configured credentials, shaped as the documented example:
+    ``count`` and a bare ``admin_users`` array (not a wrapped list), ints for ids."""
+    admins = []
+    for index, cred in enumerate(state.config.credentials):
+        if cred.disabled and not p.bool("include_disabled"):
+            continue
+        if any(a["username"] == cred.admin_username for a in admins):
+            continue
+        first, _, last = (data.ADMIN_DISPLAY if cred.admin_username == caller.admin_username
+                          else cred.admin_username.title()).partition(" ")
+        admins.append({
+            "id": index + 1, "uuid": "", "roleId": 1 if cred.allowed_actions is None else 2,
+            "username": cred.admin_username, "twoFactorAuthModule": "", "firstname": first,
+            "lastname": last, "email": f"{cred.admin_username}@sim.invalid", "signature": "",
+            "notes": "", "template": "blend", "language": "english",
+            "isDisabled": int(cred.disabled), "loginAttempts": 0,
+            "supportDepartmentIds": [str(d) for d in state.config.admin_departments],
+            "receivesTicketNotifications": [""], "homepageWidgetsConfig": "",
+            "hiddenHomepageWidgets": "", "fullName": f"{first} {last}".strip()})
+    if p.has("roleid"):
+        admins = [a for a in admins if a["roleId"] == p.int("roleid")]
+    if p.has("email"):
+        admins = [a for a in admins if p.str("email").lower() in a["email"]]
+    return _ok(count=len(admins), admin_users=admins)

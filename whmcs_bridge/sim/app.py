@@ -1,10 +1,19 @@
 """The simulator's Flask app: ``POST /includes/api.php`` the way WHMCS answers it.
 
-Order of checks, as WHMCS: injected faults / latency, IP allow-list (403 ``Invalid IP <ip>``
-unless the ``accesskey`` matches), credentials (``identifier``+``secret``, the same pair in
-``username``+``password``, or legacy ``username`` + md5 of the admin password), the
+Like WHMCS's ``api.php`` it reads the whole request: ``action`` and the credential may come
+in the query string as well as in the form body (the body wins when both have a key, as in
+PHP's ``$_REQUEST``).
+
+Order of checks, as WHMCS: injected faults / latency, a banned IP (``IP Banned``), the IP
+allow-list (403 ``Invalid IP <ip>`` unless an ``accesskey`` is sent: a wrong one answers
+``Invalid Access Key``), credentials (``identifier``+``secret``, the same pair in
+``username``+``password``, or legacy ``username`` + md5 of the admin password; an unknown or
+missing identifier answers ``Invalid or missing credentials``, a wrong secret for a known one
+``Authentication Failed``), a disabled admin (``Administrator Account Disabled``), the
 credential's API role (``Invalid Permissions: API action "<action>" is not allowed``), the
-action (``Command Not Found``), then the action itself. Every response carries an
+action (``Command Not Found``), then the action itself. Every wrong identifier, secret or
+access key is a failed login: the third within 30 minutes bans the caller's IP for 15
+minutes (``SimConfig.ban_*``; ``DELETE /_sim/bans`` lifts bans). Every response carries an
 ``X-Simulator`` header, and ``GET /`` says plainly that this is a test double.
 
 ``/_sim/*`` endpoints are for tests and the demo only (recorded e-mails, notifications, posted
@@ -43,21 +52,29 @@ def _error(message: str, status: int = 200) -> Response:
     return _json({"result": "error", "message": message}, status)
 
 
-def _authenticate(config: SimConfig, form: dict[str, Any]) -> ApiCredential | None:
+UNKNOWN_CREDENTIALS = "Invalid or missing credentials"
+WRONG_SECRET = "Authentication Failed"
+
+
+def _authenticate(config: SimConfig, form: dict[str, Any]) -> ApiCredential | str:
+    """The credential the request names, or WHMCS's refusal text."""
     identifier = form.get("identifier") or form.get("username") or ""
     secret = form.get("secret") or form.get("password") or ""
-    if not isinstance(identifier, str) or not isinstance(secret, str):
-        return None
+    if not isinstance(identifier, str) or not isinstance(secret, str) or not identifier:
+        return UNKNOWN_CREDENTIALS
+    known = False
     for cred in config.credentials:
-        if hmac.compare_digest(cred.identifier, identifier) and \
-                hmac.compare_digest(cred.secret, secret):
-            return cred
+        if hmac.compare_digest(cred.identifier, identifier):
+            known = True
+            if hmac.compare_digest(cred.secret, secret):
+                return cred
         legacy = config.legacy_admin_password
         if legacy and cred.allowed_actions is None and identifier == cred.admin_username:
+            known = True
             digest = hashlib.md5(legacy.encode(), usedforsecurity=False).hexdigest()
             if hmac.compare_digest(digest, secret.lower()):
                 return cred
-    return None
+    return WRONG_SECRET if known else UNKNOWN_CREDENTIALS
 
 
 def _fault_response(state: SimState, kind: str) -> Response | None:
@@ -117,7 +134,9 @@ def create_sim_app(config: SimConfig | None = None, *, state: SimState | None = 
 
     @app.post(API_PATH)
     def api() -> Response:
-        form = decode_params(request.form.items(multi=True))
+        # the whole request, query string first so the body wins (PHP's $_REQUEST)
+        form = decode_params([*request.args.items(multi=True),
+                              *request.form.items(multi=True)])
         action = form.get("action") if isinstance(form.get("action"), str) else ""
         with state.lock:
             state.calls[action] += 1
@@ -174,6 +193,12 @@ def create_sim_app(config: SimConfig | None = None, *, state: SimState | None = 
         state.inject_fault(kind, count=count, action=body.get("action"))
         return _json({"ok": True}, 201)
 
+    @app.delete("/_sim/bans")
+    def sim_lift_bans() -> Response:
+        with state.lock:
+            state.lift_bans()
+        return _json({"ok": True})
+
     @app.delete("/_sim/faults")
     def sim_clear_faults() -> Response:
         state.clear_faults()
@@ -183,17 +208,31 @@ def create_sim_app(config: SimConfig | None = None, *, state: SimState | None = 
     return app
 
 
+def _refuse_login(state: SimState, remote: str, message: str) -> Response:
+    """A failed login: counted towards the IP ban, then answered."""
+    with state.lock:
+        state.record_auth_failure(remote)
+    return _error(message, state.config.auth_failure_status)
+
+
 def _dispatch(state: SimState, form: dict[str, Any], action: str) -> Response:
     config = state.config
     remote = request.remote_addr or ""
+    with state.lock:
+        banned = state.is_banned(remote)
+    if banned:
+        return _error("IP Banned", config.auth_failure_status)
     if config.allowed_ips is not None and remote not in config.allowed_ips:
         key = form.get("accesskey")
-        if not (config.access_key and isinstance(key, str)
-                and hmac.compare_digest(key, config.access_key)):
+        if not isinstance(key, str) or not key:
             return _error(f"Invalid IP {remote}", 403)
+        if not (config.access_key and hmac.compare_digest(key, config.access_key)):
+            return _refuse_login(state, remote, "Invalid Access Key")
     cred = _authenticate(config, form)
-    if cred is None:
-        return _error("Authentication Failed", config.auth_failure_status)
+    if isinstance(cred, str):
+        return _refuse_login(state, remote, cred)
+    if cred.disabled:
+        return _error("Administrator Account Disabled", config.auth_failure_status)
     if cred.allowed_actions is not None and action not in cred.allowed_actions:
         return _error(f'Invalid Permissions: API action "{action.lower()}" is not allowed',
                       config.permission_status)

@@ -37,6 +37,8 @@ class ApiCredential:
     secret: str
     admin_username: str
     allowed_actions: frozenset[str] | None = None
+    #: The admin behind it is disabled: WHMCS answers ``Administrator Account Disabled``.
+    disabled: bool = False
 
 
 def default_credentials() -> tuple[ApiCredential, ...]:
@@ -73,6 +75,12 @@ class SimConfig:
     credentials: tuple[ApiCredential, ...] = field(default_factory=default_credentials)
     legacy_admin_password: str | None = ADMIN_PASSWORD
     auth_failure_status: int = 403
+    #: WHMCS bans the caller's IP after this many failed logins (a wrong identifier, secret
+    #: or access key) within ``ban_window_minutes`` (reference section 0); None never bans.
+    ban_after_failures: int | None = 3
+    ban_window_minutes: float = 30.0
+    #: How long a ban lasts (WHMCS's "Failed Admin Login Ban Time", 15 minutes by default).
+    ban_minutes: float = 15.0
     permission_status: int = 403
     unknown_action_status: int = 200
     #: How an empty list is sent (see :data:`EMPTY_SHAPES`).

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -68,6 +68,9 @@ class SimState:
         self.calls: Counter[str] = Counter()
         self.event_sink: EventSink | None = None
         self.gate_asker: GateAsker | None = None
+        #: failed logins per caller IP (recent ones only) and the bans they caused
+        self.auth_failures: dict[str, list[datetime]] = {}
+        self.banned_until: dict[str, datetime] = {}
 
     # ------------------------------------------------------------------ helpers
 
@@ -95,6 +98,34 @@ class SimState:
                 self._cache.clear()
             value = self._cache[key] = build()
         return value
+
+    # ------------------------------------------------------------------ failed logins
+
+    def is_banned(self, ip: str) -> bool:
+        until = self.banned_until.get(ip)
+        if until is not None and until <= self.now():
+            del self.banned_until[ip]
+            return False
+        return until is not None
+
+    def record_auth_failure(self, ip: str) -> None:
+        """One failed login from ``ip``; the ``ban_after_failures``-th one within the window
+        bans it for ``ban_minutes`` (as WHMCS's ban control)."""
+        limit = self.config.ban_after_failures
+        if limit is None:
+            return
+        now = self.now()
+        since = now - timedelta(minutes=self.config.ban_window_minutes)
+        recent = [t for t in self.auth_failures.get(ip, []) if t > since] + [now]
+        self.auth_failures[ip] = recent
+        if len(recent) >= limit:
+            self.banned_until[ip] = now + timedelta(minutes=self.config.ban_minutes)
+            self.auth_failures[ip] = []
+
+    def lift_bans(self) -> None:
+        """What an admin does under Configuration > System Settings > Banned IPs."""
+        self.banned_until.clear()
+        self.auth_failures.clear()
 
     def config_admin_usernames(self) -> set[str]:
         return {c.admin_username for c in self.config.credentials}

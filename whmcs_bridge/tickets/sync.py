@@ -9,7 +9,8 @@ Two phases, both resumable because their progress is committed as they go:
 2. **Fetching** — every pending ticket is re-read with GetTicket by a thread pool of
    ``concurrency`` workers; results are written by the calling thread (one writer) and
    committed in small batches, clearing ``sync_pending``. A failed read leaves the ticket
-   pending for the next run.
+   pending for the next run; a refused credential (an ``AuthenticationError``) stops the run
+   at once instead, since every other read would be refused too.
 
 A full run that listed everything in one go also marks stored tickets WHMCS no longer lists as
 deleted (a deletion whose event was lost). An interrupted run resumes where it stopped (the
@@ -157,7 +158,7 @@ def _list(engine: Engine, client: Any, summary: SyncSummary, *, full: bool, star
 
 def _fetch(engine: Engine, client: Any, settings: Any, summary: SyncSummary, *,
            concurrency: int, now: datetime, progress: Progress | None) -> None:
-    from whmcs_bridge.api.errors import NotFoundError
+    from whmcs_bridge.api.errors import AuthenticationError, NotFoundError
 
     with engine.connect() as conn:
         pending = list(conn.execute(select(tickets.c.id).where(tickets.c.sync_pending.is_(True))
@@ -205,6 +206,14 @@ def _fetch(engine: Engine, client: Any, settings: Any, summary: SyncSummary, *,
                         conn.execute(update(tickets).where(tickets.c.id == tid)
                                      .values(deleted=True, sync_pending=False))
                     summary.deleted += 1
+                except AuthenticationError:
+                    # WHMCS refused the credential: no other ticket can be read, and the
+                    # client already refuses to try (each try would be one more failed
+                    # login towards an IP ban). Keep what was read, leave the rest pending.
+                    for other in futures:
+                        other.cancel()
+                    flush()
+                    raise
                 except Exception as exc:  # left pending for the next run
                     summary.failed += 1
                     summary.errors.append(f"ticket {tid}: {exc}")

@@ -13,9 +13,21 @@ class DeliveryError(Exception):
     good) go straight to the dead letters; others are retried with backoff. The message never
     contains a secret (webhook URLs and bot tokens are credentials)."""
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    def __init__(self, message: str, *, permanent: bool = False,
+                 auth_failure: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+        #: WHMCS refused the bridge's API credential: not this message's fault, so it is
+        #: neither retried nor dead-lettered; the delivery run stops (and so does the worker).
+        self.auth_failure = auth_failure
+
+    @classmethod
+    def from_whmcs(cls, prefix: str, exc: Exception) -> DeliveryError:
+        """A failed WHMCS API call as a delivery error: permanent unless WHMCS may answer
+        differently later, and never when it refused the credential (fixing that sends it)."""
+        refused = bool(getattr(exc, "auth_failure", False))
+        return cls(f"{prefix}: {exc}", auth_failure=refused,
+                   permanent=not refused and not getattr(exc, "retryable", True))
 
 
 @dataclass

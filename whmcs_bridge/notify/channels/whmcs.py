@@ -43,8 +43,7 @@ class CustomerMailChannel:
                 self._send_whmcs(message, customer)
                 return "whmcs"
             except WhmcsError as exc:
-                error = DeliveryError(f"customer: {exc}",
-                                      permanent=not getattr(exc, "retryable", True))
+                error = DeliveryError.from_whmcs("customer", exc)
         if self.smtp is None or not (self.cfg["smtp_fallback"] or not self.cfg["customer_mail"]):
             raise error or DeliveryError("customer: no mail channel configured", permanent=True)
         if not customer.email:

@@ -47,5 +47,4 @@ class WhmcsNotificationChannel:
                 status=message.notification, status_style=style(message.notification),
                 attributes=attributes(message))
         except WhmcsError as exc:
-            raise DeliveryError(f"whmcs_notification: {exc}",
-                                permanent=not getattr(exc, "retryable", True)) from None
+            raise DeliveryError.from_whmcs("whmcs_notification", exc) from None
