@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import logging
 import re
-from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, current_app, jsonify, render_template_string, request
 
 from webhooks.app import bridge
 from webhooks.auth import bearer_token, require_token, token_name
@@ -28,8 +27,7 @@ from whmcs_bridge.store.base import utcnow
 from whmcs_bridge.verification import LINK, messages, service, status, store, tokens
 from whmcs_bridge.verification.proofs import ProofInputError, build_proof
 
-bp = Blueprint("verification", __name__,
-               template_folder=str(Path(__file__).parent / "templates"))
+bp = Blueprint("verification", __name__)
 
 #: A WHMCS admin username as the module reports it (``tbladmins.username``).
 _ADMIN = re.compile(r"[\w.@+-]{1,50}")
@@ -132,8 +130,26 @@ def show(ticket_id: int) -> Any:
 
 # --------------------------------------------------------------------------- link pages
 
-#: The page lives in ``webhooks/templates/verify_link.html``; it names the company (setting
-#: ``verification.company_name``) so a customer can tell it from a phishing page.
+_PAGE = """<!doctype html>
+<html lang="{{ lang }}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>{{ t.title }}</title>
+<style>
+body{font:16px/1.5 system-ui,sans-serif;background:#f4f5f7;color:#1d2733;margin:0}
+main{max-width:34rem;margin:3rem auto;background:#fff;border-radius:8px;padding:2rem;
+box-shadow:0 1px 3px rgba(0,0,0,.12)}
+h1{font-size:1.3rem;margin-top:0}.bad{color:#a4262c}.ok{color:#1e7b34}
+button{font-size:1rem;padding:.7rem 1.4rem;border:0;border-radius:6px;background:#0b5cad;
+color:#fff;cursor:pointer}small{color:#5b6675}
+</style></head><body><main>
+<h1 class="{{ css }}">{{ heading }}</h1>
+{% for p in paragraphs %}<p>{{ p }}</p>{% endfor %}
+{% if show_button %}
+<form method="post"><button type="submit">{{ t.button }}</button></form>
+<p><small>{{ t.not_you }}</small></p>
+{% endif %}
+</main></body></html>"""
 
 _PAGE_TEXT = {
     "vi": {
@@ -190,10 +206,8 @@ _CODES = {"expired": 410, "invalid": 400, "used": 409, "wrong_client": 403, "ver
 def _page(lang: str, code: int, *, heading: str, paragraphs: list[str], css: str,
           show_button: bool = False) -> Any:
     lang = lang if lang in _PAGE_TEXT else "vi"
-    html = render_template("verify_link.html", lang=lang, t=_PAGE_TEXT[lang],
-                           heading=heading, paragraphs=paragraphs, css=css,
-                           show_button=show_button,
-                           company=bridge().settings.verification.company_name)
+    html = render_template_string(_PAGE, lang=lang, t=_PAGE_TEXT[lang], heading=heading,
+                                  paragraphs=paragraphs, css=css, show_button=show_button)
     return html, code, {
         "Content-Type": "text/html; charset=utf-8",
         "Cache-Control": "no-store",

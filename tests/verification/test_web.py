@@ -249,23 +249,3 @@ def test_the_audit_names_the_credential_not_free_text(db_url, sim, whmcs, sim_cl
         assert [r.actor for r in rows] == ["alice via whmcs-panel"]
         assert store.get_request(conn, ticket.id).verified_by == "alice via whmcs-panel"
     engine.dispose()
-
-
-def test_link_page_names_the_company(db_url, sim, whmcs, sim_client) -> None:
-    # A page that names no sender looks like phishing; the company's name is a setting.
-    settings = vsettings(db_url, verification={"company_name": "Cty <Hosting> Việt"})
-    engine = make_engine(db_url)
-    app = create_app(settings, engine=engine, whmcs=whmcs)
-    with engine.begin() as conn:
-        ctx = context(settings, conn, whmcs, utcnow())
-        ticket = add_ticket(conn, sim, client_id=sim_client.id, channel="email")
-        service.open_request(ctx, service.BridgeEffects(ctx), ticket,
-                             frozenset({"package_change"}))
-        url = notifications(conn, "verification_link")[0].payload["url"]
-    client = app.test_client()
-    token = url.rsplit("/verify/", 1)[1]
-    for page in (client.get(f"/verify/{token}"), client.get("/verify/not-a-token")):
-        html = page.get_data(as_text=True)
-        assert "<title>Cty &lt;Hosting&gt; Việt · " in html  # escaped, first in the title
-        assert '<p class="company">Cty &lt;Hosting&gt; Việt</p>' in html
-    engine.dispose()
