@@ -60,13 +60,10 @@ def _when(value: str | None, param: str, default: datetime) -> datetime:
               default="priority", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
               show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @pass_state
 def report_cmd(state: CliState, since: str | None, until: str | None, by: str,
-               fmt: str, as_json: bool) -> None:
+               fmt: str) -> None:
     """First-reply compliance: met %, breached, median and p90 reply time per group."""
-    if as_json:
-        fmt = "json"
     from whmcs_bridge.tickets.report import compliance, to_csv, to_table
 
     now = datetime.now(UTC)
@@ -82,12 +79,6 @@ def report_cmd(state: CliState, since: str | None, until: str | None, by: str,
     elif fmt == "csv":
         click.echo(to_csv(rows), nl=False)
     else:
-        tz = state.settings.tz
-
-        def local(moment: datetime) -> str:
-            return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
-        click.echo(f"First-reply compliance of tickets opened {local(start)} to {local(end)}, "
-                   f"by {by}, all departments")
         click.echo(to_table(rows, by))
 
 
