@@ -132,12 +132,6 @@ def _charts(data: Any, t: Any) -> dict[str, charts.Chart]:
     }
 
 
-@bp.get("/")
-def root() -> Response:
-    """Someone who opens the bridge's address in a browser lands on the staff dashboard."""
-    return redirect(url_for("dashboard.dashboard"))
-
-
 @bp.get("/dashboard")
 def dashboard() -> Response:
     if not (_session_is_valid() or token_is_valid(bearer_token())):
