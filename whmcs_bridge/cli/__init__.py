@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import re
 import sys
 from typing import Any
 
@@ -100,28 +99,6 @@ pass_state = click.make_pass_decorator(CliState)
 #: A WHMCS id (ticket, client, department, service). Bounded, so a bigger number is a usage
 #: error naming the argument, not an OverflowError from the database (exit 1).
 WHMCS_ID = click.IntRange(1, MAX_ID)
-
-
-_TICKET_NUMBER = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
-
-
-class TicketRef(click.ParamType):
-    """A ticket as staff name it: the number WHMCS shows (``#ABC-123456`` or ``#123456``, the
-    ``tid``) or the internal id. ``#`` or any non-digit means the number staff see; plain
-    digits are the id first, then the number (WHMCS's default mask makes numbers of digits)."""
-
-    name = "ticket"
-
-    def convert(self, value: object, param: click.Parameter | None,
-                ctx: click.Context | None) -> int | str:
-        text = str(value).strip()
-        number = text[1:] if text.startswith("#") else text
-        if number.isdigit() and number == text:
-            return WHMCS_ID.convert(text, param, ctx)
-        if len(number) <= 64 and _TICKET_NUMBER.fullmatch(number):
-            return number
-        self.fail(f"{text!r} is neither a ticket id nor a ticket number like ABC-123456",
-                  param, ctx)
 
 
 class Failed(click.ClickException):

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from whmcs_bridge.cli import WHMCS_ID, CliState, Failed, TicketRef, pass_state
+from whmcs_bridge.cli import WHMCS_ID, CliState, Failed, pass_state
 from whmcs_bridge.settings import SettingsError
 
 
@@ -90,20 +90,15 @@ def tickets_group() -> None:
 
 
 @tickets_group.command("show")
-@click.argument("ticket_id", type=TicketRef())
+@click.argument("ticket_id", type=WHMCS_ID)
 @click.option("--json", "as_json", is_flag=True, help="The staff API JSON.")
 @pass_state
-def show(state: CliState, ticket_id: int | str, as_json: bool) -> None:
-    """Show a ticket with its SLA state, verification and escalations.
-
-    TICKET_ID is the ticket number staff see in WHMCS (#ABC-123456) or its internal id."""
+def show(state: CliState, ticket_id: int, as_json: bool) -> None:
+    """Show a ticket with its SLA state, verification and escalations."""
     from whmcs_bridge.tickets.enrich import enrich
-    from whmcs_bridge.tickets.store import find_ticket
 
     with state.engine.connect() as conn:
-        found = find_ticket(conn, ticket_id)
-        data = (enrich(conn, found.id, settings=state.settings, now=datetime.now(UTC))
-                if found is not None else None)
+        data = enrich(conn, ticket_id, settings=state.settings, now=datetime.now(UTC))
     if data is None:
         raise Failed(f"ticket {ticket_id} is not in the store (run: whmcs-bridge sync)")
     if as_json:

@@ -79,17 +79,6 @@ def get_ticket(conn: Connection, ticket_id: int) -> TicketRecord | None:
     return _record(row) if row is not None else None
 
 
-def find_ticket(conn: Connection, ref: int | str) -> TicketRecord | None:
-    """The ticket staff mean by ``ref``: an id (int) first, else the number they see (tid)."""
-    if isinstance(ref, int):
-        found = get_ticket(conn, ref)
-        if found is not None:
-            return found
-    row = conn.execute(select(tickets).where(tickets.c.tid == str(ref),
-                                             tickets.c.deleted.is_(False))).first()
-    return _record(row) if row is not None else None
-
-
 def message_hash(message: str) -> str:
     """Hash of a message's text (line endings and outer space normalised) — how the bridge
     recognises its own replies without keeping their text."""
