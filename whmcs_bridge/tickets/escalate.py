@@ -215,9 +215,12 @@ def escalate_ticket(engine: Engine, settings: Any, services: Services, now: date
     if performed and trigger is not None:
         with engine.begin() as conn:
             ctx = HandlerContext(settings=settings, conn=conn, now=now, services=services)
+            # department_id beyond the contract keys: routes by department, and WHMCS's
+            # admin mail reaches that department's admins
             ctx.notify("escalation_done", {"ticket_id": rec.id, "tid": rec.tid,
                                            "level": cyc.level, "actions": performed,
-                                           "kind": cyc.kind},
+                                           "kind": cyc.kind,
+                                           "department_id": rec.department_id},
                        dedupe_key=f"escalation_done:{rec.id}:{key}:{trigger}")
 
 
