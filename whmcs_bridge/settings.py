@@ -197,7 +197,8 @@ class ServerSettings(StrictSchema):
     port = fields.Integer(load_default=8080, validate=validate.Range(min=0, max=65535))
     workers = fields.Integer(load_default=0, validate=validate.Range(min=0, max=256))
     public_url = fields.Url(load_default=None, require_tld=False, schemes={"http", "https"})
-    secret_key = SecretField(load_default=None)
+    #: signs dashboard sessions and verification links: as long as a random 32-byte token
+    secret_key = SecretField(load_default=None, min_length=32)
 
 
 class WorkerSettings(StrictSchema):
