@@ -14,28 +14,33 @@ import click
 
 from whmcs_bridge.cli import CliState, Failed, pass_state
 from whmcs_bridge.digits import is_digits
-from whmcs_bridge.settings import SUPERVISOR_ENV
+from whmcs_bridge.settings import SUPERVISOR_ENV, SettingsError
 
 log = logging.getLogger(__name__)
 
 
 def ensure_schema(state: CliState, *, upgrade_sqlite: bool) -> None:
     """Refuse to run on an outdated schema; ``serve`` on SQLite upgrades it by itself."""
-    from whmcs_bridge.doctor import safe_url
     from whmcs_bridge.store import is_current, upgrade
+    from whmcs_bridge.store.engine import check_connection
 
     engine = state.engine
-    try:
-        current = is_current(engine)
-    except Exception as exc:
-        raise Failed(f"database {safe_url(state.settings.database_url)} unreachable: "
-                     f"{type(exc).__name__}") from None
+    check_connection(engine)  # a refusal: one line naming database.url and why (exit 2)
+    current = is_current(engine)
     if current:
         return
     if upgrade_sqlite and engine.dialect.name == "sqlite":
         upgrade(engine)
         return
     raise Failed("database schema is outdated: run `whmcs-bridge db upgrade` first")
+
+
+def require_webhook_secret(settings: Any) -> None:
+    """``serve`` without a webhook secret would refuse every event: refuse to start instead."""
+    if not settings.webhooks.secrets:
+        raise SettingsError("webhooks.secrets: not set, so every event from WHMCS would be "
+                            "refused; run `whmcs-bridge init` or set WHMCS_BRIDGE_WEBHOOK_SECRET "
+                            "(the demo needs none: `whmcs-bridge demo`)")
 
 
 def _registry(state: CliState) -> Any:
@@ -66,6 +71,7 @@ def serve(state: CliState, host: str | None, port: int | None, workers: int | No
     from whmcs_bridge.server import WORKER_ARGV, BridgeServer, WorkerProcess, gunicorn_options
 
     settings = state.settings
+    require_webhook_secret(settings)
     ensure_schema(state, upgrade_sqlite=True)
     if not no_worker:
         _registry(state)  # a broken handler module fails here, in one line, not in a loop
