@@ -21,6 +21,7 @@ from whmcs_bridge.sla import engine as E
 from whmcs_bridge.sla.escalation import BEFORE_GO_LIVE, crossed, split_go_live
 from whmcs_bridge.store import make_engine
 from whmcs_bridge.tickets import golive, store
+from whmcs_bridge.tickets.enrich import enrich
 from whmcs_bridge.tickets.escalate import evaluate_loaded, state_at_go_live, sweep
 from whmcs_bridge.tickets.sync import run_sync
 from whmcs_bridge.tickets.tables import ticket_escalations, tickets
@@ -95,6 +96,12 @@ def test_backlog_gives_one_summary_and_later_breaches_escalate(db_url: str, sim:
                                  ).scalars())
     assert payload["count"] == len(overdue) == first.backlog_summary
     assert overdue <= shown
+    with engine.connect() as conn:  # the ticket panel / staff API says breached too
+        some = sorted(overdue)[0]
+        view = enrich(conn, some, settings=settings, now=go_live + timedelta(seconds=30))
+    assert view["sla"]["state"] == "breached"
+    assert [e["outcome"] for e in view["escalations"]] and all(
+        e["outcome"] == "skipped" for e in view["escalations"])
     assert payload["list_url"] == "https://bridge.example.com/dashboard#breaches"
 
     # a customer writes in after go-live; two hours later that ticket escalates, the backlog
