@@ -275,20 +275,18 @@ def sweep(engine: Engine, settings: Any, services: Services, now: datetime | Non
     policy = policy or E.Policy.from_settings(settings)
     result = SweepResult(dry_run=dry_run)
     now_ts = now.timestamp()
-    with engine.begin() as conn:
+    # a dry run never takes the write lock: it reads what the first sweep would record
+    with (engine.connect().execution_options(sqlite_readonly=True) if dry_run
+          else engine.begin()) as conn:
         ids = list(store.open_ticket_ids(conn, settings.sla.closed_statuses))
-        if dry_run:
-            go_live = golive.effective(conn, settings)
-            first = None if go_live else golive.first_ticket_stored(conn)
-            go_live = go_live or (golive.GoLive(min(first, now), golive.BY_SWEEP)
-                                  if first else None)
-        else:
-            go_live = golive.ensure(conn, settings, now)
+        go_live = golive.would_be(conn, settings, now) if dry_run else golive.ensure(
+            conn, settings, now)
     result.go_live_at = go_live.at.isoformat() if go_live else None
     to_escalate: list[int] = []
     for i in range(0, len(ids), batch):
         chunk = ids[i:i + batch]
-        with engine.begin() as conn:
+        with (engine.connect().execution_options(sqlite_readonly=True) if dry_run
+              else engine.begin()) as conn:
             recs = store.get_tickets(conn, chunk)
             hists = store.histories(conn, recs)
             done = store.escalations_done_many(conn, [r.id for r in recs])

@@ -83,13 +83,19 @@ def first_ticket_stored(conn: Connection) -> datetime | None:
     return conn.execute(select(func.min(tickets.c.updated_at))).scalar()
 
 
-def ensure(conn: Connection, settings: Any, now: datetime) -> GoLive | None:
-    """The go-live in force, recording it from the first stored ticket when nothing is
-    recorded yet; None while the store holds no ticket."""
+def would_be(conn: Connection, settings: Any, now: datetime) -> GoLive | None:
+    """The go-live in force, or the one :func:`ensure` would record (writes nothing)."""
     current = effective(conn, settings)
     if current is not None:
         return current
     first = first_ticket_stored(conn)
-    if first is None:
-        return None
-    return record(conn, min(first, now), BY_SWEEP)
+    return GoLive(min(first, now), BY_SWEEP) if first is not None else None
+
+
+def ensure(conn: Connection, settings: Any, now: datetime) -> GoLive | None:
+    """The go-live in force, recording it from the first stored ticket when nothing is
+    recorded yet; None while the store holds no ticket."""
+    found = would_be(conn, settings, now)
+    if found is None or found.source != BY_SWEEP or recorded(conn) is not None:
+        return found
+    return record(conn, found.at, BY_SWEEP)
