@@ -75,6 +75,10 @@ def test_sync_show_log_call_sweep_report(tmp_path, sqlite_url, sim, capsys) -> N
                                                                         "on_track")
     code, out, _ = run(capsys, "--config", cfg, "tickets", "show", str(new_id))
     assert code == 0 and "channel phone" in out and "SLA on_track" in out
+    # the ticket number staff see works too, with or without '#'
+    for ref in (opened.tid, f"#{opened.tid}"):
+        code, out, _ = run(capsys, "--config", cfg, "tickets", "show", ref)
+        assert code == 0 and out.startswith(f"#{new_id} {opened.tid}"), out
 
     code, out, _ = run(capsys, "--config", cfg, "sla", "sweep", "--json")
     assert code == 0
