@@ -82,6 +82,10 @@ def test_events_replay_one_and_dead(seeded: str) -> None:
     assert missing.exit_code == 1
     assert missing.output.strip() == "Error: no event with id 'nope'"
     assert run(seeded, "events", "replay").exit_code == 2
+    several = run(seeded, "events", "replay", "tic-dead", "nope", "tic-dead")
+    assert several.exit_code == 1
+    assert several.output.splitlines() == ["event tic-dead queued again",
+                                           "Error: no event with id 'nope'"]
     assert run(seeded, "events", "replay", "x", "--dead").exit_code == 2
 
     with engine.begin() as conn:

@@ -168,26 +168,31 @@ def events_list(state: CliState, statuses: tuple[str, ...], types: tuple[str, ..
 
 
 @events_group.command("replay")
-@click.argument("event_id", required=False)
+@click.argument("event_ids", nargs=-1, metavar="[EVENT_ID]...")
 @click.option("--dead", is_flag=True, help="Replay every dead-lettered event.")
 @pass_state
-def events_replay(state: CliState, event_id: str | None, dead: bool) -> None:
-    """Queue an event again; handlers that already succeeded on it do not run again."""
+def events_replay(state: CliState, event_ids: tuple[str, ...], dead: bool) -> None:
+    """Queue events again; handlers that already succeeded on them do not run again."""
     from whmcs_bridge.store.base import utcnow
     from whmcs_bridge.store.inbox import ReplayRefused, replay, replay_dead
 
-    if bool(event_id) == dead:
-        raise click.UsageError("give an event id or --dead (not both)")
+    if bool(event_ids) == dead:
+        raise click.UsageError("give event ids or --dead (not both)")
     ensure_schema(state, upgrade_sqlite=False)
     if dead:
         count = replay_dead(state.engine, now=utcnow())
         click.echo(f"{count} dead events queued again")
         return
-    try:
-        replay(state.engine, event_id, now=utcnow())
-    except ReplayRefused as exc:
-        raise Failed(str(exc)) from None
-    click.echo(f"event {event_id} queued again")
+    refused = []
+    for event_id in dict.fromkeys(event_ids):  # each once, in the order given
+        try:
+            replay(state.engine, event_id, now=utcnow())
+        except ReplayRefused as exc:
+            refused.append(str(exc))
+            continue
+        click.echo(f"event {event_id} queued again")
+    if refused:  # the others were queued: say which were not, exit 1
+        raise Failed("; ".join(refused))
 
 
 @click.command("doctor")
