@@ -114,10 +114,12 @@ def _when(value: str | None, param: str, default: datetime) -> datetime:
               default="priority", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
               show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @pass_state
 def report_cmd(state: CliState, since: str | None, until: str | None, by: str,
-               fmt: str) -> None:
+               fmt: str, as_json: bool) -> None:
     """First-reply compliance: met %, breached, median and p90 reply time per group."""
+    fmt = "json" if as_json else fmt
     from whmcs_bridge.tickets.report import compliance, to_csv, to_table
 
     now = datetime.now(UTC)
@@ -133,6 +135,10 @@ def report_cmd(state: CliState, since: str | None, until: str | None, by: str,
     elif fmt == "csv":
         click.echo(to_csv(rows), nl=False)
     else:
+        tz, shape = state.settings.tz, "%Y-%m-%d %H:%M"
+        window = f"{start.astimezone(tz):{shape}} to {end.astimezone(tz):{shape}}"
+        click.echo(f"first-reply compliance of tickets opened {window} "
+                   f"({state.settings.timezone}), by {by}; all departments")
         click.echo(to_table(rows, by))
 
 
