@@ -137,3 +137,26 @@ def test_init_then_serve_then_module_settings_from_a_clean_home(sim: Any,
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
+
+
+def test_asks_for_what_the_flags_did_not_give(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from whmcs_bridge.cli import init as init_cli
+
+    monkeypatch.setattr(init_cli, "stdin_is_terminal", lambda: True)
+    out = tmp_path / "conf" / "b.toml"
+    answers = "https://billing.example.com/\nident-1\nsecret-typed\nsupport\n\n"
+    result = CliRunner().invoke(cli, ["init", "-o", str(out), "--skip-check"], input=answers,
+                                env={})
+    assert result.exit_code == 0, result.output
+    assert "secret-typed" not in result.output  # the secret prompt hides its input
+    settings = load_settings(out, environ={})
+    assert (settings.whmcs.url, settings.whmcs.identifier.reveal(),
+            settings.whmcs.secret.reveal(), settings.whmcs.admin_username) == (
+        "https://billing.example.com/", "ident-1", "secret-typed", "support")
+    assert settings.server.public_url is None
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert stat.S_IMODE(out.parent.stat().st_mode) == 0o700
+    again = CliRunner().invoke(cli, ["init", "-o", str(out), "--skip-check"], input=answers,
+                               env={})
+    assert again.exit_code == 1 and "--force" in again.output

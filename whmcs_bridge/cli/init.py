@@ -16,6 +16,10 @@ HEADER = """whmcs-bridge settings written by `whmcs-bridge init`. Secrets are in
 readable by the bridge's user only (chmod 600). Every key: README "Settings reference"."""
 
 
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
 def default_config_path() -> Path:
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "whmcs-bridge" / "bridge.toml"
@@ -56,7 +60,7 @@ def init(output: Path | None, whmcs_url: str | None, identifier: str | None,
     from whmcs_bridge import initconfig
     from whmcs_bridge.settings import load_settings
 
-    interactive = not non_interactive and sys.stdin.isatty()
+    interactive = not non_interactive and stdin_is_terminal()
     path = output or default_config_path()
     if path.exists() and not force:
         raise Failed(f"{path} exists; pass --force to overwrite it (its secrets change)")
