@@ -132,6 +132,12 @@ def _charts(data: Any, t: Any) -> dict[str, charts.Chart]:
     }
 
 
+@bp.get("/")
+def root() -> Response:
+    """``GET /`` leads to the dashboard (the address an admin types first)."""
+    return redirect(url_for("dashboard.dashboard"), 302)
+
+
 @bp.get("/dashboard")
 def dashboard() -> Response:
     if not (_session_is_valid() or token_is_valid(bearer_token())):

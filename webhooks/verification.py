@@ -134,7 +134,7 @@ _PAGE = """<!doctype html>
 <html lang="{{ lang }}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
-<title>{{ t.title }}</title>
+<title>{% if company %}{{ company }} · {% endif %}{{ t.title }}</title>
 <style>
 body{font:16px/1.5 system-ui,sans-serif;background:#f4f5f7;color:#1d2733;margin:0}
 main{max-width:34rem;margin:3rem auto;background:#fff;border-radius:8px;padding:2rem;
@@ -142,7 +142,9 @@ box-shadow:0 1px 3px rgba(0,0,0,.12)}
 h1{font-size:1.3rem;margin-top:0}.bad{color:#a4262c}.ok{color:#1e7b34}
 button{font-size:1rem;padding:.7rem 1.4rem;border:0;border-radius:6px;background:#0b5cad;
 color:#fff;cursor:pointer}small{color:#5b6675}
+header{font-weight:600;color:#5b6675;margin-bottom:1rem}
 </style></head><body><main>
+{% if company %}<header>{{ company }}</header>{% endif %}
 <h1 class="{{ css }}">{{ heading }}</h1>
 {% for p in paragraphs %}<p>{{ p }}</p>{% endfor %}
 {% if show_button %}
@@ -206,8 +208,11 @@ _CODES = {"expired": 410, "invalid": 400, "used": 409, "wrong_client": 403, "ver
 def _page(lang: str, code: int, *, heading: str, paragraphs: list[str], css: str,
           show_button: bool = False) -> Any:
     lang = lang if lang in _PAGE_TEXT else "vi"
+    # the company's own name on the page, so a customer does not take it for phishing
+    company = bridge().settings.verification.get("company_name")
     html = render_template_string(_PAGE, lang=lang, t=_PAGE_TEXT[lang], heading=heading,
-                                  paragraphs=paragraphs, css=css, show_button=show_button)
+                                  paragraphs=paragraphs, css=css, show_button=show_button,
+                                  company=company)
     return html, code, {
         "Content-Type": "text/html; charset=utf-8",
         "Cache-Control": "no-store",

@@ -9,9 +9,13 @@ shown with the password masked.
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, select
 from sqlalchemy.engine import make_url
@@ -63,8 +67,10 @@ def check_database(settings: Settings, engine: Engine) -> Check:
     try:
         current = is_current(engine)  # reads alembic_version: fails when unreachable
     except Exception as exc:
-        return Check("database", FAIL, f"{url} unreachable ({type(exc).__name__})",
-                     {"url": url})
+        from whmcs_bridge.store.engine import connection_problem
+
+        return Check("database", FAIL, f"{url} unreachable ({type(exc).__name__}: "
+                     f"{connection_problem(exc)})", {"url": url})
     if not current:
         return Check("database", FAIL, f"{url} schema outdated: run `whmcs-bridge db upgrade`",
                      {"url": url, "schema": "outdated"})
@@ -194,9 +200,11 @@ def check_reply_admin(settings: Settings, client_factory: ClientFactory | None =
 
 
 def run_checks(settings: Settings, engine: Engine, *,
-               client_factory: ClientFactory | None = None) -> list[Check]:
+               client_factory: ClientFactory | None = None,
+               fetch: Callable[[str], str] | None = None) -> list[Check]:
     checks = [check_settings(settings), check_database(settings, engine)]
-    if checks[-1].state != FAIL:
+    store_ok = checks[-1].state != FAIL
+    if store_ok:
         checks += [check_queue(engine), check_addon(engine)]
     client_factory = shared_client(client_factory)
     checks.append(check_whmcs(settings, client_factory))
@@ -205,8 +213,218 @@ def run_checks(settings: Settings, engine: Engine, *,
                             "check)"))
     else:
         checks.append(check_reply_admin(settings, client_factory))
+    checks += setup_checks(settings, engine if store_ok else None,
+                           client_factory=client_factory, fetch=fetch)
     return checks
 
 
 def as_json(checks: list[Check]) -> dict[str, Any]:
     return {"ok": all(c.state != FAIL for c in checks), "checks": [asdict(c) for c in checks]}
+
+
+# ---------------------------------------------------------------- set-up and production checks
+# What a trial on a busy WHMCS hit (issue 15): each check is its own function over settings
+# (and the store or WHMCS where it must look), ``ok`` when there is nothing to say.
+
+#: Settings refuse a ``server.secret_key`` shorter than 32 characters; with fewer distinct
+#: characters than this doctor calls it weak ("k" * 32 passes the length, not the strength).
+SECRET_KEY_MIN_DISTINCT = 10
+#: WHMCS's clock further than this from ours is a time-zone mismatch, not drift.
+CLOCK_TOLERANCE_SECONDS = 600
+ALL_INTERFACES = {"0.0.0.0", "::", "[::]", ""}  # noqa: S104 - what we warn about
+
+
+def check_go_live(settings: Settings, engine: Engine) -> Check:
+    """The go-live time: thresholds crossed before it get no escalation action."""
+    from whmcs_bridge.tickets import golive
+
+    with engine.connect() as conn:
+        current = golive.effective(conn, settings)
+    if current is None:
+        return Check("go-live", OK, "not recorded yet: the first `whmcs-bridge sync` records "
+                     "it (tickets overdue before it are not escalated)")
+    local = current.at.astimezone(settings.tz)
+    return Check("go-live", OK, f"{local:%Y-%m-%d %H:%M:%S} ({settings.timezone}, "
+                 f"{current.source}): thresholds crossed before it are not escalated",
+                 {"go_live_at": current.at.isoformat(), "source": current.source})
+
+
+def check_notification_routes(settings: Settings) -> Check:
+    """Every staff notification kind has somewhere to go."""
+    from whmcs_bridge.notify import routing
+
+    whmcs = routing.whmcs_configured(settings)
+    missing = routing.unrouted(settings.notifications, whmcs=whmcs)
+    channels = routing.configured_channels(settings.notifications)
+    via = ", ".join(channels) or ("WHMCS admin mail (SendAdminEmail)" if whmcs else "nothing")
+    if missing:
+        which = (f"none of the {len(missing)} staff notification kinds goes anywhere"
+                 if not channels and not whmcs else
+                 f"{len(missing)} staff notification kind(s) go nowhere: {', '.join(missing)}")
+        return Check("notify", WARN, f"{which} (set whmcs.url, or a channel in "
+                     "[notifications] with notifications.routes covering every kind)",
+                     {"unrouted": missing, "channels": channels})
+    return Check("notify", OK, f"staff notifications via {via}", {"channels": channels})
+
+
+def check_staff_recipients(settings: Settings) -> Check:
+    """SMTP needs people: ``notifications.staff`` or route recipients."""
+    n = settings.notifications
+    if n["smtp"]["host"] and not n["staff"] and not any(r["recipients"] for r in n["routes"]):
+        return Check("staff", WARN, "notifications.smtp is set but there are no staff "
+                     "recipients (add [[notifications.staff]] entries)")
+    return Check("staff", OK, f"{len(n['staff'])} staff recipient(s)")
+
+
+def check_verification_links(settings: Settings) -> Check:
+    """Signed verification links need ``server.secret_key`` and ``server.public_url``."""
+    v, server = settings.verification, settings.server
+    if not (v.get("enabled") and v.get("auto_send_link")):
+        return Check("links", OK, "verification links are off")
+    missing = [k for k in ("secret_key", "public_url") if not server.get(k)]
+    if missing:
+        return Check("links", WARN, "verification links are on (verification.auto_send_link) "
+                     f"but server.{' and server.'.join(missing)} not set: customers would get "
+                     "no working link", {"missing": [f"server.{k}" for k in missing]})
+    return Check("links", OK, f"verification links point at {server.public_url}")
+
+
+def check_channels(settings: Settings) -> Check:
+    """Department ids the channel rules and ``tickets log-call`` rely on."""
+    ch = settings.channels
+    problems = []
+    if ch.get("technical_department_id") is None:
+        problems.append("channels.technical_department_id is not set (`tickets log-call` "
+                        "needs --department every time)")
+    if not ch.get("billing_department_ids"):
+        problems.append("channels.billing_department_ids is empty (no billing hotline rules)")
+    if problems:
+        return Check("channels", WARN, "; ".join(problems), {"problems": problems})
+    return Check("channels", OK, "technical and billing departments set")
+
+
+def check_escalation_ids(settings: Settings) -> Check:
+    """An escalation action that needs an id which is not set is skipped on every ticket."""
+    esc = settings.escalation
+    needs = {"move_department": "move_department_id", "flag_admin": "flag_admin_id"}
+    used = {a for level in esc["levels"].values() for t in ("at_risk", "breached")
+            for a in level[t]}
+    missing = sorted(f"{a} needs escalation.{k}" for a, k in needs.items()
+                     if a in used and esc.get(k) is None)
+    if esc.get("enabled", True) and missing:
+        return Check("escalate", WARN, "; ".join(missing) + " (the action is skipped)",
+                     {"missing": missing})
+    return Check("escalate", OK, "every configured action has what it needs")
+
+
+def check_signature_failures(settings: Settings,
+                             fetch: Callable[[str], str] | None = None) -> Check:
+    """Refused webhook signatures counted by the running server (its ``/metrics``)."""
+    host = settings.server.host
+    host = "127.0.0.1" if host in ALL_INTERFACES else host
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{settings.server.port}/metrics"
+    try:
+        text = (fetch or _get_text)(url)
+    except Exception as exc:
+        return Check("webhooks", OK, f"server not reachable at {url} ({type(exc).__name__}); "
+                     "skipped")
+    reasons: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith("whmcs_bridge_signature_failures_total{"):
+            label, _, value = line.rpartition(" ")
+            reason = label.partition('reason="')[2].partition('"')[0]
+            reasons[reason] = reasons.get(reason, 0) + float(value)
+    total = int(sum(reasons.values()))
+    if total:
+        shown = ", ".join(f"{k} {int(v)}" for k, v in sorted(reasons.items()) if v)
+        return Check("webhooks", WARN, f"{total} webhook(s) refused since the server started "
+                     f"({shown}): the addon module's webhook secret may not match "
+                     "webhooks.secrets", {"reasons": reasons})
+    return Check("webhooks", OK, "no refused webhook signatures since the server started")
+
+
+def _get_text(url: str) -> str:
+    import requests
+
+    resp = requests.get(url, timeout=2)
+    resp.raise_for_status()
+    return resp.text
+
+
+def check_whmcs_clock(settings: Settings, client_factory: Callable[[Settings], Any] | None = None,
+                      now: datetime | None = None) -> Check:
+    """WHMCS sends local times without a zone; read in the wrong zone every SLA is hours off."""
+    if not settings.whmcs.url:
+        return Check("clock", OK, "WHMCS not configured; skipped")
+    try:
+        if client_factory is None:
+            client_factory = importlib.import_module("whmcs_bridge.api").WhmcsClient.from_settings
+        admin = client_factory(settings).get_admin_details()
+        raw = str((getattr(admin, "extra", {}) or {}).get("requesttime") or "")
+        whmcs_now = datetime.strptime(raw, "%Y-%m-%d %H:%M:%S").replace(tzinfo=settings.whmcs_tz)
+    except Exception as exc:
+        return Check("clock", OK, f"WHMCS time not available ({type(exc).__name__}); skipped")
+    offset = (whmcs_now - (now or datetime.now(UTC))).total_seconds()
+    zone = settings.whmcs.get("timezone") or settings.timezone
+    if abs(offset) > CLOCK_TOLERANCE_SECONDS:
+        return Check("clock", WARN, f"WHMCS's time read in {zone} is {offset / 3600:+.1f} h "
+                     "from the bridge's clock: set whmcs.timezone to the zone of the WHMCS "
+                     "server", {"offset_seconds": round(offset)})
+    return Check("clock", OK, f"WHMCS time agrees with the bridge's clock ({zone})",
+                 {"offset_seconds": round(offset)})
+
+
+def check_unsafe_settings(settings: Settings) -> Check:
+    """Settings that work but are unsafe in production."""
+    problems = []
+    if settings.source and _holds_secrets(settings.source) and _others_can_read(settings.source):
+        problems.append(f"{settings.source} holds secrets and others can read it "
+                        f"(chmod 600 {settings.source})")
+    if settings.server.host in ALL_INTERFACES:
+        problems.append(f"server.host = {settings.server.host!r} listens on every interface "
+                        "(bind 127.0.0.1 behind a reverse proxy)")
+    if settings.whmcs.get("verify_tls") is False:
+        problems.append("whmcs.verify_tls = false: the API credential can be intercepted")
+    public = settings.server.get("public_url") or ""
+    if public.startswith("http://") and not _is_loopback_url(public):
+        problems.append(f"server.public_url {public} is plain http (links and sessions in clear)")
+    key = settings.server.get("secret_key")
+    if key and len(set(key.reveal())) < SECRET_KEY_MIN_DISTINCT:
+        problems.append("server.secret_key is weak (few distinct characters): generate one "
+                        "with `whmcs-bridge init` or `python -c 'import secrets; "
+                        "print(secrets.token_urlsafe(32))'`")
+    if problems:
+        return Check("safety", WARN, "; ".join(problems), {"problems": problems})
+    return Check("safety", OK, "no unsafe production settings found")
+
+
+def _holds_secrets(path: str) -> bool:
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return any(w in text for w in ("whsec_", "secret", "token", "password", "access_key"))
+
+
+def _others_can_read(path: str) -> bool:
+    try:
+        return bool(os.stat(path).st_mode & 0o077)
+    except OSError:
+        return False
+
+
+def _is_loopback_url(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return host in ("localhost", "127.0.0.1", "::1") or host.endswith(".test")
+
+
+def setup_checks(settings: Settings, engine: Engine | None, *,
+                 client_factory: Callable[[Settings], Any] | None = None,
+                 fetch: Callable[[str], str] | None = None) -> list[Check]:
+    """The set-up and production checks (the go-live needs a reachable store)."""
+    checks = [check_go_live(settings, engine)] if engine is not None else []
+    return [
+        *checks, check_notification_routes(settings), check_staff_recipients(settings),
+        check_verification_links(settings), check_channels(settings),
+        check_escalation_ids(settings), check_signature_failures(settings, fetch),
+        check_whmcs_clock(settings, client_factory), check_unsafe_settings(settings)]

@@ -288,6 +288,8 @@ OPERATIONS: dict[str, dict[str, Op]] = {
         "post": Op("The customer approves the change (the button on the link page)",
                    "verification", LINK_PAGE_RESPONSES, parameters=[LANG_QUERY]),
     },
+    "/": {"get": Op("Leads to the dashboard", "dashboard",
+                    {302: ("redirect to /dashboard", None, HTML)})},
     "/dashboard": {"get": Op(
         "SLA dashboard (HTML); shows the login form without a session", "dashboard",
         {200: _html("the dashboard, or the login form")},

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from whmcs_bridge.digits import MAX_ID, as_id
 
@@ -200,7 +200,15 @@ class ServerSettings(StrictSchema):
     port = fields.Integer(load_default=8080, validate=validate.Range(min=0, max=65535))
     workers = fields.Integer(load_default=0, validate=validate.Range(min=0, max=256))
     public_url = fields.Url(load_default=None, require_tld=False, schemes={"http", "https"})
-    secret_key = SecretField(load_default=None)
+    #: signs dashboard sessions and verification links: as long as a random 32-byte token
+    secret_key = SecretField(load_default=None, min_length=32)
+
+    @pre_load
+    def _empty_is_unset(self, data: Any, **_: Any) -> Any:
+        # an env file line "WHMCS_BRIDGE_SERVER__SECRET_KEY=" still to be filled in
+        if isinstance(data, Mapping) and data.get("secret_key") == "":
+            data = {k: v for k, v in data.items() if k != "secret_key"}
+        return data
 
 
 class WorkerSettings(StrictSchema):

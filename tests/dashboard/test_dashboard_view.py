@@ -128,3 +128,8 @@ def test_cookie_is_secure_when_the_public_url_is_https(sqlite_url: str) -> None:
     plain = create_app(make_settings(sqlite_url, server={"secret_key": "k" * 32}))
     resp = plain.test_client().post("/dashboard/login", data={"token": TEST_TOKEN})
     assert "Secure" not in resp.headers["Set-Cookie"]
+
+
+def test_the_root_address_leads_to_the_dashboard(app: Any) -> None:
+    resp = app.test_client().get("/")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/dashboard")

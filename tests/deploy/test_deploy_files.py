@@ -69,3 +69,23 @@ def test_units_run_real_commands(unit: str, expected: list[str]) -> None:
     text = (DEPLOY / unit).read_text()
     assert "EnvironmentFile=/etc/whmcs-bridge/env" in text
     assert "WHMCS_BRIDGE_CONFIG=/etc/whmcs-bridge/whmcs-bridge.toml" in text
+
+
+def test_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
+    """``systemd-analyze verify`` prints nothing: no warning an admin would see at install
+    (ExecStart points at this environment's whmcs-bridge, as it would after the install)."""
+    import shutil
+    import subprocess
+    import sys
+
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.fail("systemd-analyze is not installed (apt-get install systemd)")
+    installed = str(Path(sys.executable).with_name("whmcs-bridge"))
+    for unit in ("whmcs-bridge.service", "whmcs-bridge-worker.service"):
+        text = (DEPLOY / unit).read_text().replace("/opt/whmcs-bridge/bin/whmcs-bridge",
+                                                   installed)
+        (tmp_path / unit).write_text(text)
+    done = subprocess.run([analyze, "verify", *sorted(str(p) for p in tmp_path.iterdir())],
+                          capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout + done.stderr) == (0, "")

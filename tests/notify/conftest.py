@@ -32,6 +32,8 @@ SAMPLE_VALUES: dict[str, Any] = {
     "expires_at": "2026-11-25T09:00:00+00:00", "method": "card_last4", "actor": "admin.lan",
     "preference": "phone", "event_id": "evt_1", "event_type": "TicketOpen", "attempts": 8,
     "last_error": "WHMCS GetTicket (HTTP 503): down",
+    "count": 1279, "go_live_at": "2026-11-25T08:00:00+00:00",
+    "list_url": "https://bridge.test/dashboard#breaches",
 }
 
 

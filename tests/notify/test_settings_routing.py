@@ -25,7 +25,7 @@ def test_defaults_load_and_hide_secrets() -> None:
     assert n["smtp"]["sender"] == "Support <support@example.com>"
     assert isinstance(n["smtp"]["password"], Secret) and "p4ss" not in repr(n)
     assert "123:abc" not in repr(n)
-    assert n["rate_limits"] == {"telegram": 20}
+    assert n["rate_limits"] == {"telegram": 20, "whmcs_admin": 10}
 
 
 def test_ssl_alone_turns_starttls_off() -> None:

@@ -75,6 +75,10 @@ def test_sync_show_log_call_sweep_report(tmp_path, sqlite_url, sim, capsys) -> N
                                                                         "on_track")
     code, out, _ = run(capsys, "--config", cfg, "tickets", "show", str(new_id))
     assert code == 0 and "channel phone" in out and "SLA on_track" in out
+    # the ticket number staff see works too, with or without '#'
+    for ref in (opened.tid, f"#{opened.tid}"):
+        code, out, _ = run(capsys, "--config", cfg, "tickets", "show", ref)
+        assert code == 0 and out.startswith(f"#{new_id} {opened.tid}"), out
 
     code, out, _ = run(capsys, "--config", cfg, "sla", "sweep", "--json")
     assert code == 0
@@ -86,6 +90,14 @@ def test_sync_show_log_call_sweep_report(tmp_path, sqlite_url, sim, capsys) -> N
     assert code == 0
     groups = {g["key"]: g for g in json.loads(out)["groups"]}
     assert groups["phone"]["tickets"] == 1
+    code, out, _ = run(capsys, "--config", cfg, "sla", "report", "--since", "2000-01-01",
+                       "--json", "--by", "channel")
+    assert code == 0 and json.loads(out)["by"] == "channel"
+    code, out, _ = run(capsys, "--config", cfg, "sla", "report", "--since", "2000-01-01",
+                       "--until", "2000-01-08")
+    assert code == 0 and out.startswith("first-reply compliance of tickets opened 2000-01-01 "
+                                        "07:00 to 2000-01-08 07:00 (Asia/Ho_Chi_Minh), by "
+                                        "priority"), out
     code, out, _ = run(capsys, "--config", cfg, "sla", "report", "--since", "2000-01-01",
                        "--format", "csv")
     assert code == 0 and out.startswith("key,tickets,met,breached")

@@ -94,7 +94,7 @@ def test_full_incremental_and_resume_with_faults(db_url: str, sim: Any) -> None:
     with pytest.raises(Exception, match=r"503|Service"):
         run_sync(engine, settings, api, full=True, concurrency=2, page_size=7)
     with engine.connect() as conn:
-        cp = conn.execute(select(sync_state)).first()
+        cp = conn.execute(select(sync_state).where(sync_state.c.name == "tickets")).first()
     assert cp.phase == "listing" and cp.mode == "full"
 
     seen = {"n": 0}
@@ -107,7 +107,7 @@ def test_full_incremental_and_resume_with_faults(db_url: str, sim: Any) -> None:
     with pytest.raises(KeyboardInterrupt):
         run_sync(engine, settings, api, concurrency=2, page_size=7, progress=crash)
     with engine.connect() as conn:
-        cp = conn.execute(select(sync_state)).first()
+        cp = conn.execute(select(sync_state).where(sync_state.c.name == "tickets")).first()
         pending = conn.execute(select(func.count()).select_from(tickets).where(
             tickets.c.sync_pending.is_(True))).scalar_one()
     assert cp.phase == "fetching" and 0 < pending <= 40
@@ -118,7 +118,7 @@ def test_full_incremental_and_resume_with_faults(db_url: str, sim: Any) -> None:
     store_matches_sim(engine, sim)
     with engine.connect() as conn:
         assert store.get_ticket(conn, 14).status == "On Hold"
-        cp = conn.execute(select(sync_state)).first()
+        cp = conn.execute(select(sync_state).where(sync_state.c.name == "tickets")).first()
     assert cp.phase == "done" and cp.last_full_at is not None
     engine.dispose()
 

@@ -249,3 +249,22 @@ def test_the_audit_names_the_credential_not_free_text(db_url, sim, whmcs, sim_cl
         assert [r.actor for r in rows] == ["alice via whmcs-panel"]
         assert store.get_request(conn, ticket.id).verified_by == "alice via whmcs-panel"
     engine.dispose()
+
+
+def test_link_page_carries_the_company_name(db_url: str, sim: Any, whmcs: Any,
+                                            sim_client: Any) -> None:
+    settings = vsettings(db_url, verification={"company_name": "Nhân Hoà <Hosting>"})
+    engine = make_engine(db_url)
+    app = create_app(settings, engine=engine, whmcs=whmcs)
+    with engine.begin() as conn:
+        ctx = context(settings, conn, whmcs, utcnow())
+        ticket = add_ticket(conn, sim, client_id=sim_client.id, channel="email",
+                            language="english")
+        service.open_request(ctx, service.BridgeEffects(ctx), ticket,
+                             frozenset({"package_change"}))
+        url = notifications(conn, "verification_link")[0].payload["url"]
+    page = app.test_client().get("/verify/" + url.rsplit("/verify/", 1)[1])
+    html = page.get_data(as_text=True)
+    assert "<title>Nhân Hoà &lt;Hosting&gt; · " in html
+    assert "<header>Nhân Hoà &lt;Hosting&gt;</header>" in html
+    engine.dispose()

@@ -82,6 +82,10 @@ def test_events_replay_one_and_dead(seeded: str) -> None:
     assert missing.exit_code == 1
     assert missing.output.strip() == "Error: no event with id 'nope'"
     assert run(seeded, "events", "replay").exit_code == 2
+    several = run(seeded, "events", "replay", "tic-dead", "nope", "tic-dead")
+    assert several.exit_code == 1
+    assert several.output.splitlines() == ["event tic-dead queued again",
+                                           "Error: no event with id 'nope'"]
     assert run(seeded, "events", "replay", "x", "--dead").exit_code == 2
 
     with engine.begin() as conn:
@@ -204,3 +208,22 @@ def test_doctor_fails_on_unreachable_database() -> None:
     assert "pw-not-shown" not in result.output
     assert "fail  database  postgresql+psycopg://postgres:***@127.0.0.1:9/none unreachable" \
         in result.output
+
+
+def test_serve_refuses_to_start_without_a_webhook_secret(
+        sqlite_url: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture) -> None:
+    from whmcs_bridge import server
+    from whmcs_bridge.cli import main
+
+    started: list[Any] = []
+    monkeypatch.setattr(server.BridgeServer, "run", lambda self: started.append(self))
+    monkeypatch.setattr(server, "patch_for_gevent_workers", lambda: None)  # not this process
+    for name in [k for k in __import__("os").environ if k.startswith("WHMCS_BRIDGE_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("WHMCS_BRIDGE_DATABASE_URL", sqlite_url)
+    with pytest.raises(SystemExit) as info:
+        main(["serve", "--no-worker"])
+    assert info.value.code == 2 and started == []
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("settings error: webhooks.secrets: not set") and "\n" not in err

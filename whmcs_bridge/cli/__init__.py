@@ -30,6 +30,7 @@ COMMAND_MODULES: list[str] = [
     "whmcs_bridge.cli.worker",
     "whmcs_bridge.cli.demo",
     "whmcs_bridge.cli.verify",
+    "whmcs_bridge.cli.init",
 ]
 
 

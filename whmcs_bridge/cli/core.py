@@ -19,7 +19,9 @@ def db() -> None:
 def db_upgrade(state: CliState) -> None:
     """Apply every pending migration (safe to run repeatedly)."""
     from whmcs_bridge.store import current_heads, upgrade
+    from whmcs_bridge.store.engine import check_connection
 
+    check_connection(state.engine)
     upgrade(state.engine)
     click.echo(f"database at {', '.join(sorted(current_heads(state.engine)))}")
 

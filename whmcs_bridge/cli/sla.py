@@ -17,24 +17,78 @@ def sla_group() -> None:
 
 @sla_group.command("sweep")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
+@click.option("--dry-run", is_flag=True,
+              help="Print what the sweep would do; write nothing, call nothing.")
 @pass_state
-def sweep_cmd(state: CliState, as_json: bool) -> None:
+def sweep_cmd(state: CliState, as_json: bool, dry_run: bool) -> None:
     """Re-evaluate open tickets and run due escalations (the worker does this every minute)."""
     from whmcs_bridge.context import Services
     from whmcs_bridge.tickets.escalate import sweep
 
-    result = sweep(state.engine, state.settings, Services(state.settings))
+    result = sweep(state.engine, state.settings, Services(state.settings), dry_run=dry_run)
     if as_json:
         click.echo(json.dumps(result.as_dict()))
     else:
         states = ", ".join(f"{k} {v}" for k, v in sorted(result.states.items())) or "none open"
-        click.echo(f"evaluated {result.evaluated} open ticket(s): {states}; "
-                   f"{len(result.actions)} escalation action(s)")
+        verb = "would run" if dry_run else "ran"
+        click.echo(f"{'dry run: ' if dry_run else ''}evaluated {result.evaluated} open "
+                   f"ticket(s): {states}; {verb} {len(result.actions)} escalation action(s)")
         for t, trig, act, out in result.actions:
             click.echo(f"  ticket {t}: {trig} {act} {out}")
+        if result.withheld:
+            tickets = len({t for t, _, _ in result.withheld})
+            click.echo(f"{'would withhold' if dry_run else 'withheld'} "
+                       f"{len(result.withheld)} action(s) on {tickets} ticket(s) whose "
+                       f"threshold was crossed before go-live ({result.go_live_at})")
+        if result.backlog_summary:
+            click.echo(f"queued one summary for staff: {result.backlog_summary} ticket(s) "
+                       "were already overdue at go-live")
     if result.failed:
         raise Failed(f"escalation failed for {len(result.failed)} ticket(s): "
                      f"{result.failed[0][1]}")
+
+
+@sla_group.command("go-live")
+@click.option("--set", "set_to", metavar="WHEN",
+              help="Record a new go-live time: 'now', YYYY-MM-DD or ISO 8601 "
+                   "(UTC unless it has an offset).")
+@click.option("--list", "list_backlog", is_flag=True,
+              help="List the tickets that were already overdue at go-live.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_state
+def go_live_cmd(state: CliState, set_to: str | None, list_backlog: bool, as_json: bool) -> None:
+    """Show (or set) the go-live time: thresholds crossed before it get no escalation."""
+    from whmcs_bridge.tickets import golive, store
+    from whmcs_bridge.tickets.escalate import backlog_ids, backlog_list_url
+
+    with state.engine.begin() as conn:
+        if set_to is not None:
+            now = datetime.now(UTC)
+            at = now if set_to == "now" else _when(set_to, "--set", now)
+            golive.record(conn, at.astimezone(UTC), golive.BY_ADMIN, replace=True)
+        current = golive.effective(conn, state.settings)
+        ids = backlog_ids(conn)
+        rows = [r for r in (store.get_ticket(conn, i) for i in ids) if r] if list_backlog else []
+    if set_to is not None and golive.setting(state.settings) is not None:
+        click.echo("note: escalation.go_live_at is set and takes precedence", err=True)
+    report = {"go_live_at": current.at.isoformat() if current else None,
+              "source": current.source if current else None, "overdue_at_go_live": len(ids),
+              "list_url": backlog_list_url(state.settings)}
+    if list_backlog:
+        report["tickets"] = [{"ticket_id": r.id, "tid": r.tid, "subject": r.subject,
+                              "status": r.status, "department_id": r.department_id}
+                             for r in rows]
+    if as_json:
+        click.echo(json.dumps(report))
+        return
+    if current is None:
+        click.echo("go-live: not recorded yet (the first `whmcs-bridge sync` records it)")
+    else:
+        local = current.at.astimezone(state.settings.tz)
+        click.echo(f"go-live: {local:%Y-%m-%d %H:%M:%S %Z} ({state.settings.timezone}; "
+                   f"{current.source}); {len(ids)} ticket(s) were already overdue then")
+    for r in rows:
+        click.echo(f"  #{r.tid:<12} {r.id:>7}  {r.status:<12} {r.subject[:60]}")
 
 
 def _when(value: str | None, param: str, default: datetime) -> datetime:
@@ -60,10 +114,12 @@ def _when(value: str | None, param: str, default: datetime) -> datetime:
               default="priority", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
               show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @pass_state
 def report_cmd(state: CliState, since: str | None, until: str | None, by: str,
-               fmt: str) -> None:
+               fmt: str, as_json: bool) -> None:
     """First-reply compliance: met %, breached, median and p90 reply time per group."""
+    fmt = "json" if as_json else fmt
     from whmcs_bridge.tickets.report import compliance, to_csv, to_table
 
     now = datetime.now(UTC)
@@ -79,6 +135,10 @@ def report_cmd(state: CliState, since: str | None, until: str | None, by: str,
     elif fmt == "csv":
         click.echo(to_csv(rows), nl=False)
     else:
+        tz, shape = state.settings.tz, "%Y-%m-%d %H:%M"
+        window = f"{start.astimezone(tz):{shape}} to {end.astimezone(tz):{shape}}"
+        click.echo(f"first-reply compliance of tickets opened {window} "
+                   f"({state.settings.timezone}), by {by}; all departments")
         click.echo(to_table(rows, by))
 
 

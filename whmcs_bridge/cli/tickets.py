@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from whmcs_bridge.cli import WHMCS_ID, CliState, Failed, pass_state
+from whmcs_bridge.digits import MAX_ID
 from whmcs_bridge.settings import SettingsError
 
 
@@ -89,18 +90,43 @@ def tickets_group() -> None:
     """Tickets as the bridge sees them."""
 
 
+def resolve_ticket(conn: Any, ref: str) -> int | None:
+    """A ticket reference as staff give it: WHMCS's id, or the ticket number they see
+    (``#ABC-123456``, ``123456``). An all-digit reference is the id when such a ticket is
+    stored, else a ticket number."""
+    from sqlalchemy import select
+
+    from whmcs_bridge.digits import as_id
+    from whmcs_bridge.tickets.tables import tickets
+
+    ref = ref.strip().lstrip("#")
+    ident = as_id(ref)
+    if ident is not None and conn.execute(select(tickets.c.id).where(
+            tickets.c.id == ident)).first():
+        return ident
+    found = conn.execute(select(tickets.c.id).where(tickets.c.tid == ref)).scalar()
+    if found is None and not ident and ref.lstrip("+-").isdigit():
+        # a number that cannot be an id (0, negative, past 32 bits) and is no ticket number
+        raise click.BadParameter(f"{ref} is not a ticket id (1..{MAX_ID}) or ticket number",
+                                 param_hint="TICKET_ID")
+    return found
+
+
 @tickets_group.command("show")
-@click.argument("ticket_id", type=WHMCS_ID)
+@click.argument("ticket", metavar="TICKET_ID")
 @click.option("--json", "as_json", is_flag=True, help="The staff API JSON.")
 @pass_state
-def show(state: CliState, ticket_id: int, as_json: bool) -> None:
-    """Show a ticket with its SLA state, verification and escalations."""
+def show(state: CliState, ticket: str, as_json: bool) -> None:
+    """Show a ticket (its id, or the ticket number staff see) with its SLA state,
+    verification and escalations."""
     from whmcs_bridge.tickets.enrich import enrich
 
     with state.engine.connect() as conn:
-        data = enrich(conn, ticket_id, settings=state.settings, now=datetime.now(UTC))
+        ticket_id = resolve_ticket(conn, ticket)
+        data = None if ticket_id is None else enrich(conn, ticket_id, settings=state.settings,
+                                                     now=datetime.now(UTC))
     if data is None:
-        raise Failed(f"ticket {ticket_id} is not in the store (run: whmcs-bridge sync)")
+        raise Failed(f"ticket {ticket} is not in the store (run: whmcs-bridge sync)")
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return

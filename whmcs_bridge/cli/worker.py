@@ -14,28 +14,33 @@ import click
 
 from whmcs_bridge.cli import CliState, Failed, WhmcsRefused, pass_state
 from whmcs_bridge.digits import is_digits
-from whmcs_bridge.settings import SUPERVISOR_ENV
+from whmcs_bridge.settings import SUPERVISOR_ENV, SettingsError
 
 log = logging.getLogger(__name__)
 
 
 def ensure_schema(state: CliState, *, upgrade_sqlite: bool) -> None:
     """Refuse to run on an outdated schema; ``serve`` on SQLite upgrades it by itself."""
-    from whmcs_bridge.doctor import safe_url
     from whmcs_bridge.store import is_current, upgrade
+    from whmcs_bridge.store.engine import check_connection
 
     engine = state.engine
-    try:
-        current = is_current(engine)
-    except Exception as exc:
-        raise Failed(f"database {safe_url(state.settings.database_url)} unreachable: "
-                     f"{type(exc).__name__}") from None
+    check_connection(engine)  # a refusal: one line naming database.url and why (exit 2)
+    current = is_current(engine)
     if current:
         return
     if upgrade_sqlite and engine.dialect.name == "sqlite":
         upgrade(engine)
         return
     raise Failed("database schema is outdated: run `whmcs-bridge db upgrade` first")
+
+
+def require_webhook_secret(settings: Any) -> None:
+    """``serve`` without a webhook secret would refuse every event: refuse to start instead."""
+    if not settings.webhooks.secrets:
+        raise SettingsError("webhooks.secrets: not set, so every event from WHMCS would be "
+                            "refused; run `whmcs-bridge init` or set WHMCS_BRIDGE_WEBHOOK_SECRET "
+                            "(the demo needs none: `whmcs-bridge demo`)")
 
 
 def _registry(state: CliState) -> Any:
@@ -66,6 +71,7 @@ def serve(state: CliState, host: str | None, port: int | None, workers: int | No
     from whmcs_bridge.server import WORKER_ARGV, BridgeServer, WorkerProcess, gunicorn_options
 
     settings = state.settings
+    require_webhook_secret(settings)
     ensure_schema(state, upgrade_sqlite=True)
     if not no_worker:
         _registry(state)  # a broken handler module fails here, in one line, not in a loop
@@ -166,26 +172,31 @@ def events_list(state: CliState, statuses: tuple[str, ...], types: tuple[str, ..
 
 
 @events_group.command("replay")
-@click.argument("event_id", required=False)
+@click.argument("event_ids", nargs=-1, metavar="[EVENT_ID]...")
 @click.option("--dead", is_flag=True, help="Replay every dead-lettered event.")
 @pass_state
-def events_replay(state: CliState, event_id: str | None, dead: bool) -> None:
-    """Queue an event again; handlers that already succeeded on it do not run again."""
+def events_replay(state: CliState, event_ids: tuple[str, ...], dead: bool) -> None:
+    """Queue events again; handlers that already succeeded on them do not run again."""
     from whmcs_bridge.store.base import utcnow
     from whmcs_bridge.store.inbox import ReplayRefused, replay, replay_dead
 
-    if bool(event_id) == dead:
-        raise click.UsageError("give an event id or --dead (not both)")
+    if bool(event_ids) == dead:
+        raise click.UsageError("give event ids or --dead (not both)")
     ensure_schema(state, upgrade_sqlite=False)
     if dead:
         count = replay_dead(state.engine, now=utcnow())
         click.echo(f"{count} dead events queued again")
         return
-    try:
-        replay(state.engine, event_id, now=utcnow())
-    except ReplayRefused as exc:
-        raise Failed(str(exc)) from None
-    click.echo(f"event {event_id} queued again")
+    refused = []
+    for event_id in dict.fromkeys(event_ids):  # each once, in the order given
+        try:
+            replay(state.engine, event_id, now=utcnow())
+        except ReplayRefused as exc:
+            refused.append(str(exc))
+            continue
+        click.echo(f"event {event_id} queued again")
+    if refused:  # the others were queued: say which were not, exit 1
+        raise Failed("; ".join(refused))
 
 
 @click.command("doctor")

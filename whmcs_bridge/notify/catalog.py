@@ -59,6 +59,7 @@ KINDS: dict[str, Kind] = {
               STAFF, CUSTOMER),
         _kind("billing_redirected", "ticket_id tid client_id language", CUSTOMER),
         _kind("contact_preference", "ticket_id tid client_id preference", STAFF),
+        _kind("go_live_backlog", "count go_live_at list_url", STAFF, coalesce=False),
         _kind("dead_letter", "event_id event_type attempts last_error", ADMINS),
     )
 }

@@ -43,7 +43,8 @@ def enqueue(conn: Connection, *, notification: str, payload: Mapping[str, Any],
     new_id = conn.execute(stmt).scalar()
     if new_id is None:
         return None
-    targets = routing.resolve(settings.notifications, notification, data)
+    targets = routing.resolve(settings.notifications, notification, data,
+                              whmcs=routing.whmcs_configured(settings))
     if channels is not None:
         wanted = set(channels)
         targets = [t for t in targets if t.channel in wanted]

@@ -8,7 +8,8 @@ A notification turns into one delivery per (channel, recipient):
 * ``staff`` audience: every route whose notifications/levels/departments match adds its
   channels; smtp fans out to the route's recipients or to the staff whose departments match;
   chat channels have one recipient each (the channel itself). Without configured routes every
-  configured staff channel gets every staff notification.
+  configured staff channel gets every staff notification; with no staff channel configured
+  and WHMCS set up, WHMCS's admin mail (``whmcs_admin``) does, one recipient per department.
 * ``admins`` audience (dead letters): like staff, but smtp goes to staff flagged ``admin``
   (all staff when nobody is flagged).
 """
@@ -19,8 +20,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from whmcs_bridge.notify.catalog import ADMINS, CUSTOMER, STAFF, kind
+from whmcs_bridge.digits import as_id
+from whmcs_bridge.notify.catalog import ADMINS, CUSTOMER, KINDS, STAFF, kind
 from whmcs_bridge.notify.settings import configured_channels
+
+#: staff mail through WHMCS (``SendAdminEmail``), see ``channels/whmcs_admin.py``
+WHMCS_ADMIN = "whmcs_admin"
 
 
 @dataclass(frozen=True, order=True)
@@ -28,6 +33,13 @@ class Target:
     channel: str
     recipient: str
     language: str | None  # None: the customer's, resolved at delivery time
+
+
+def recipient_for(payload: Mapping[str, Any]) -> str:
+    """A ``whmcs_admin`` recipient: ``dept:<id>`` for a notification about a department's
+    ticket (WHMCS mails that department's admins), else ``system``."""
+    dept = as_id(payload.get("department_id"))
+    return f"dept:{dept}" if dept else "system"
 
 
 def _matches(route: Mapping[str, Any], notification: str, payload: Mapping[str, Any]) -> bool:
@@ -50,17 +62,20 @@ def _staff_for(section: Mapping[str, Any], payload: Mapping[str, Any],
     return [s for s in staff if not s["departments"] or dept in s["departments"]]
 
 
-def _default_routes(section: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _default_routes(section: Mapping[str, Any], whmcs: bool) -> list[dict[str, Any]]:
     channels = configured_channels(section)
     if "smtp" in channels and not section["staff"]:
         channels.remove("smtp")
+    if not channels and whmcs:
+        channels = [WHMCS_ADMIN]
     return [{"notifications": ["*"], "levels": [], "departments": [], "channels": channels,
              "recipients": []}] if channels else []
 
 
 def resolve(section: Mapping[str, Any], notification: str,
-            payload: Mapping[str, Any]) -> list[Target]:
-    """The deliveries for one notification, deduplicated and in a stable order."""
+            payload: Mapping[str, Any], *, whmcs: bool = False) -> list[Target]:
+    """The deliveries for one notification, deduplicated and in a stable order. ``whmcs``:
+    the WHMCS API is configured (staff mail through WHMCS is the default channel)."""
     spec = kind(notification)
     targets: set[Target] = set()
     if CUSTOMER in spec.audiences:
@@ -71,12 +86,15 @@ def resolve(section: Mapping[str, Any], notification: str,
     if spec.audiences & {STAFF, ADMINS}:
         admins_only = ADMINS in spec.audiences
         language_of = {s["email"].lower(): s["language"] for s in section["staff"]}
-        routes = section["routes"] or _default_routes(section)
+        routes = section["routes"] or _default_routes(section, whmcs)
         for route in routes:
             if not _matches(route, notification, payload):
                 continue
             for channel in route["channels"]:
-                if channel != "smtp":
+                if channel == WHMCS_ADMIN:
+                    targets.add(Target(channel, recipient_for(payload),
+                                       section["default_language"]))
+                elif channel != "smtp":
                     targets.add(Target(channel, channel, section[channel]["language"]))
                     continue
                 if route["recipients"]:
@@ -93,3 +111,17 @@ def resolve(section: Mapping[str, Any], notification: str,
 def staff_member(section: Mapping[str, Any], email: str) -> Mapping[str, Any] | None:
     """The staff entry for an address (for its time zone and name), if any."""
     return next((s for s in section["staff"] if s["email"].lower() == email.lower()), None)
+
+
+def whmcs_configured(settings: Any) -> bool:
+    """Whether the WHMCS API is set up, so WHMCS can carry staff mail."""
+    return bool(settings.whmcs.get("url"))
+
+
+def unrouted(section: Mapping[str, Any], *, whmcs: bool) -> list[str]:
+    """Staff and admin notification kinds that no route delivers anywhere (level and
+    department filters aside: a kind routed for some departments has somewhere to go)."""
+    loose = {**section, "routes": [{**r, "levels": [], "departments": []}
+                                   for r in section["routes"]]}
+    return [name for name, spec in KINDS.items() if spec.audiences & {STAFF, ADMINS}
+            and not resolve(loose, name, {"department_id": None}, whmcs=whmcs)]

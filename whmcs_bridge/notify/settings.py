@@ -27,7 +27,10 @@ Example (every key optional)::
     levels = ["urgent"]
     channels = ["smtp", "telegram"]
 
-Without routes, every staff notification goes to every configured staff channel. Cross-field
+Without routes, every staff notification goes to every configured staff channel; with none
+configured and WHMCS set up (``whmcs.url``), to WHMCS's own admin mail (``whmcs_admin``:
+``SendAdminEmail`` to the ticket's department), so staff hear about breaches with zero
+configuration. Cross-field
 mistakes (a route naming a channel that is not configured, SSL together with STARTTLS …) are
 reported with the key that is wrong.
 """
@@ -37,7 +40,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 from whmcs_bridge.notify.catalog import KINDS, LANGUAGES
 from whmcs_bridge.settings import (
@@ -49,10 +52,18 @@ from whmcs_bridge.settings import (
 )
 
 #: Channels a route may name (customer mail is not routed: it always goes to the customer).
-STAFF_CHANNELS = ("smtp", "whmcs_notification", "slack", "teams", "telegram", "webhook")
-CHAT_CHANNELS = ("slack", "teams", "telegram", "webhook", "whmcs_notification")
+STAFF_CHANNELS = ("smtp", "whmcs_notification", "whmcs_admin", "slack", "teams", "telegram",
+                  "webhook")
+#: channels whose bursts are coalesced into digests (one destination each, or one per
+#: department for ``whmcs_admin``)
+CHAT_CHANNELS = ("slack", "teams", "telegram", "webhook", "whmcs_notification", "whmcs_admin")
+#: needs no keys in this section (it uses the WHMCS API credential)
+ALWAYS_AVAILABLE = ("whmcs_admin",)
 ALL_CHANNELS = (*STAFF_CHANNELS, "customer")
 LEVELS = ("urgent", "normal", "low")
+
+#: messages per minute through WHMCS's admin mail unless ``rate_limits`` says otherwise
+WHMCS_ADMIN_RATE = 10
 
 _language = fields.String(load_default="vi", validate=validate.OneOf(LANGUAGES))
 
@@ -179,7 +190,8 @@ class NotificationSettings(StrictSchema):
     #: messages per minute per channel (a digest counts as one)
     rate_limits = fields.Dict(keys=fields.String(validate=validate.OneOf(ALL_CHANNELS)),
                               values=fields.Integer(validate=validate.Range(min=1)),
-                              load_default=lambda: {"telegram": 20})
+                              load_default=lambda: {"telegram": 20,
+                                                    "whmcs_admin": WHMCS_ADMIN_RATE})
     smtp = fields.Nested(SmtpSettings, load_default=_defaults(SmtpSettings))
     whmcs = fields.Nested(WhmcsMailSettings, load_default=_defaults(WhmcsMailSettings))
     whmcs_notification = fields.Nested(WhmcsNotificationSettings,
@@ -192,9 +204,16 @@ class NotificationSettings(StrictSchema):
     routes = fields.List(fields.Nested(Route), load_default=list)
     preferences = fields.Nested(PreferenceSettings, load_default=_defaults(PreferenceSettings))
 
+    @post_load
+    def _keep_whmcs_admin_limit(self, data: dict, **_: Any) -> dict:
+        # WHMCS's admin mail is on by default: setting another channel's limit must not
+        # leave it unlimited
+        data["rate_limits"].setdefault("whmcs_admin", WHMCS_ADMIN_RATE)
+        return data
+
     @validates_schema
     def _routes_use_configured_channels(self, data: dict, **_: Any) -> None:
-        configured = set(configured_channels(data))
+        configured = set(configured_channels(data)) | set(ALWAYS_AVAILABLE)
         errors: dict[int, dict[str, list[str]]] = {}
         for i, route in enumerate(data.get("routes", [])):
             missing = [c for c in route["channels"] if c not in configured]

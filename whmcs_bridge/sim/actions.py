@@ -704,7 +704,7 @@ def get_admin_details(state: SimState, p: Params, caller: Caller) -> dict[str, A
                signature="Sim Support team",
                allowedpermissions="API Access,List Support Tickets,View Support Ticket,"
                                   "Open New Ticket",
-               departments=f",{depts},", requesttime=state.now().strftime("%Y-%m-%d %H:%M:%S"),
+               departments=f",{depts},", requesttime=render.dt(state.now(), state.tz),
                whmcs={"version": version.split("-")[0], "canonicalversion": version})
 
 

@@ -5,6 +5,11 @@ SLA cycle, however often the sweep runs. ``at_risk`` actions are due while a cyc
 ``breached`` actions once it is breached (a cycle that jumps straight to breached — e.g. after
 an outage of the worker — runs only the breach actions: warning about a risk that has already
 come true helps nobody).
+
+**Go-live.** A threshold crossed before the bridge went live on this WHMCS gets no action:
+the ticket still shows as breached, but its actions are recorded as skipped with
+:data:`BEFORE_GO_LIVE` (so no later sweep tries them again) and staff get one summary instead
+of a note in every old ticket. Thresholds crossed after go-live escalate as usual.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from typing import Any
 from whmcs_bridge.sla.engine import AT_RISK, BREACHED, Cycle
 
 PRIORITY_ORDER = ("Low", "Medium", "High")
+#: The recorded detail of an action withheld by the go-live rule.
+BEFORE_GO_LIVE = "threshold crossed before go-live"
 
 
 def cycle_key(cycle: Cycle) -> str:
@@ -39,6 +46,22 @@ def due_actions(state: str, level: str, escalation: Mapping[str, Any],
         return []
     actions = escalation["levels"].get(level, {}).get(trigger, [])
     return [(trigger, a) for a in actions if (trigger, a) not in done]
+
+
+def crossed(state: str | None) -> frozenset[str]:
+    """The triggers whose threshold a cycle in ``state`` has crossed."""
+    if state == BREACHED:
+        return frozenset({"at_risk", "breached"})
+    return frozenset({"at_risk"}) if state == AT_RISK else frozenset()
+
+
+def split_go_live(due: list[tuple[str, str]], state_at_go_live: str | None
+                  ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """``(to_do, withheld)``: actions whose trigger's threshold the cycle had already crossed
+    at go-live (``state_at_go_live``: its state then, None when it started after) are
+    withheld."""
+    before = crossed(state_at_go_live)
+    return ([d for d in due if d[0] not in before], [d for d in due if d[0] in before])
 
 
 def raised(priority: str | None) -> str | None:

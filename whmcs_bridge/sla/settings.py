@@ -9,6 +9,7 @@ chat carries no promise, and the billing hotline is 1900 6046 / (08) 7301 6046.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
@@ -175,6 +176,15 @@ class LevelActionsSchema(StrictSchema):
                            load_default=lambda: ["note", "notify", "flag_admin"])
 
 
+class GoLiveField(fields.DateTime):
+    """An ISO 8601 time given as a string, or a TOML date-time (tomllib's ``datetime``)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, datetime):
+            return value
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class EscalationSettings(StrictSchema):
     enabled = fields.Boolean(load_default=True)
     levels = NamedDict(keys=fields.String(validate=validate.OneOf(LEVELS)),
@@ -184,6 +194,9 @@ class EscalationSettings(StrictSchema):
     #: admin id a ``flag_admin`` action flags the ticket to (skipped while unset).
     flag_admin_id = fields.Integer(load_default=None, allow_none=True)
     note_language = fields.String(load_default="en", validate=validate.OneOf(["vi", "en"]))
+    #: pins the go-live time (ISO 8601; without an offset it is in ``timezone``): thresholds
+    #: crossed before it get no action. Unset: the time the first sync recorded.
+    go_live_at = GoLiveField(load_default=None)
 
     @post_load
     def _fill(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:

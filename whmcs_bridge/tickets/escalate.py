@@ -5,6 +5,11 @@ Each escalation action runs in its own transaction together with the row that re
 once, and a failed WHMCS call leaves nothing recorded and is tried again by the next sweep.
 The bridge does not fight WHMCS: a priority already raised, a department already moved or a
 flag already set by someone else is recorded as ``skipped`` with the reason.
+
+Thresholds crossed before go-live (:mod:`whmcs_bridge.tickets.golive`) get no action: the
+sweep records them as skipped in bulk, and queues one ``go_live_backlog`` summary for staff
+("N tickets were already overdue at go-live"). ``dry_run`` evaluates and reports what a sweep
+would do without writing anything (no cached state, no record, no WHMCS call, no notification).
 """
 
 from __future__ import annotations
@@ -15,14 +20,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, select
 
 from whmcs_bridge.context import HandlerContext, Services
+from whmcs_bridge.notify import outbox
 from whmcs_bridge.sla import engine as E
-from whmcs_bridge.sla.escalation import cycle_key, due_actions, raised
-from whmcs_bridge.tickets import store
+from whmcs_bridge.sla.escalation import (
+    BEFORE_GO_LIVE,
+    cycle_key,
+    due_actions,
+    raised,
+    split_go_live,
+)
+from whmcs_bridge.store.base import dialect_insert
+from whmcs_bridge.tickets import golive, store
 from whmcs_bridge.tickets.replies import post_note
-from whmcs_bridge.tickets.tables import ticket_history
+from whmcs_bridge.tickets.tables import ticket_escalations, ticket_history
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +51,27 @@ def evaluate_loaded(rec: store.TicketRecord, history: list[tuple], policy: E.Pol
 def evaluate_record(conn: Connection, rec: store.TicketRecord, policy: E.Policy,
                     now: datetime) -> E.Evaluation:
     return evaluate_loaded(rec, store.history(conn, rec), policy, now.timestamp())
+
+
+def state_at_go_live(rec: store.TicketRecord, history: list[tuple], policy: E.Policy,
+                     cyc: E.Cycle, go_live: golive.GoLive | None) -> str | None:
+    """The state the open cycle ``cyc`` was in at go-live; None when it started after (or no
+    go-live is known)."""
+    if go_live is None or cyc.started_at >= go_live.ts:
+        return None
+    then = evaluate_loaded(rec, history, policy, go_live.ts)
+    key = cycle_key(cyc)
+    return next((c.state for c in then.cycles if cycle_key(c) == key), None)
+
+
+def decide(rec: store.TicketRecord, history: list[tuple], policy: E.Policy, cyc: E.Cycle,
+           escalation: Any, done: Any, go_live: golive.GoLive | None
+           ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """``(to_do, withheld)`` for the open cycle: the due actions, split by the go-live rule."""
+    due = due_actions(cyc.state, cyc.level, escalation, done)
+    if not due:
+        return [], []
+    return split_go_live(due, state_at_go_live(rec, history, policy, cyc, go_live))
 
 
 def iso(ts: float | None) -> str | None:
@@ -129,12 +163,21 @@ class SweepResult:
     states: dict[str, int] = field(default_factory=dict)
     actions: list[tuple[int, str, str, str]] = field(default_factory=list)  # id, trig, act, out
     failed: list[tuple[int, str]] = field(default_factory=list)
+    #: actions not taken because their threshold was crossed before go-live: id, trig, act
+    withheld: list[tuple[int, str, str]] = field(default_factory=list)
+    go_live_at: str | None = None
+    #: tickets counted in the go-live summary queued by this sweep (None: none queued)
+    backlog_summary: int | None = None
+    dry_run: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {"evaluated": self.evaluated, "states": self.states,
+        return {"evaluated": self.evaluated, "states": self.states, "dry_run": self.dry_run,
                 "actions": [{"ticket_id": t, "trigger": g, "action": a, "outcome": o}
                             for t, g, a, o in self.actions],
-                "failed": [{"ticket_id": t, "error": e} for t, e in self.failed]}
+                "failed": [{"ticket_id": t, "error": e} for t, e in self.failed],
+                "withheld": [{"ticket_id": t, "trigger": g, "action": a}
+                             for t, g, a in self.withheld],
+                "go_live_at": self.go_live_at, "backlog_summary": self.backlog_summary}
 
 
 def escalate_ticket(engine: Engine, settings: Any, services: Services, now: datetime,
@@ -144,13 +187,17 @@ def escalate_ticket(engine: Engine, settings: Any, services: Services, now: date
         rec = store.get_ticket(conn, ticket_id)
         if rec is None:
             return
-        ev = evaluate_record(conn, rec, policy, now)
-        cyc = ev.open_cycle
+        hist = store.history(conn, rec)
+        cyc = evaluate_loaded(rec, hist, policy, now.timestamp()).open_cycle
         if cyc is None:
             return
         key = cycle_key(cyc)
-        due = due_actions(cyc.state, cyc.level, settings.escalation,
-                          store.escalations_done(conn, rec.id, key))
+        due, withheld = decide(rec, hist, policy, cyc, settings.escalation,
+                               store.escalations_done(conn, rec.id, key),
+                               golive.effective(conn, settings))
+    if withheld:
+        with engine.begin() as conn:
+            record_withheld(conn, [(rec.id, key, t, a) for t, a in withheld], now)
     performed: list[str] = []
     trigger = None
     for trigger, action in due:
@@ -168,30 +215,83 @@ def escalate_ticket(engine: Engine, settings: Any, services: Services, now: date
     if performed and trigger is not None:
         with engine.begin() as conn:
             ctx = HandlerContext(settings=settings, conn=conn, now=now, services=services)
+            # department_id beyond the contract keys: routes by department, and WHMCS's
+            # admin mail reaches that department's admins
             ctx.notify("escalation_done", {"ticket_id": rec.id, "tid": rec.tid,
                                            "level": cyc.level, "actions": performed,
-                                           "kind": cyc.kind},
+                                           "kind": cyc.kind,
+                                           "department_id": rec.department_id},
                        dedupe_key=f"escalation_done:{rec.id}:{key}:{trigger}")
+
+
+def record_withheld(conn: Connection, rows: list[tuple[int, str, str, str]],
+                    now: datetime) -> None:
+    """Record actions withheld by the go-live rule as skipped, so no sweep tries them again
+    (one statement: the first sweep on a busy WHMCS withholds thousands)."""
+    if not rows:
+        return
+    conn.execute(dialect_insert(conn)(ticket_escalations).on_conflict_do_nothing(
+        index_elements=["ticket_id", "cycle_key", "trigger", "action"]), [
+        {"ticket_id": t, "cycle_key": k, "trigger": g, "action": a, "outcome": "skipped",
+         "detail": BEFORE_GO_LIVE, "at": now} for t, k, g, a in rows])
+
+
+def backlog_ids(conn: Connection) -> list[int]:
+    """Tickets whose breach was withheld by the go-live rule (the go-live summary's list)."""
+    e = ticket_escalations
+    return list(conn.execute(
+        select(e.c.ticket_id).where(e.c.trigger == "breached", e.c.detail == BEFORE_GO_LIVE)
+        .group_by(e.c.ticket_id).order_by(e.c.ticket_id)).scalars())
+
+
+def backlog_list_url(settings: Any) -> str | None:
+    base = settings.server.get("public_url")
+    return f"{base.rstrip('/')}/dashboard#breaches" if base else None
+
+
+def queue_backlog_summary(conn: Connection, settings: Any, now: datetime,
+                          go_live: golive.GoLive) -> int | None:
+    """One ``go_live_backlog`` notification per go-live time (the dedupe key names it)."""
+    count = conn.execute(select(func.count()).select_from(
+        select(ticket_escalations.c.ticket_id).where(
+            ticket_escalations.c.trigger == "breached",
+            ticket_escalations.c.detail == BEFORE_GO_LIVE)
+        .group_by(ticket_escalations.c.ticket_id).subquery())).scalar_one()
+    if not count:
+        return None
+    queued = outbox.enqueue(conn, notification="go_live_backlog", payload={
+        "count": count, "go_live_at": go_live.at.isoformat(),
+        "list_url": backlog_list_url(settings)},
+        dedupe_key=f"go_live_backlog:{int(go_live.ts)}", now=now, settings=settings)
+    return count if queued is not None else None
 
 
 def sweep(engine: Engine, settings: Any, services: Services, now: datetime | None = None, *,
           policy: E.Policy | None = None, batch: int = 500,
-          progress: Callable[[int], None] | None = None) -> SweepResult:
-    """Re-evaluate every open ticket, cache its state, and run the escalations due."""
+          progress: Callable[[int], None] | None = None, dry_run: bool = False) -> SweepResult:
+    """Re-evaluate every open ticket, cache its state, and run the escalations due
+    (``dry_run``: only report what would be done)."""
     now = now or datetime.now(UTC)
     policy = policy or E.Policy.from_settings(settings)
-    result = SweepResult()
+    result = SweepResult(dry_run=dry_run)
     now_ts = now.timestamp()
-    with engine.connect() as conn:
+    # a dry run never takes the write lock: it reads what the first sweep would record
+    with (engine.connect().execution_options(sqlite_readonly=True) if dry_run
+          else engine.begin()) as conn:
         ids = list(store.open_ticket_ids(conn, settings.sla.closed_statuses))
+        go_live = golive.would_be(conn, settings, now) if dry_run else golive.ensure(
+            conn, settings, now)
+    result.go_live_at = go_live.at.isoformat() if go_live else None
     to_escalate: list[int] = []
     for i in range(0, len(ids), batch):
         chunk = ids[i:i + batch]
-        with engine.begin() as conn:
+        with (engine.connect().execution_options(sqlite_readonly=True) if dry_run
+              else engine.begin()) as conn:
             recs = store.get_tickets(conn, chunk)
             hists = store.histories(conn, recs)
             done = store.escalations_done_many(conn, [r.id for r in recs])
             saved = []
+            withheld: list[tuple[int, str, str, str]] = []
             for rec in recs:
                 ev = evaluate_loaded(rec, hists[rec.id], policy, now_ts)
                 cur = ev.open_cycle
@@ -202,18 +302,31 @@ def sweep(engine: Engine, settings: Any, services: Services, now: datetime | Non
                               if due is not None else None})
                 result.evaluated += 1
                 result.states[state] = result.states.get(state, 0) + 1
-                if cur is not None and cur.state in (E.AT_RISK, E.BREACHED) and due_actions(
-                        cur.state, cur.level, settings.escalation,
-                        done.get((rec.id, cycle_key(cur)), ())):
+                if cur is None or cur.state not in (E.AT_RISK, E.BREACHED):
+                    continue
+                key = cycle_key(cur)
+                todo, held = decide(rec, hists[rec.id], policy, cur, settings.escalation,
+                                    done.get((rec.id, key), ()), go_live)
+                withheld += [(rec.id, key, t, a) for t, a in held]
+                result.withheld += [(rec.id, t, a) for t, a in held]
+                if todo and dry_run:
+                    result.actions += [(rec.id, t, a, "would do") for t, a in todo]
+                elif todo:
                     to_escalate.append(rec.id)
-            store.save_evaluations(conn, saved)
+            if not dry_run:
+                store.save_evaluations(conn, saved)
+                record_withheld(conn, withheld, now)
         if progress:
             progress(len(chunk))
+    if dry_run:
+        return result
     for tid in to_escalate:
         try:
             escalate_ticket(engine, settings, services, now, tid, policy, result)
         except Exception as exc:  # one ticket's WHMCS trouble must not stop the sweep
             log.warning("escalation of ticket %s failed: %s", tid, exc)
             result.failed.append((tid, f"{type(exc).__name__}: {exc}"))
+    if go_live is not None and result.withheld:
+        with engine.begin() as conn:
+            result.backlog_summary = queue_backlog_summary(conn, settings, now, go_live)
     return result
-

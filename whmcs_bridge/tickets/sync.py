@@ -12,6 +12,9 @@ Two phases, both resumable because their progress is committed as they go:
    pending for the next run; a refused credential (an ``AuthenticationError``) stops the run
    at once instead, since every other read would be refused too.
 
+The first run records the go-live time (:mod:`whmcs_bridge.tickets.golive`): thresholds
+crossed before it get no escalation action.
+
 A full run that listed everything in one go also marks stored tickets WHMCS no longer lists as
 deleted (a deletion whose event was lost). An interrupted run resumes where it stopped (the
 listing from its offset, the fetching from whatever is still pending), and re-running
@@ -31,6 +34,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
+from whmcs_bridge.tickets import golive
 from whmcs_bridge.tickets.ingest import apply_fetched_batch, signature
 from whmcs_bridge.tickets.tables import sync_state, tickets
 
@@ -241,6 +245,8 @@ def run_sync(engine: Engine, settings: Any, client: Any, *, full: bool = False,
         start = 0
         _save(engine, mode="full" if full else "incremental", phase="listing", next_offset=0,
               total=None, started_at=now, updated_at=now)
+        with engine.begin() as conn:  # the first sync of this WHMCS is its go-live
+            golive.record(conn, now, golive.BY_SYNC)
     summary.mode = "full" if full else "incremental"
     if start is not None:
         listed: set[int] = set()

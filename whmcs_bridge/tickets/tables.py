@@ -5,8 +5,8 @@ the replies and notes that matter to the SLA (kind only, never the text); ``tick
 priority/status/department changes with who made them; ``ticket_pauses`` clock pauses by
 reason; ``ticket_escalations`` what the bridge did (once per cycle, enforced by a unique key);
 ``bridge_replies`` what the bridge itself posted (so its replies never meet an SLA);
-``piped_mail`` recently piped e-mails (channel detection); ``sync_state`` the resumable sync
-checkpoint.
+``piped_mail`` recently piped e-mails (channel detection); ``sync_state`` named rows: the
+resumable sync checkpoint (``tickets``) and the go-live time (``go_live``).
 """
 
 from __future__ import annotations

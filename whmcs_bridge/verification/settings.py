@@ -157,6 +157,9 @@ class VerificationSettings(StrictSchema):
     #: Also rewrite the WHMCS message that holds a credential (UpdateTicketReply / UpdateTicket).
     redact_in_whmcs = fields.Boolean(load_default=False)
     default_language = fields.String(load_default="vi", validate=validate.OneOf(["vi", "en"]))
+    #: The company's name, shown on the customer's link pages (so they do not look like
+    #: phishing); unset: no name.
+    company_name = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
     #: Previous ``server.secret_key`` values, still accepted for links and fingerprints.
     old_secret_keys = fields.List(SecretField(validate=_long_enough), load_default=list)
 

@@ -20,14 +20,16 @@ from whmcs_bridge.notify.channels.teams import TeamsChannel
 from whmcs_bridge.notify.channels.telegram import TelegramChannel
 from whmcs_bridge.notify.channels.webhook import WebhookChannel
 from whmcs_bridge.notify.channels.whmcs import CustomerMailChannel
+from whmcs_bridge.notify.channels.whmcs_admin import WhmcsAdminMailChannel
 from whmcs_bridge.notify.channels.whmcs_notification import WhmcsNotificationChannel
 from whmcs_bridge.notify.settings import configured_channels
 
 
 def build(section: Mapping[str, Any], whmcs: Callable[[], Any],
           session: requests.Session | None = None) -> dict[str, Any]:
-    """The configured channels by name (``customer`` is always there). ``whmcs`` is called
-    only when a WHMCS-backed channel actually sends, so no client is built needlessly."""
+    """The configured channels by name (``customer`` and ``whmcs_admin`` are always there).
+    ``whmcs`` is called only when a WHMCS-backed channel actually sends, so no client is
+    built needlessly."""
     session = session or make_session()
     names = configured_channels(section)
     out: dict[str, Any] = {}
@@ -44,6 +46,8 @@ def build(section: Mapping[str, Any], whmcs: Callable[[], Any],
     if "webhook" in names:
         out["webhook"] = WebhookChannel(section["webhook"], session)
     out["customer"] = CustomerMailChannel(section["whmcs"], whmcs, out.get("smtp"))
+    # needs no keys of its own: WHMCS mails its admins (the zero-configuration staff channel)
+    out["whmcs_admin"] = WhmcsAdminMailChannel(whmcs)
     return out
 
 
