@@ -875,3 +875,21 @@ t('ticket panel: held to its budget when the bridge is slow, and says so; a slow
     same($errors, count(Log::recent(50)), 'and not logged again for every page');
     StandIn::logout();
 });
+
+t('without the spool table (module not upgraded) an event is still sent after the page, and the error says why', function () {
+    [$url, $log] = start_fake_bridge();
+    configure($url . '/status/202');
+    Capsule::schema()->dropIfExists(Spool::TABLE);
+    Capsule::schema()->dropIfExists(Breaker::TABLE);
+    try {
+        $before = count(fake_requests($log));
+        same([null], StandIn::runHook('TicketOpen', ['ticketid' => 46]));
+        same($before, count(fake_requests($log)), 'not inside the hook');
+        end_page();
+        same($before + 1, count(fake_requests($log)), 'sent after the page, breaker or not');
+        contains('could not spool the event', Log::recent(1)[0]->message);
+    } finally {
+        Spool::createTable();
+        Breaker::createTable();
+    }
+});
