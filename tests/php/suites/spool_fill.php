@@ -28,6 +28,9 @@ t('with the bridge down, events are spooled and no hook throws', function () use
     }
     same([1, 0, 0], array_map(static fn ($r) => (int) $r->attempts, $rows), 'one try, then the circuit is open');
     contains('circuit open', $rows[2]->last_error);
+    $open = (int) \WHMCS\Database\Capsule::table(\WHMCS\Module\Addon\WhmcsBridge\Breaker::TABLE)
+        ->where('bridge', sha1($url))->value('open_until');
+    truthy($open > time(), 'the circuit is open for the stopped bridge');
     Tester::$data['event_ids'] = array_map(static fn ($r) => $r->event_id, $rows);
 });
 
