@@ -182,8 +182,12 @@ t('spool backoff doubles from 60 s and caps at 1 h', function () {
 t('spool: due rows in order, claim once, back off on failure, dead after a final answer or too many tries', function () {
     clear_spool();
     $now = 1_800_000_000;
-    Spool::add('msg_a', 'TicketOpen', '{}', new Response(503, ''), $now);
-    Spool::add('msg_b', 'TicketClose', '{}', new Response(0, '', 'refused'), $now);
+    Spool::hold('msg_a', 'TicketOpen', '{}', $now);
+    Spool::hold('msg_b', 'TicketClose', '{}', $now);
+    same([], Spool::due($now + Spool::LEASE - 1, 10), 'held by its page: not due before the lease ends');
+    Spool::failed(Spool::find('msg_a'), new Response(503, ''), $now); // the page's own try failed
+    Spool::failed(Spool::find('msg_b'), new Response(0, '', 'refused'), $now);
+    same([1, 1], array_map(static fn ($r) => (int) $r->attempts, spool_rows()), 'the page\'s try counts');
     same([], Spool::due($now, 10), 'nothing due before the first backoff');
     $due = Spool::due($now + 60, 10);
     same(['msg_a', 'msg_b'], array_map(static fn ($r) => $r->event_id, $due));
@@ -814,7 +818,7 @@ t('circuit breaker: only one request probes; a failed probe doubles the period; 
 
     switch_bridge('probe', true);
     clear_spool();
-    Spool::add('msg_probe', 'TicketOpen', '{}', new Response(503, ''), 0);
+    Spool::hold('msg_probe', 'TicketOpen', '{}', 0);
     StandIn::runHook('AfterCronJob', []);
     same([], spool_rows(), 'the cron calls while the circuit is open (nobody waits on it)');
     same(0, (int) circuit($url)->open_until, 'and its answer closed the circuit');

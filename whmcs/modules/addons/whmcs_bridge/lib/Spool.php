@@ -59,22 +59,6 @@ final class Spool
         return min(self::BASE_DELAY * (2 ** $exp), self::MAX_DELAY);
     }
 
-    /** Keep an event for later. $attempts counts the delivery just tried (1 for a live send). */
-    public static function add(string $eventId, string $hook, string $body, Response $answer, int $now, bool $dead = false): void
-    {
-        Capsule::table(self::TABLE)->insert([
-            'event_id' => $eventId,
-            'hook' => $hook,
-            'body' => $body,
-            'status' => $dead ? 'dead' : 'pending',
-            'attempts' => 1,
-            'next_attempt_at' => $now + self::backoffSeconds(1),
-            'last_status' => $answer->status,
-            'last_error' => self::short($answer->describe()),
-            'created_at' => $now,
-        ]);
-    }
-
     /**
      * Keep an event that this page will send once it has been sent (attempts 0). It is leased to
      * this request: the cron leaves it alone for LEASE seconds, then sends it if the page died.
