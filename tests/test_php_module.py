@@ -305,14 +305,14 @@ def test_ticket_open_is_accepted_by_the_real_bridge(bridge: Bridge, standin_db: 
               if e["type"] == "TicketOpen" and e["payload"]["data"].get("ticketid") == ticket_id]
     assert len(stored) == 1, bridge.events()
     event = stored[0]
-    assert event["source"].startswith("whmcs-bridge-addon/1.0.0 WHMCS/8.10.1")
+    assert event["source"].startswith("whmcs-bridge-addon/1.1.0 WHMCS/8.10.1")
     assert event["payload"]["actor"]["type"] == "client"
     assert "password" not in json.dumps(event["payload"])
     # `whmcs-bridge doctor` names the module version that called in
     doctor = subprocess.run([*BRIDGE_CMD, "doctor", "--json"], env=bridge.env,
                             capture_output=True, text=True, timeout=60)
     addon = [c for c in json.loads(doctor.stdout)["checks"] if c["name"] == "addon"]
-    assert addon and addon[0]["summary"].startswith("whmcs-bridge-addon/1.0.0 WHMCS/8.10.1"), \
+    assert addon and addon[0]["summary"].startswith("whmcs-bridge-addon/1.1.0 WHMCS/8.10.1"), \
         doctor.stdout
     # documented vars (issue 12.6-12.8): stored, the new ticket under one key, no secret
     ours = {e["type"]: e["payload"]["data"] for e in bridge.events()

@@ -8,6 +8,8 @@
  *   /gate/refuse/...     {"allow": false, "reason": "verification_required", "message": ..., "ticket_id": 7}
  *   /gate/garbage/...    200 with a body that is not a gate answer
  *   /panel/...           an HTML fragment for GET .../api/tickets/<id>/panel, JSON for POST .../verification
+ *   /switch/<name>/...   503 while the file <tmp>/wb-switch-<name> says "down" (or is missing);
+ *                        when it says "up": {"allow": true} for gates, a panel fragment, else 202
  * Every request is appended (method, path, headers, body) to $WB_FAKE_LOG as one JSON line.
  */
 
@@ -20,6 +22,22 @@ if ($log) {
         'headers' => array_change_key_case($headers, CASE_LOWER), 'body' => $body]) . "\n", FILE_APPEND | LOCK_EX);
 }
 header('Content-Type: application/json');
+if (preg_match('#^/switch/([A-Za-z0-9_-]+)/#', $path, $m)) {
+    $mode = @file_get_contents(sys_get_temp_dir() . '/wb-switch-' . $m[1]);
+    if ($mode !== 'up') {
+        http_response_code(503);
+        echo json_encode(['error' => 'scripted', 'message' => 'switched down']);
+    } elseif (str_contains($path, '/gates/')) {
+        echo json_encode(['allow' => true]);
+    } elseif (str_contains($path, '/panel')) {
+        header('Content-Type: text/html; charset=utf-8');
+        echo '<section id="fake-panel">SLA on track</section>';
+    } else {
+        http_response_code(202);
+        echo json_encode(['status' => 'accepted']);
+    }
+    return true;
+}
 if (preg_match('#^/status/(\d{3})/#', $path, $m)) {
     http_response_code((int) $m[1]);
     echo json_encode(['error' => 'scripted', 'message' => 'scripted ' . $m[1]]);

@@ -107,19 +107,42 @@ function fake_requests(string $log): array
 }
 
 /**
- * A port that accepts connections (kernel backlog) but never answers: the timeout path.
- * Returns its URL; the socket lives until exit.
+ * A port that accepts connections (kernel backlog) but never answers: the timeout path. One per
+ * $name (the circuit breaker keeps state per bridge URL); returns its URL; the socket lives
+ * until exit.
  */
-function hanging_bridge(): string
+function hanging_bridge(string $name = 'default'): string
 {
-    static $url = null;
-    if ($url === null) {
+    if (!isset($GLOBALS['wb_hanging'][$name])) {
         $server = stream_socket_server('tcp://127.0.0.1:0');
-        $GLOBALS['wb_hanging_socket'] = $server;
-        $name = stream_socket_get_name($server, false);
-        $url = 'http://' . $name;
+        $GLOBALS['wb_hanging'][$name] = [$server, 'http://' . stream_socket_get_name($server, false)];
     }
-    return $url;
+    return $GLOBALS['wb_hanging'][$name][1];
+}
+
+/** How many connections reached a hanging bridge since the last call (accepted and dropped now). */
+function hanging_connections(string $name = 'default'): int
+{
+    hanging_bridge($name);
+    $server = $GLOBALS['wb_hanging'][$name][0];
+    $count = 0;
+    while (($conn = @stream_socket_accept($server, 0)) !== false) {
+        fclose($conn);
+        $count++;
+    }
+    return $count;
+}
+
+/**
+ * A scripted bridge whose health the test switches: "{fake}/switch/<name>" answers 503 to
+ * everything while down (the default) and 202 / {"allow": true} / a panel while up.
+ */
+function switch_bridge(string $name, bool $up): string
+{
+    [$url] = start_fake_bridge();
+    file_put_contents(sys_get_temp_dir() . '/wb-switch-' . basename($name), $up ? 'up' : 'down');
+    register_shutdown_function(static fn () => @unlink(sys_get_temp_dir() . '/wb-switch-' . basename($name)));
+    return $url . '/switch/' . $name;
 }
 
 /** A URL nothing listens on (connection refused at once). */
@@ -139,4 +162,15 @@ function gate_vars(string $hook, int $clientId): array
         default => ['params' => ['serviceid' => 5, 'userid' => $clientId, 'pid' => 9, 'domain' => 'example.com',
             'username' => 'ex', 'password' => 'svc-secret', 'serverpassword' => 'root-secret']],
     };
+}
+
+/**
+ * End the simulated page: what PHP's shutdown does at the end of a real WHMCS request (the
+ * module's shutdown function runs the jobs it deferred, e.g. sending held events). A suite is one
+ * process serving many simulated pages; the `after_response` test checks the real shutdown path
+ * in processes of their own.
+ */
+function end_page(): void
+{
+    \WHMCS\Module\Addon\WhmcsBridge\AfterResponse::run();
 }

@@ -77,8 +77,12 @@ final class StandIn
 
     public const MODULE_DIR = __DIR__ . '/../../../whmcs/modules/addons/whmcs_bridge';
 
+    /** The database file of this process (a page run in another process opens the same one). */
+    public static string $dbPath = '';
+
     public static function boot(string $dbPath): void
     {
+        self::$dbPath = $dbPath;
         Capsule::connect($dbPath);
         $pdo = Capsule::pdo();
         $pdo->exec('CREATE TABLE IF NOT EXISTS tbladdonmodules (module TEXT, setting TEXT, value TEXT)');

@@ -23,6 +23,7 @@ t('TicketOpen is accepted by the bridge (202) and nothing is spooled', function 
         'priority' => 'High', 'password' => 'must-not-leave',
     ]));
     StandIn::logout();
+    end_page(); // the event leaves once the page has been sent
     same([], spool_rows(), 'spool');
     $log = module_log($mark);
     same(1, count($log), 'one request logged (log level all)');
@@ -55,6 +56,7 @@ t('AfterModuleChangePassword, ClientEdit and TicketSplit with their documented v
 t('a wrong secret is refused (401): logged, kept dead, not retried by the cron', function () use ($url, $ticketId) {
     configure($url, ['webhook_secret' => 'whsec_' . base64_encode(random_bytes(32))]);
     StandIn::runHook('TicketClose', ['ticketid' => $ticketId]);
+    end_page();
     $rows = spool_rows();
     same(1, count($rows));
     same('dead', $rows[0]->status);

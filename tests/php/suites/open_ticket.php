@@ -20,6 +20,7 @@ t('the ticket event is accepted by the bridge', function () use ($url) {
         'subject' => env_required('WB_SUBJECT'), 'message' => env_required('WB_MESSAGE'), 'priority' => 'Medium',
     ]);
     StandIn::logout();
+    end_page();
     same([], spool_rows(), 'nothing spooled');
     $log = module_log($mark);
     same(1, count($log));

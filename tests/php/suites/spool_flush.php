@@ -31,6 +31,8 @@ t('the cron delivers every spooled event, then the spool is empty', function () 
         truthy(str_starts_with($row->response, 'HTTP 202'), 'accepted: ' . $row->response);
     }
     Tester::$data['event_ids'] = $ids;
+    same(0, (int) Capsule::table(\WHMCS\Module\Addon\WhmcsBridge\Breaker::TABLE)
+        ->where('bridge', sha1(env_required('WB_BRIDGE_URL')))->value('open_until'), 'the cron\'s answer closed the circuit');
 });
 
 t('a second cron run sends nothing', function () {

@@ -193,8 +193,12 @@ t('spool backoff doubles from 60 s and caps at 1 h', function () {
 t('spool: due rows in order, claim once, back off on failure, dead after a final answer or too many tries', function () {
     clear_spool();
     $now = 1_800_000_000;
-    Spool::add('msg_a', 'TicketOpen', '{}', new Response(503, ''), $now);
-    Spool::add('msg_b', 'TicketClose', '{}', new Response(0, '', 'refused'), $now);
+    Spool::hold('msg_a', 'TicketOpen', '{}', $now);
+    Spool::hold('msg_b', 'TicketClose', '{}', $now);
+    same([], Spool::due($now + Spool::LEASE - 1, 10), 'held by its page: not due before the lease ends');
+    Spool::failed(Spool::find('msg_a'), new Response(503, ''), $now); // the page's own try failed
+    Spool::failed(Spool::find('msg_b'), new Response(0, '', 'refused'), $now);
+    same([1, 1], array_map(static fn ($r) => (int) $r->attempts, spool_rows()), 'the page\'s try counts');
     same([], Spool::due($now, 10), 'nothing due before the first backoff');
     $due = Spool::due($now + 60, 10);
     same(['msg_a', 'msg_b'], array_map(static fn ($r) => $r->event_id, $due));
@@ -303,13 +307,17 @@ t('events: 5xx and no answer are spooled, 4xx is kept dead, 2xx sent; nothing th
     clear_spool();
     configure($url . '/status/202');
     same([null], StandIn::runHook('TicketOpen', ['ticketid' => 1, 'subject' => 'Hi']));
+    end_page();
     same([], spool_rows(), 'sent, nothing spooled');
     configure($url . '/status/503');
     StandIn::runHook('TicketUserReply', ['ticketid' => 1, 'replyid' => 2]);
+    end_page();
     configure(closed_port_url());
     StandIn::runHook('TicketClose', ['ticketid' => 1]);
+    end_page();
     configure($url . '/status/400');
     StandIn::runHook('TicketFlagged', ['ticketid' => 1]);
+    end_page();
     $rows = spool_rows();
     same(['TicketUserReply' => 'pending', 'TicketClose' => 'pending', 'TicketFlagged' => 'dead'],
         array_combine(array_map(static fn ($r) => $r->hook, $rows), array_map(static fn ($r) => $r->status, $rows)));
@@ -319,6 +327,7 @@ t('events: 5xx and no answer are spooled, 4xx is kept dead, 2xx sent; nothing th
     configure($url . '/status/202', ['forward_hooks' => 'TicketOpen']);
     $before = count(fake_requests($log));
     StandIn::runHook('InvoicePaid', ['invoiceid' => 1]);
+    end_page();
     same($before, count(fake_requests($log)), 'a hook not selected is not forwarded');
     clear_spool();
 });
@@ -328,6 +337,7 @@ t('spooled events are re-sent by the cron with the same webhook-id and a fresh t
     clear_spool();
     configure(closed_port_url());
     StandIn::runHook('TicketOpen', ['ticketid' => 77]);
+    end_page();
     $row = spool_rows()[0];
     Capsule::table(Spool::TABLE)->update(['next_attempt_at' => 0, 'created_at' => 1]);
     configure($url . '/status/200');
@@ -425,6 +435,7 @@ t('admin page: overview with spool counts and errors; actions need the page toke
     configure($url . '/status/503');
     clear_spool();
     StandIn::runHook('TicketOpen', ['ticketid' => 1]);
+    end_page();
     $settings = Settings::load();
     $page = new AdminPage($settings, Http::forSettings($settings), new Log($settings), 'english', 1, '');
     $html = $page->handle('GET', [], []);
@@ -468,8 +479,10 @@ t('admin page buttons: send waiting events now, re-queue and delete given-up eve
     clear_spool();
     configure($url . '/status/503');
     StandIn::runHook('TicketOpen', ['ticketid' => 31]);
+    end_page();
     configure($url . '/status/400');
     StandIn::runHook('TicketClose', ['ticketid' => 31]);
+    end_page();
     \WHMCS\Database\Capsule::table(Spool::TABLE)->update(['next_attempt_at' => 0]);
     configure($url . '/status/202');
     $settings = Settings::load();
@@ -665,5 +678,233 @@ t('PHP requirement: the guard names the running version; the entry files keep to
                 fail("{$file}:{$token[2]}: type {$word} needs PHP 8");
             }
         }
+    }
+});
+
+// --- issue 14: WHMCS pages do not pay for the bridge -------------------------------------------
+
+use WHMCS\Module\Addon\WhmcsBridge\AfterResponse;
+use WHMCS\Module\Addon\WhmcsBridge\Breaker;
+
+/** This bridge URL's circuit row, or null while it never failed. */
+function circuit(string $url): ?object
+{
+    return Capsule::table(Breaker::TABLE)->where('bridge', sha1($url))->first();
+}
+
+/** Let the open period pass (what waiting BASE_OPEN seconds would do). */
+function circuit_period_passes(string $url): void
+{
+    Capsule::table(Breaker::TABLE)->where('bridge', sha1($url))->update(['open_until' => time() - 1]);
+}
+
+t('events are in the spool before the page ends and leave only after it, with the same webhook-id', function () {
+    [$url, $log] = start_fake_bridge();
+    clear_spool();
+    configure($url . '/status/202');
+    $before = count(fake_requests($log));
+    same([null], StandIn::runHook('TicketAdminReply', ['ticketid' => 41, 'replyid' => 9, 'message' => 'Done']));
+    $held = spool_rows();
+    same(1, count($held), 'in the spool while the page is still running');
+    same(['pending', 0], [$held[0]->status, (int) $held[0]->attempts]);
+    truthy((int) $held[0]->next_attempt_at > time(), 'leased to this page: the cron leaves it alone');
+    same($before, count(fake_requests($log)), 'nothing sent inside the hook');
+    same(1, AfterResponse::pending());
+    end_page();
+    $sent = array_slice(fake_requests($log), $before);
+    same(1, count($sent), 'sent once at the end of the page');
+    same($held[0]->event_id, $sent[0]['headers']['webhook-id']);
+    same($held[0]->body, $sent[0]['body']);
+    same([], spool_rows(), 'delivered: the row is gone');
+    end_page();
+    same(1 + $before, count(fake_requests($log)), 'a second page end sends nothing again');
+});
+
+t('a page that dies before its end loses nothing: the cron sends its held events once the lease ends', function () {
+    [$url, $log] = start_fake_bridge();
+    clear_spool();
+    configure($url . '/status/202');
+    StandIn::runHook('TicketClose', ['ticketid' => 42]);
+    $row = spool_rows()[0];
+    $before = count(fake_requests($log));
+    StandIn::runHook('AfterCronJob', []);
+    same($before, count(fake_requests($log)), 'the cron leaves an event its page is about to send');
+    same('gone', (new \WHMCS\Module\Addon\WhmcsBridge\Forwarder(Settings::load(), Http::forSettings(Settings::load()),
+        new Log(Settings::load())))->sendHeld('msg_not_held'), 'an unknown id is nobody\'s');
+    AfterResponse::run(); // (the page's own send, so the queue is empty for the next test) ...
+    Capsule::table(Spool::TABLE)->insert((array) $row + ['id' => null]); // ... and the page "died" instead
+    Capsule::table(Spool::TABLE)->where('event_id', $row->event_id)->update(['next_attempt_at' => time() - Spool::LEASE]);
+    $before = count(fake_requests($log));
+    StandIn::runHook('AfterCronJob', []);
+    same([$row->event_id], array_map(static fn ($r) => $r['headers']['webhook-id'], array_slice(fake_requests($log), $before)));
+    same([], spool_rows());
+});
+
+t('the real shutdown path: PHP-FPM releases the page first, then the event is sent; without FPM it is sent at shutdown', function () {
+    [$url, $log] = start_fake_bridge();
+    clear_spool();
+    configure($url . '/status/202');
+    foreach (['fpm' => true, 'no fpm' => false] as $case => $fpm) {
+        file_put_contents($log, '');
+        $cmd = [PHP_BINARY, '-d', 'display_errors=stderr', __DIR__ . '/../page.php', StandIn::$dbPath,
+            'TicketOpen', json_encode(['ticketid' => 43, 'subject' => 'Down']), $fpm ? 'fpm' : ''];
+        $proc = proc_open($cmd, [1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes, null, ['WB_FAKE_LOG' => $log]);
+        $out = stream_get_contents($pipes[1]);
+        $err = stream_get_contents($pipes[2]);
+        same(0, proc_close($proc), "{$case}: page exit code; {$err}");
+        same('', $err, "{$case}: no warnings");
+        $page = json_decode($out, true);
+        same([null], $page['results']);
+        same(1, count($page['spool']), "{$case}: in the spool as the page ends");
+        $seen = fake_requests($log);
+        same($fpm ? ['FINISH', 'POST'] : ['POST'], array_map(static fn ($r) => $r['method'], $seen), "{$case}: order");
+        same($page['spool'][0]['event_id'], end($seen)['headers']['webhook-id']);
+        same([], spool_rows(), "{$case}: sent after the page, nothing left");
+    }
+});
+
+t('circuit breaker: after a failure, gates apply the fail mode and events go to the spool without calling; one probe closes it', function () {
+    [, $log] = start_fake_bridge();
+    clear_spool();
+    $url = switch_bridge('breaker', false);
+    configure($url, ['fail_mode' => 'closed']);
+    StandIn::loginAdmin(1, 'alice');
+    $calls = static fn () => count(array_filter(fake_requests($log), static fn ($r) => str_starts_with($r['uri'], '/switch/breaker/')));
+    $mark = (int) (Log::recent(1)[0]->id ?? 0);
+    same(true, StandIn::runHook('PreModuleChangePackage', gate_vars('PreModuleChangePackage', 7))[0]['abortcmd'] ?? null, '503: fail mode');
+    same(1, $calls());
+    $row = circuit($url);
+    truthy($row !== null && (int) $row->open_until > time(), 'the circuit is open');
+    same(Breaker::BASE_OPEN, (int) $row->open_until - (int) $row->opened_at, 'for the first back-off period');
+    contains('HTTP 503', (string) $row->last_error);
+    same(1, count(array_filter(Log::recent(10), static fn ($e) => $e->id > $mark && $e->action === 'circuit')),
+        'the opening is logged once');
+
+    switch_bridge('breaker', true); // the bridge is back, but the period has not passed
+    same(true, StandIn::runHook('PreModuleChangePackage', gate_vars('PreModuleChangePackage', 7))[0]['abortcmd'] ?? null,
+        'still the fail mode, at once');
+    contains('cannot confirm', StandIn::runHook('ContactDetailsValidation', gate_vars('ContactDetailsValidation', 7))[0][0] ?? '', 'error gates too');
+    StandIn::request('/admin/clientsadd.php');
+    same([[]], StandIn::runHook('ClientDetailsValidation', ['firstname' => 'New', 'email' => 'new@example.com']), 'a new client is still allowed');
+    StandIn::logout();
+    StandIn::request(null);
+    same([], StandIn::runHook('PreModuleChangePackage', gate_vars('PreModuleChangePackage', 7))[0], 'a cron change is never refused');
+    StandIn::loginAdmin(1, 'alice');
+    StandIn::runHook('TicketUserReply', ['ticketid' => 44, 'replyid' => 1]);
+    end_page();
+    same(1, $calls(), 'nothing reached the bridge while the circuit was open');
+    $spooled = spool_rows();
+    same(1, count($spooled), 'the event waits in the spool');
+    same([0, 'pending'], [(int) $spooled[0]->attempts, $spooled[0]->status], 'not tried, not counted as a failure');
+    truthy((int) $spooled[0]->next_attempt_at <= time(), 'due for the next cron run');
+    contains('circuit open', $spooled[0]->last_error);
+
+    circuit_period_passes($url);
+    same([], StandIn::runHook('PreModuleChangePackage', gate_vars('PreModuleChangePackage', 7))[0], 'the probe is asked and allows');
+    same(2, $calls(), 'one probe');
+    same(0, (int) circuit($url)->open_until, 'its answer closed the circuit');
+    same([], StandIn::runHook('PreModuleChangePassword', gate_vars('PreModuleChangePassword', 7))[0]);
+    same(3, $calls(), 'closed: every gate asks again');
+    StandIn::runHook('AfterCronJob', []);
+    same([], spool_rows(), 'the cron sent the waiting event');
+    StandIn::logout();
+});
+
+t('circuit breaker: only one request probes; a failed probe doubles the period; the cron and the connection test close it', function () {
+    $url = switch_bridge('probe', false);
+    configure($url);
+    $settings = Settings::load();
+    $now = time();
+    $a = Breaker::forSettings($settings, new Log($settings));
+    $b = Breaker::forSettings($settings, new Log($settings));
+    truthy($a->allows($now), 'closed: allowed');
+    $a->failure('HTTP 503', $now);
+    truthy(!$b->allows($now) && !$b->allows($now + Breaker::BASE_OPEN - 1), 'open for the period');
+    truthy($a->allows($now + Breaker::BASE_OPEN) && $a->probing(), 'the first one after the period probes');
+    truthy(!$b->allows($now + Breaker::BASE_OPEN), 'the others do not while the probe runs');
+    $a->failure('HTTP 503', $now + Breaker::BASE_OPEN);
+    same(2 * Breaker::BASE_OPEN, (int) circuit($url)->open_until - $now - Breaker::BASE_OPEN, 'a failed probe doubles the period');
+    same([30, 60, 120, 240, 300, 300], array_map([Breaker::class, 'openSeconds'], [1, 2, 3, 4, 5, 9]));
+    truthy($b->allows($now + Breaker::BASE_OPEN + 2 * Breaker::BASE_OPEN + Breaker::PROBE_LEASE), 'a dead probe is replaced after its lease');
+
+    switch_bridge('probe', true);
+    clear_spool();
+    Spool::hold('msg_probe', 'TicketOpen', '{}', 0);
+    StandIn::runHook('AfterCronJob', []);
+    same([], spool_rows(), 'the cron calls while the circuit is open (nobody waits on it)');
+    same(0, (int) circuit($url)->open_until, 'and its answer closed the circuit');
+
+    $a->failure('HTTP 503', time());
+    $page = new AdminPage($settings, Http::forSettings($settings), new Log($settings), 'english', 1, 'sess');
+    contains('events wait in the spool', $page->handle('GET', [], []), 'the module page shows the open circuit');
+    preg_match('/name="wb_csrf" value="([0-9a-f]+)"/', $page->handle('GET', [], []), $m);
+    $page->handle('POST', ['action' => 'test'], ['wb_csrf' => $m[1]]);
+    same(0, (int) circuit($url)->open_until, 'a connection test that reaches the bridge closes the circuit');
+    contains('circuit closed', $page->handle('GET', [], []));
+});
+
+t('a black-holed bridge costs one timeout per back-off period, not one per call', function () {
+    clear_spool();
+    $url = hanging_bridge('breaker');
+    configure($url, ['timeout_ms' => '300']);
+    StandIn::loginAdmin(1, 'alice');
+    for ($i = 0; $i < 5; $i++) {
+        same(true, StandIn::runHook('PreModuleCustom', gate_vars('PreModuleCustom', 8))[0]['abortcmd'] ?? null, "gate {$i}");
+        StandIn::runHook('TicketStatusChange', ['ticketid' => 45 + $i, 'status' => 'Open']);
+        end_page();
+    }
+    same(1, hanging_connections('breaker'), 'one connection: the first gate; the rest skipped the bridge');
+    same(5, count(spool_rows('pending')), 'every event kept');
+    circuit_period_passes($url);
+    StandIn::runHook('PreModuleCustom', gate_vars('PreModuleCustom', 8));
+    StandIn::runHook('PreModuleCustom', gate_vars('PreModuleCustom', 8));
+    same(1, hanging_connections('breaker'), 'after the period: one probe, which timed out and opened it again');
+    same(2 * Breaker::BASE_OPEN, (int) circuit($url)->open_until - (int) circuit($url)->opened_at);
+    StandIn::logout();
+    clear_spool();
+});
+
+t('ticket panel: held to its budget when the bridge is slow, and says so; a slow panel does not open the circuit', function () {
+    $url = hanging_bridge('panel');
+    configure($url, ['timeout_ms' => (string) Settings::MAX_TIMEOUT_MS, 'panel_position' => 'both']);
+    StandIn::loginAdmin(1, 'alice');
+    $main = StandIn::runHook('AdminAreaViewTicketPage', ['ticketid' => 5])[0];
+    contains('slow to answer', $main);
+    same(1, hanging_connections('panel'), 'one fetch');
+    contains('within the panel budget of ' . Panel::BUDGET_MS . ' ms', Log::recent(1)[0]->message, 'cut at the budget, not the 10 s timeout');
+    contains('slow to answer', StandIn::runHook('AdminAreaViewTicketPageSidebar', ['ticketid' => 5])[0], 'sidebar: same answer');
+    same(0, hanging_connections('panel'), 'the sidebar did not fetch again');
+    same(null, circuit($url), 'slow is not down: the circuit stays closed');
+    StandIn::loginAdmin(2, 'binh');
+    contains('phản hồi chậm', StandIn::runHook('AdminAreaViewTicketPage', ['ticketid' => 6])[0], 'in the admin\'s language');
+    hanging_connections('panel');
+
+    $down = closed_port_url();
+    configure($down);
+    StandIn::loginAdmin(1, 'alice');
+    contains('whmcs-bridge unavailable', StandIn::runHook('AdminAreaViewTicketPage', ['ticketid' => 5])[0]);
+    truthy((int) (circuit($down)->open_until ?? 0) > time(), 'a refused connection opens the circuit');
+    Panel::forget();
+    $errors = count(Log::recent(50));
+    contains('whmcs-bridge unavailable', StandIn::runHook('AdminAreaViewTicketPage', ['ticketid' => 5])[0], 'open: not asked');
+    same($errors, count(Log::recent(50)), 'and not logged again for every page');
+    StandIn::logout();
+});
+
+t('without the spool table (module not upgraded) an event is still sent after the page, and the error says why', function () {
+    [$url, $log] = start_fake_bridge();
+    configure($url . '/status/202');
+    Capsule::schema()->dropIfExists(Spool::TABLE);
+    Capsule::schema()->dropIfExists(Breaker::TABLE);
+    try {
+        $before = count(fake_requests($log));
+        same([null], StandIn::runHook('TicketOpen', ['ticketid' => 46]));
+        same($before, count(fake_requests($log)), 'not inside the hook');
+        end_page();
+        same($before + 1, count(fake_requests($log)), 'sent after the page, breaker or not');
+        contains('could not spool the event', Log::recent(1)[0]->message);
+    } finally {
+        Spool::createTable();
+        Breaker::createTable();
     }
 });

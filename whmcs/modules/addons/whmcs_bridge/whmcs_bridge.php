@@ -8,6 +8,7 @@
  */
 
 use WHMCS\Module\Addon\WhmcsBridge\AdminPage;
+use WHMCS\Module\Addon\WhmcsBridge\Breaker;
 use WHMCS\Module\Addon\WhmcsBridge\HookList;
 use WHMCS\Module\Addon\WhmcsBridge\Http;
 use WHMCS\Module\Addon\WhmcsBridge\Lang;
@@ -65,7 +66,7 @@ function whmcs_bridge_config()
                 'Size' => '6',
                 'Default' => (string) Settings::DEFAULT_TIMEOUT_MS,
                 'Description' => 'Per request, ' . Settings::MIN_TIMEOUT_MS . '-' . Settings::MAX_TIMEOUT_MS
-                    . '. Events that time out are spooled and re-sent by the cron.',
+                    . '. Events are sent after the page has gone; those that fail are spooled and re-sent by the cron.',
             ],
             'fail_mode' => [
                 'FriendlyName' => 'Gate fail mode',
@@ -115,6 +116,7 @@ function whmcs_bridge_activate()
     try {
         Spool::createTable();
         Log::createTable();
+        Breaker::createTable();
         return ['status' => 'success', 'description' => 'whmcs-bridge activated. Configure the bridge URL, secret and token.'];
     } catch (\Throwable $e) {
         return ['status' => 'error', 'description' => 'Could not create the module tables: ' . $e->getMessage()];
@@ -130,7 +132,8 @@ function whmcs_bridge_deactivate()
     try {
         Spool::dropTable();
         Log::dropTable();
-        return ['status' => 'success', 'description' => 'whmcs-bridge deactivated; its spool and error tables were removed.'];
+        Breaker::dropTable();
+        return ['status' => 'success', 'description' => 'whmcs-bridge deactivated; its spool, error and circuit tables were removed.'];
     } catch (\Throwable $e) {
         return ['status' => 'error', 'description' => 'Could not drop the module tables: ' . $e->getMessage()];
     }
@@ -146,6 +149,8 @@ function whmcs_bridge_upgrade($vars)
         // 1.0.0: spool and error tables (created here too for installs activated before they existed)
         Spool::createTable();
         Log::createTable();
+        // 1.1.0: the circuit breaker's table (until it exists, the module runs without a breaker)
+        Breaker::createTable();
     } catch (\Throwable $e) {
         if (function_exists('logActivity')) {
             logActivity('whmcs-bridge upgrade from ' . ($vars['version'] ?? '?') . ' failed: ' . $e->getMessage());

@@ -82,6 +82,8 @@ final class AdminPage
         $checks = [];
         $health = $this->http->send('GET', $this->settings->bridgeUrl . '/healthz');
         $checks[] = [$this->t('test_reachable'), $health->status === 200, $health->describe()];
+        // the admin's test is a probe too: an answer closes the circuit, no answer keeps it open
+        Breaker::forSettings($this->settings, $this->log)->record($health, time());
 
         $id = Signer::newId();
         $body = Envelope::build('WhmcsBridgeConnectionTest', ['source' => 'admin page'], Actor::make('admin', null, null, $this->adminId));
@@ -121,6 +123,12 @@ final class AdminPage
         $html .= '<p>' . $this->button('test', $this->t('connection_test'))
             . ' <a class="btn btn-link" target="_blank" rel="noopener" href="' . self::e($this->settings->dashboardUrl . '/dashboard') . '">'
             . self::e($this->t('dashboard')) . '</a></p>';
+
+        $circuit = Breaker::forSettings($this->settings, $this->log)->state(time());
+        $html .= '<p class="whmcs-bridge-circuit">' . self::e($circuit['open']
+            ? sprintf($this->t('circuit_open'), gmdate('Y-m-d H:i:s', $circuit['opened_at']), $circuit['error'],
+                gmdate('Y-m-d H:i:s', $circuit['until']))
+            : $this->t('circuit_closed')) . '</p>';
 
         $counts = Spool::counts();
         $html .= '<h3>' . self::e($this->t('spool')) . '</h3><ul class="whmcs-bridge-spool">'

@@ -6,6 +6,10 @@
  * staff and API changes: closed (default) refuses, open allows. A change by the client or the
  * system (cron, automatic provisioning after payment: WHMCS never retries an aborted one) is
  * never refused by the fail mode. Every fail-mode decision is logged.
+ *
+ * While the circuit breaker is open (the bridge failed a moment ago, in this or another request)
+ * the bridge is not asked: the fail mode applies at once, so a dead bridge costs one timeout per
+ * back-off period, not one per gate.
  */
 
 namespace WHMCS\Module\Addon\WhmcsBridge;
@@ -18,11 +22,15 @@ final class Gate
 {
     public const PATH = '/gates/';
 
+    private readonly Breaker $breaker;
+
     public function __construct(
         private readonly Settings $settings,
         private readonly Http $http,
         private readonly Log $log,
+        ?Breaker $breaker = null,
     ) {
+        $this->breaker = $breaker ?? Breaker::forSettings($settings, $log);
     }
 
     public function decide(string $hook, array $vars, array $actor): Decision
@@ -40,12 +48,17 @@ final class Gate
         if (!isset($vars['userid']) && !isset($vars['params']) && ($clientId = Actor::clientIdFor($vars, $actor)) !== null) {
             $vars['userid'] = $clientId;
         }
+        $now = time();
+        if (!$this->breaker->allows($now)) {
+            return $this->failMode($hook, 'bridge not asked: circuit open after a failure', $actor);
+        }
         $body = Envelope::build($hook, $vars, $actor);
         $eventId = Signer::newId();
         $headers = array_merge(Signer::headers($this->settings->secret, $eventId, $body), [
             'Content-Type: application/json',
         ]);
         $answer = $this->http->send('POST', $this->settings->bridgeUrl . self::PATH . rawurlencode($hook), $headers, $body);
+        $this->breaker->record($answer, time());
         $decision = Decision::fromResponse($answer);
         $this->log->call('gate ' . $hook, $body, $answer, $decision === null);
         if ($decision === null) {

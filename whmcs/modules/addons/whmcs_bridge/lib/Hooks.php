@@ -13,7 +13,10 @@ if (!defined('WHMCS')) {
 
 final class Hooks
 {
-    /** Forward one event; returns nothing to WHMCS (TicketPiping would read a return value). */
+    /**
+     * Take one event: spooled now, sent once the page has gone (Forwarder::forward). Returns
+     * nothing to WHMCS (TicketPiping would read a return value).
+     */
     public static function event(string $hook, array $vars): void
     {
         try {

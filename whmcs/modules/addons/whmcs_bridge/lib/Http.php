@@ -23,6 +23,12 @@ class Http
         return new self($settings->timeoutMs, Module::userAgent());
     }
 
+    /** The same client with a shorter timeout, never a longer one (the ticket panel's budget). */
+    public function within(int $budgetMs): self
+    {
+        return new self(max(1, min($this->timeoutMs, $budgetMs)), $this->userAgent);
+    }
+
     /**
      * @param list<string> $headers header lines ("Name: value")
      */
@@ -58,9 +64,10 @@ class Http
         $answer = curl_exec($ch);
         $status = (int) curl_getinfo($ch, CURLINFO_RESPONSE_CODE);
         $error = $answer === false ? curl_error($ch) : '';
+        $timedOut = $answer === false && curl_errno($ch) === CURLE_OPERATION_TIMEDOUT;
         curl_close($ch);
         if ($answer === false) {
-            return new Response(0, '', $error !== '' ? $error : 'request failed');
+            return new Response(0, '', $error !== '' ? $error : 'request failed', $timedOut);
         }
         return new Response($status, (string) $answer);
     }

@@ -15,7 +15,7 @@ if (!defined('WHMCS')) {
 final class Module
 {
     public const NAME = 'whmcs_bridge';
-    public const VERSION = '1.0.0';
+    public const VERSION = '1.1.0';
 
     /** `whmcs-bridge-addon/<module version> WHMCS/<whmcs version>` (contract in CONTRACTS.md). */
     public static function userAgent(): string

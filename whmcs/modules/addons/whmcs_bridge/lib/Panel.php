@@ -5,6 +5,11 @@
  * which proxies to POST {bridge}/api/tickets/<id>/verification: the staff token stays on the
  * server, and a CSRF token (HMAC of admin, session and ticket under the module's secret) proves
  * the post came from the page we rendered.
+ *
+ * The panel is decoration on a page staff are waiting for: its fetch never takes longer than
+ * BUDGET_MS (whatever the module's timeout), is skipped while the circuit breaker is open, and a
+ * bridge too slow for the budget gets a line saying so instead of a panel. A slow answer is not
+ * a failure for the breaker (gates and events have the full timeout); a refusal or 5xx is.
  */
 
 namespace WHMCS\Module\Addon\WhmcsBridge;
@@ -20,15 +25,22 @@ final class Panel
     public const FIELDS = ['email', 'password', 'service_id', 'username', 'last4', 'payment_method',
         'amount', 'date', 'reference'];
     public const METHODS = ['client_login', 'service_login', 'card_last4', 'payment', 'in_person', 'link'];
+    /** The most the panel adds to the admin's ticket page, in ms (both panel hooks share one fetch). */
+    public const BUDGET_MS = 800;
+    private const NOT_ASKED = 'not asked: circuit open after a failure';
 
     /** @var array<string, Response> one fetch per ticket and page, whichever hook asks first */
     private static array $fetched = [];
+
+    private readonly Breaker $breaker;
 
     public function __construct(
         private readonly Settings $settings,
         private readonly Http $http,
         private readonly Log $log,
+        ?Breaker $breaker = null,
     ) {
+        $this->breaker = $breaker ?? Breaker::forSettings($settings, $log);
     }
 
     public static function forget(): void
@@ -36,14 +48,23 @@ final class Panel
         self::$fetched = [];
     }
 
-    /** GET {bridge}/api/tickets/<id>/panel?lang=vi|en with the staff token. */
+    /**
+     * GET {bridge}/api/tickets/<id>/panel?lang=vi|en with the staff token, within BUDGET_MS;
+     * status 0 without a call while the circuit is open.
+     */
     public function fetch(int $ticketId, string $langCode): Response
     {
         $key = $ticketId . '/' . $langCode;
         if (!isset(self::$fetched[$key])) {
+            if (!$this->breaker->allows(time())) {
+                return self::$fetched[$key] = new Response(0, '', self::NOT_ASKED);
+            }
             $url = sprintf('%s/api/tickets/%d/panel?lang=%s', $this->settings->bridgeUrl, $ticketId, rawurlencode($langCode));
-            $answer = $this->http->send('GET', $url, ['Authorization: Bearer ' . $this->settings->token]);
+            $answer = $this->http->within(self::BUDGET_MS)->send('GET', $url, ['Authorization: Bearer ' . $this->settings->token]);
             $this->log->call('panel', 'GET /api/tickets/' . $ticketId . '/panel', $answer, !$answer->isSuccess());
+            if (!$answer->timedOut || $this->breaker->probing()) {
+                $this->breaker->record($answer, time());
+            }
             self::$fetched[$key] = $answer;
         }
         return self::$fetched[$key];
@@ -59,8 +80,15 @@ final class Panel
         if ($answer->status === 404) {
             return self::notice(Lang::get('ticket_unknown', $language));
         }
+        if ($answer->timedOut) {
+            $this->log->error('panel', 'ticket ' . $ticketId . ': no answer within the panel budget of '
+                . self::BUDGET_MS . ' ms (' . $answer->describe() . ')');
+            return self::notice(Lang::get('bridge_slow', $language));
+        }
         if (!$answer->isSuccess()) {
-            $this->log->error('panel', 'ticket ' . $ticketId . ': ' . $answer->describe());
+            if ($answer->error !== self::NOT_ASKED) { // the failure that opened the circuit was logged
+                $this->log->error('panel', 'ticket ' . $ticketId . ': ' . $answer->describe());
+            }
             return self::notice(Lang::get('bridge_unavailable', $language));
         }
         $csrf = self::csrfToken($this->settings->secret, $adminId, $sessionId, $ticketId);

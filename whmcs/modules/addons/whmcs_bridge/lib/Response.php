@@ -1,6 +1,7 @@
 <?php
 /**
  * One HTTP answer from the bridge; status 0 means no answer at all (connect error, timeout).
+ * `timedOut` tells a timeout (the bridge may only be slow) from a refusal or a DNS error.
  */
 
 namespace WHMCS\Module\Addon\WhmcsBridge;
@@ -15,6 +16,7 @@ final class Response
         public readonly int $status,
         public readonly string $body,
         public readonly string $error = '',
+        public readonly bool $timedOut = false,
     ) {
     }
 

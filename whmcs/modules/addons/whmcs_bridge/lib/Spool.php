@@ -1,7 +1,9 @@
 <?php
 /**
  * Events the bridge did not take yet, in the module's own table, re-sent on AfterCronJob with
- * exponential backoff. The row keeps the event's webhook-id and body, so a retry is the same
+ * exponential backoff. Every event is written here first (hold(), inside the hook, before the
+ * page ends) and sent from here once the page has gone (Forwarder::sendHeld), so a page that
+ * dies, a bridge that is down or a circuit that is open loses nothing. The row keeps the event's webhook-id and body, so a retry is the same
  * event (the bridge stores it once) and only the timestamp and signature are new.
  *
  * Rows are `pending` (retried automatically) or `dead` (gave up, or the bridge refused with a
@@ -22,7 +24,7 @@ final class Spool
     public const MAX_ATTEMPTS = 50;          // ~2 days at the 1 h cap
     public const BASE_DELAY = 60;
     public const MAX_DELAY = 3600;
-    public const LEASE = 300;                // a claimed row is retried after this if the run died
+    public const LEASE = 300;                // a claimed or held row is retried after this if its run died
     public const DEAD_KEPT_DAYS = 30;
 
     public static function createTable(): void
@@ -57,19 +59,37 @@ final class Spool
         return min(self::BASE_DELAY * (2 ** $exp), self::MAX_DELAY);
     }
 
-    /** Keep an event for later. $attempts counts the delivery just tried (1 for a live send). */
-    public static function add(string $eventId, string $hook, string $body, Response $answer, int $now, bool $dead = false): void
+    /**
+     * Keep an event that this page will send once it has been sent (attempts 0). It is leased to
+     * this request: the cron leaves it alone for LEASE seconds, then sends it if the page died.
+     */
+    public static function hold(string $eventId, string $hook, string $body, int $now): void
     {
         Capsule::table(self::TABLE)->insert([
             'event_id' => $eventId,
             'hook' => $hook,
             'body' => $body,
-            'status' => $dead ? 'dead' : 'pending',
-            'attempts' => 1,
-            'next_attempt_at' => $now + self::backoffSeconds(1),
-            'last_status' => $answer->status,
-            'last_error' => self::short($answer->describe()),
+            'status' => 'pending',
+            'attempts' => 0,
+            'next_attempt_at' => $now + self::LEASE,
+            'last_status' => 0,
+            'last_error' => 'not sent yet: waiting for the end of the page',
             'created_at' => $now,
+        ]);
+    }
+
+    /** One row by its event id (a held event, at the end of the page), or null if it is gone. */
+    public static function find(string $eventId): ?object
+    {
+        return Capsule::table(self::TABLE)->where('event_id', $eventId)->first();
+    }
+
+    /** Not tried now (the circuit is open): due at the next cron run, attempts unchanged. */
+    public static function postpone(object $row, string $why, int $now): void
+    {
+        Capsule::table(self::TABLE)->where('id', $row->id)->update([
+            'next_attempt_at' => $now,
+            'last_error' => self::short($why),
         ]);
     }
 
