@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from whmcs_bridge.verification.messages import OWNER_TEXTS
+
 LANGUAGES = ("vi", "en")
 DEFAULT_LANGUAGE = "vi"
 
@@ -59,6 +61,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "verified": {"en": "verified", "vi": "đã xác minh"},
     "locked": {"en": "locked", "vi": "đã khóa"},
     "refused": {"en": "refused", "vi": "bị từ chối"},
+    # whose account a request is about, when staff must act (verification.messages)
+    "owner_unmatched": {lang: OWNER_TEXTS[lang]["unmatched"] for lang in LANGUAGES},
+    "owner_ambiguous": {lang: OWNER_TEXTS[lang]["ambiguous"] for lang in LANGUAGES},
     # channels
     "client_area": {"en": "client area", "vi": "khu vực khách hàng"},
     "email": {"en": "e-mail", "vi": "e-mail"},
