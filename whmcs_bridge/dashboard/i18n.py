@@ -17,6 +17,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "sign_out": {"en": "Sign out", "vi": "Đăng xuất"},
     "bad_token": {"en": "That token is not valid.", "vi": "Mã truy cập không hợp lệ."},
     "no_token": {"en": "Please enter a token.", "vi": "Vui lòng nhập mã truy cập."},
+    "too_many_attempts": {"en": "Too many failed sign-ins from this address; try again in a "
+                                "minute.",
+                          "vi": "Đăng nhập sai quá nhiều lần từ địa chỉ này; vui lòng thử lại "
+                                "sau một phút."},
     "open_tickets": {"en": "Open tickets by time to breach",
                      "vi": "Phiếu đang mở theo thời gian còn lại"},
     "none_open": {"en": "No open tickets.", "vi": "Không có phiếu nào đang mở."},
