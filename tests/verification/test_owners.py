@@ -264,3 +264,39 @@ def test_unmatched_sender_is_on_the_panel_and_the_dashboard(db_url, sim, whmcs) 
     row = html[html.index(f'data-ticket-id="{opened.id}"'):]
     assert "sender not matched to any client" in row[:row.index("</tr>")]
     engine.dispose()
+
+
+def test_lookup_reads_every_source_and_survives_an_older_whmcs() -> None:
+    """Pure over a stand-in client: contacts and users count only on an exact address (GetUsers
+    matches a prefix), a WHMCS without GetUsers (before 8.1) or without the client is no match,
+    and each client is listed once."""
+    from types import SimpleNamespace as NS
+
+    from whmcs_bridge.api.errors import NotFoundError, UnknownActionError
+
+    class Whmcs:
+        def __init__(self, users: bool) -> None:
+            self.users = users
+
+        def get_client(self, *, email: str) -> Any:
+            raise NotFoundError("GetClientsDetails", 200, "Client Not Found")
+
+        def get_contacts(self, *, email: str) -> Any:
+            return NS(items=[NS(userid=4, email="A@Example.com"), NS(userid=9, email="x@y.z")])
+
+        def get_users(self, *, search: str) -> Any:
+            if not self.users:
+                raise UnknownActionError("GetUsers", 200, "Invalid API Action")
+            return NS(items=[NS(email="a@example.com", client_ids=[4, 6]),
+                             NS(email="a@example.com.evil", client_ids=[7])])
+
+        def get_clients_products(self, *, domain: str, limitnum: int) -> Any:
+            return NS(items=[NS(clientid=5, domain="Shop.Example.vn")])
+
+        def get_clients_domains(self, *, domain: str, limitnum: int) -> Any:
+            return NS(items=[NS(userid=5, domainname="shop.example.vn"),
+                             NS(userid=8, domainname="other.example.vn")])
+
+    text = ("upgrade shop.example.vn please",)
+    assert owners.lookup(Whmcs(True), sender=" A@example.com ", texts=text) == ([4, 6], [5])
+    assert owners.lookup(Whmcs(False), sender="a@example.com", texts=text) == ([4], [5])

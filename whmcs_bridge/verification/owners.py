@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,34 +136,40 @@ def _unique(ids: Iterable[int]) -> list[int]:
     return list(dict.fromkeys(int(i) for i in ids if i))
 
 
-def _absent(call: Any) -> list[Any]:
-    """``call()``'s items, or none when WHMCS says there are none or lacks the action."""
+def _answer(call: Callable[[], Any]) -> Any | None:
+    """``call()``, or None when WHMCS finds nothing or does not have the action."""
     from whmcs_bridge.api.errors import NotFoundError, UnknownActionError
 
     try:
-        result = call()
+        return call()
     except (NotFoundError, UnknownActionError):
-        return []
-    return list(result.items) if hasattr(result, "items") else [result]
+        return None
+
+
+def _items(call: Callable[[], Any]) -> list[Any]:
+    """A listing's items (a :class:`~whmcs_bridge.api.models.Page`), or none."""
+    page = _answer(call)
+    return list(page.items) if page is not None else []
 
 
 def _by_address(whmcs: Any, address: str) -> list[int]:
-    found = [int(c.id) for c in _absent(lambda: whmcs.get_client(email=address))
-             if c.id and normalise_email(c.email) in (address, None)]
-    found += [int(c.userid) for c in _absent(lambda: whmcs.get_contacts(email=address,
-                                                                        limitnum=25))
+    found: list[int] = []
+    client = _answer(lambda: whmcs.get_client(email=address))
+    if client is not None and client.id and normalise_email(client.email) in (address, None):
+        found.append(int(client.id))
+    found += [int(c.userid) for c in _items(lambda: whmcs.get_contacts(email=address))
               if c.userid and normalise_email(c.email) == address]
-    for user in _absent(lambda: whmcs.get_users(search=address, limitnum=25)):
+    for user in _items(lambda: whmcs.get_users(search=address)):
         if normalise_email(user.email) == address:  # search matches a prefix
             found += [int(cid) for cid in user.client_ids]
     return found
 
 
 def _by_domain(whmcs: Any, name: str) -> list[int]:
-    found = [int(p.clientid) for p in _absent(
+    found = [int(p.clientid) for p in _items(
         lambda: whmcs.get_clients_products(domain=name, limitnum=10))
         if p.clientid and (p.domain or "").strip().lower() == name]
-    found += [int(d.userid) for d in _absent(
+    found += [int(d.userid) for d in _items(
         lambda: whmcs.get_clients_domains(domain=name, limitnum=10))
         if d.userid and (d.domainname or "").strip().lower() == name]
     return found
