@@ -393,5 +393,12 @@ def test_gates_and_panel_follow_the_bridge(bridge: Bridge, sim: Simulator,
         assert marker in direct.text
         assert marker in panel["data"][f"panel_{lang}"]
     assert verification_state() == "verified"
+    # the connection test reported what the module forwards; doctor's piping check reads it
+    report = [e for e in bridge.events() if e["type"] == "WhmcsBridgeConnectionTest"]
+    assert report and "TicketPiping" in report[-1]["payload"]["data"]["forwarded"]
+    doctor = subprocess.run([*BRIDGE_CMD, "doctor", "--json"], env=bridge.env,
+                            capture_output=True, text=True, timeout=60)
+    piping = [c for c in json.loads(doctor.stdout)["checks"] if c["name"] == "piping"]
+    assert piping and piping[0]["state"] == "ok", doctor.stdout
 
     run_suite("gates", {**env, "WB_EXPECT": "allow"})

@@ -2,7 +2,11 @@
 cookie signed with itsdangerous, or send ``Authorization: Bearer``.
 
 The cookie holds an HMAC fingerprint of the token, never the token, and is checked against the
-tokens configured *now*, so removing a token from settings also ends its sessions. Without
+tokens configured *now*, so removing a token from settings also ends its sessions. It also
+holds a random session id: sign-out records it as revoked (:mod:`whmcs_bridge.dashboard
+.sessions`), so a copy of the cookie replayed afterwards is refused. Failed sign-ins are
+throttled per address (:mod:`webhooks.throttle`), and the state-changing POSTs refuse a
+foreign ``Origin`` (403), so another site cannot sign a browser in or out. Without
 ``server.secret_key`` an ephemeral key is generated at start (sessions then end on restart,
 and each gunicorn process has its own key: set the key in production).
 """
@@ -13,13 +17,15 @@ import hashlib
 import hmac
 import logging
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
     Response,
+    abort,
     current_app,
     make_response,
     redirect,
@@ -32,7 +38,8 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 import whmcs_bridge.dashboard as dashboard_pkg
 from webhooks.app import bridge
 from webhooks.auth import bearer_token, token_is_valid
-from whmcs_bridge.dashboard import charts, i18n
+from webhooks.throttle import Throttle
+from whmcs_bridge.dashboard import charts, i18n, sessions
 from whmcs_bridge.dashboard.data import LEVELS, SLA_ORDER, WINDOWS
 from whmcs_bridge.dashboard.source import load_dashboard
 
@@ -45,6 +52,10 @@ SESSION_COOKIE = "wb_session"
 LANG_COOKIE = "wb_lang"
 SESSION_MAX_AGE = 12 * 3600
 _SALT = "whmcs-bridge.dashboard.session"
+#: Failed sign-ins per address: 5 at once, then one a minute (a token is 16+ characters; this
+#: only stops a flood of guesses, per process). Successful sign-ins take nothing.
+SIGNIN_BURST, SIGNIN_PER_SECOND = 5, 1 / 60
+REFERRER_POLICY = "same-origin"
 
 
 @bp.record_once
@@ -59,6 +70,31 @@ def _init_key(state: Any) -> None:
         log.warning("server.secret_key is not set: dashboard sessions use an ephemeral key "
                     "and end when this process restarts")
     app.extensions["whmcs_bridge_dashboard_key"] = key
+    app.extensions["whmcs_bridge_signin_throttle"] = Throttle(SIGNIN_BURST, SIGNIN_PER_SECOND)
+
+
+@bp.before_request
+def _same_origin_posts() -> None:
+    """A POST whose ``Origin`` is another site (or ``null``) is refused: only the
+    dashboard's own pages may sign a browser in or out. No ``Origin`` (a script, an old
+    browser) is let through unless ``Sec-Fetch-Site`` says cross-site; the SameSite=Lax
+    cookie covers the rest. The pages' ``Referrer-Policy`` keeps same-origin POSTs carrying
+    their real ``Origin``."""
+    if request.method != "POST":
+        return
+    origin = request.headers.get("Origin")
+    if origin is None:
+        # browsers that send Fetch Metadata but no Origin still say where the POST came from
+        if request.headers.get("Sec-Fetch-Site") == "cross-site":
+            abort(403, description="cross-site request refused (Sec-Fetch-Site)")
+        return
+    allowed = {request.host_url.rstrip("/")}
+    public = bridge().settings.server.public_url
+    if public:
+        parts = urlsplit(public)
+        allowed.add(f"{parts.scheme}://{parts.netloc}")
+    if origin.rstrip("/") not in allowed:
+        abort(403, description="cross-site request refused (Origin is not this dashboard)")
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -71,21 +107,32 @@ def _fingerprint(token: str) -> str:
     return hmac.new(key, token.encode(), hashlib.sha256).hexdigest()
 
 
-def _session_is_valid() -> bool:
+def _session() -> dict[str, Any] | None:
+    """The signed cookie's contents, when it is well-formed and not older than its age."""
     raw = request.cookies.get(SESSION_COOKIE)
     if not raw:
-        return False
+        return None
     try:
         data = _serializer().loads(raw, max_age=SESSION_MAX_AGE)
     except BadSignature:
-        return False
-    fp = data.get("fp") if isinstance(data, dict) else None
-    if not isinstance(fp, str):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("fp"), str) \
+            or not isinstance(data.get("sid"), str):
+        return None
+    return data
+
+
+def _session_is_valid() -> bool:
+    data = _session()
+    if data is None:
         return False
     ok = False
     for configured in bridge().settings.api.tokens:
-        ok |= hmac.compare_digest(_fingerprint(configured.reveal()), fp)
-    return ok
+        ok |= hmac.compare_digest(_fingerprint(configured.reveal()), data["fp"])
+    if not ok:
+        return False
+    with bridge().engine.connect().execution_options(sqlite_readonly=True) as conn:
+        return not sessions.is_revoked(conn, data["sid"])
 
 
 def _secure() -> bool:
@@ -112,7 +159,10 @@ def _page(template: str, status: int = 200, **context: Any) -> Response:
         f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
         "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
     resp.headers["X-Content-Type-Options"] = "nosniff"
-    resp.headers["Referrer-Policy"] = "no-referrer"
+    # same-origin, not no-referrer: under no-referrer a browser sends ``Origin: null`` with the
+    # sign-in form's POST, which the Origin check must refuse (a sandboxed frame sends null
+    # too). Other sites (the WHMCS ticket links) still get no referrer.
+    resp.headers["Referrer-Policy"] = REFERRER_POLICY
     resp.headers["Cache-Control"] = "no-store"
     if request.args.get("lang") in i18n.LANGUAGES:
         resp.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="Lax",
@@ -154,13 +204,21 @@ def dashboard() -> Response:
 
 @bp.post("/dashboard/login")
 def login() -> Response:
+    throttle: Throttle = current_app.extensions["whmcs_bridge_signin_throttle"]
+    address = request.remote_addr or "-"
+    if throttle.blocked(address):
+        resp = _page("dashboard_login.html", 429, error="too_many_attempts")
+        resp.headers["Retry-After"] = str(max(1, throttle.retry_after(address)))
+        return resp
     token = (request.form.get("token") or "").strip()
     if not token:
         return _page("dashboard_login.html", 400, error="no_token")
     if not token_is_valid(token):
+        throttle.allow(address)  # only failures spend the address's attempts
         return _page("dashboard_login.html", 401, error="bad_token")
     resp = redirect(url_for("dashboard.dashboard", lang=request.args.get("lang")), 303)
-    resp.set_cookie(SESSION_COOKIE, _serializer().dumps({"fp": _fingerprint(token)}),
+    cookie = {"fp": _fingerprint(token), "sid": secrets.token_urlsafe(18)}
+    resp.set_cookie(SESSION_COOKIE, _serializer().dumps(cookie),
                     max_age=SESSION_MAX_AGE, httponly=True, samesite="Lax",
                     secure=_secure(), path="/")
     return resp
@@ -168,6 +226,12 @@ def login() -> Response:
 
 @bp.post("/dashboard/logout")
 def logout() -> Response:
+    data = _session()
+    if data is not None:  # end it here, not only in this browser: a copied cookie dies too
+        now = datetime.now(UTC)
+        with bridge().engine.begin() as conn:
+            sessions.revoke(conn, data["sid"], now=now,
+                            expires_at=now + timedelta(seconds=SESSION_MAX_AGE))
     resp = redirect(url_for("dashboard.dashboard"), 303)
     resp.delete_cookie(SESSION_COOKIE, path="/")
     return resp

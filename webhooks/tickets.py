@@ -22,6 +22,7 @@ from webhooks.app import bridge
 from webhooks.auth import require_token
 from whmcs_bridge.settings import zone_named
 from whmcs_bridge.tickets.enrich import enrich
+from whmcs_bridge.verification.messages import OWNER_TEXTS
 
 bp = Blueprint("tickets_api", __name__)
 
@@ -78,7 +79,9 @@ data-remaining="{{ remaining }}" data-running="{{ running }}">{{ remaining_text 
  {% if answered %}<div>{{ x.answered }}: {{ answered }}</div>{% endif %}
  <div>{{ x.channel_label }}: <span class="wb-channel">{{ x.channel[t.channel] }}</span> ·
   {{ x.verification_label }}: <span class="wb-verification">\
-{{ x.verification[t.verification.state] }}</span></div>
+{{ x.verification[t.verification.state] }}</span>\
+{% if t.verification.owner and t.verification.owner.warning %} · <strong class="wb-owner" \
+style="color:#d93025">{{ owner_texts[t.verification.owner.state] }}</strong>{% endif %}</div>
  <div>{{ x.escalations }}: {% if t.escalations %}<ul style="margin:2px 0 0 18px;padding:0">
   {% for e in t.escalations %}<li>{{ e.trigger }} · {{ e.action }} · {{ e.outcome }}\
 {% if e.detail %} — {{ e.detail }}{% endif %}</li>{% endfor %}</ul>\
@@ -136,7 +139,8 @@ def render_panel(data: dict[str, Any], lang: str, zone: ZoneInfo) -> str:
                 .strftime("%H:%M %d/%m/%Y") if sla["first_response_at"] else None)
     remaining = sla["remaining_seconds"]
     return _panel.render(
-        t=data, x=TEXT[lang], lang=lang, colour=COLOURS.get(sla["state"], "#80868b"),
+        t=data, x=TEXT[lang], lang=lang, owner_texts=OWNER_TEXTS[lang],
+        colour=COLOURS.get(sla["state"], "#80868b"),
         due=due, due_iso=due_iso, remaining=remaining, answered=answered,
         running="1" if remaining is not None and sla["state"] != "paused" else "0",
         remaining_text=_countdown(remaining) if remaining is not None else "")

@@ -12,12 +12,12 @@ import importlib
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 
 from whmcs_bridge.logs import scrub
@@ -134,6 +134,65 @@ def _whmcs_failure(name: str, settings: Settings, exc: Exception) -> Check:
     return Check(name, FAIL, scrub(summary), {"url": settings.whmcs.url})
 
 
+#: The module's connection test (its admin page) reports the hooks it forwards.
+MODULE_REPORT = "WhmcsBridgeConnectionTest"
+#: How far back doctor looks for e-mail tickets and TicketPiping events.
+PIPING_EVIDENCE_DAYS = 30
+
+
+def check_piping(engine: Engine, now: datetime | None = None) -> Check:
+    """Does the module forward ``TicketPiping``? Without it, mail from a spoofed registered
+    sender looks like a client-area ticket and skips ownership proof.
+
+    How doctor knows, best evidence first: (1) the hook list the module reported with its
+    newest connection test (Addons > WHMCS Bridge > Test connection): TicketPiping missing
+    from it fails; (2) no report: a TicketPiping event received in the last 30 days is ok,
+    while e-mail tickets in that time with no TicketPiping event at all fail (WHMCS is piping
+    mail the bridge never hears of); (3) neither: a warning asking for the connection test.
+    """
+    from whmcs_bridge.tickets.tables import tickets
+
+    now = now or datetime.now(UTC)
+    since = now - timedelta(days=PIPING_EVIDENCE_DAYS)
+    fix = ("add TicketPiping to the module's 'Forwarded events' setting (or leave it empty "
+           "for all) in WHMCS: Addons > Apps & Integrations > WHMCS Bridge")
+    with engine.connect().execution_options(sqlite_readonly=True) as conn:
+        report = conn.execute(
+            select(events.c.payload, events.c.received_at).where(events.c.type == MODULE_REPORT)
+            .order_by(events.c.received_at.desc()).limit(1)).first()
+        last_piping = conn.execute(
+            select(func.max(events.c.received_at)).where(
+                events.c.type == "TicketPiping", events.c.received_at >= since)).scalar()
+        mailed = conn.execute(
+            select(func.count()).select_from(tickets).where(
+                tickets.c.channel == "email", tickets.c.opened_at >= since)).scalar_one()
+    data = report.payload.get("data") if report is not None and isinstance(
+        report.payload, dict) else None
+    forwarded = data.get("forwarded") if isinstance(data, dict) else None
+    details: dict[str, Any] = {"email_tickets_30d": mailed,
+                               "last_piping_event": last_piping.isoformat()
+                               if last_piping else None}
+    if isinstance(forwarded, list):
+        details.update(reported_at=report.received_at.isoformat(), forwarded=forwarded)
+        if "TicketPiping" not in forwarded:
+            return Check("piping", FAIL, "the addon module does not forward TicketPiping "
+                         f"(its connection test of {report.received_at.isoformat()} lists "
+                         f"{len(forwarded)} other events): piped mail from a registered "
+                         f"sender would skip ownership proof; {fix}", details)
+        return Check("piping", OK, "TicketPiping forwarded (the module's connection test of "
+                     f"{report.received_at.isoformat()})", details)
+    if last_piping is not None:
+        return Check("piping", OK, f"TicketPiping events received (last "
+                     f"{last_piping.isoformat()})", details)
+    if mailed:
+        return Check("piping", FAIL, f"{mailed} ticket(s) came by e-mail in the last "
+                     f"{PIPING_EVIDENCE_DAYS} days but no TicketPiping event arrived: the "
+                     f"module does not forward it; {fix}", details)
+    return Check("piping", WARN, "no TicketPiping event yet and the module has not reported "
+                 "what it forwards: run Test connection on the module's page in WHMCS "
+                 "(fine if WHMCS does not import e-mail)", details)
+
+
 def check_whmcs(settings: Settings, client_factory: ClientFactory | None = None) -> Check:
     if not settings.whmcs.url:
         return Check("whmcs", OK, "not configured (whmcs.url is not set); skipped")
@@ -205,7 +264,7 @@ def run_checks(settings: Settings, engine: Engine, *,
     checks = [check_settings(settings), check_database(settings, engine)]
     store_ok = checks[-1].state != FAIL
     if store_ok:
-        checks += [check_queue(engine), check_addon(engine)]
+        checks += [check_queue(engine), check_addon(engine), check_piping(engine)]
     client_factory = shared_client(client_factory)
     checks.append(check_whmcs(settings, client_factory))
     if checks[-1].state == FAIL:  # unreachable or refused: asking again helps nobody

@@ -298,12 +298,15 @@ OPERATIONS: dict[str, dict[str, Op]] = {
         "Log in to the dashboard with a staff token (sets a signed session cookie)",
         "dashboard",
         {303: ("logged in; redirect to the dashboard", None, HTML),
-         400: _html("no token given"), 401: _html("wrong token: the form again")},
+         400: _html("no token given"), 401: _html("wrong token: the form again"),
+         403: _json("Origin (or Sec-Fetch-Site) is another site"),
+         429: _html("too many failed sign-ins from this address; see Retry-After")},
         body=("LoginForm", "application/x-www-form-urlencoded"),
         parameters=[LANG_QUERY])},
     "/dashboard/logout": {"post": Op(
         "Log out of the dashboard", "dashboard",
-        {303: ("session cleared; redirect to the dashboard", None, HTML)})},
+        {303: ("session revoked on the server; redirect to the dashboard", None, HTML),
+         403: _json("Origin (or Sec-Fetch-Site) is another site")})},
 }
 
 SECURITY_SCHEMES = {

@@ -68,6 +68,19 @@ def test_language_toggle_switches_words(bridge_url: str, page: Any) -> None:
     assert page.problems == [], page.problems
 
 
+def test_sign_out_ends_the_session_and_a_copied_cookie(bridge_url: str, page: Any) -> None:
+    """Both forms are same-origin POSTs the Origin check lets through from the real browser;
+    after sign-out the session cookie the browser had is refused by the server too."""
+    _sign_in(page, bridge_url, "en")
+    cookie = next(c for c in page.context.cookies() if c["name"] == "wb_session")
+    page.click("form[action$='/dashboard/logout'] button")
+    page.wait_for_selector("input[name=token]")
+    replay = requests.get(f"{bridge_url}/dashboard?lang=en",
+                          cookies={"wb_session": cookie["value"]}, timeout=30)
+    assert replay.status_code == 200 and 'name="token"' in replay.text
+    assert page.problems == [], page.problems
+
+
 def test_ticket_panel_renders_and_ticks(bridge_url: str, page: Any) -> None:
     """The panel as WHMCS shows it: the fragment (fetched with the staff token, as the PHP
     module does server-side) inside an admin page."""

@@ -133,3 +133,64 @@ def test_cookie_is_secure_when_the_public_url_is_https(sqlite_url: str) -> None:
 def test_the_root_address_leads_to_the_dashboard(app: Any) -> None:
     resp = app.test_client().get("/")
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/dashboard")
+
+
+# --------------------------------------------------------------------------- issue 13.7
+
+def test_failed_sign_ins_are_throttled_per_address(app: Any) -> None:
+    client = app.test_client()
+    here, there = {"REMOTE_ADDR": "203.0.113.5"}, {"REMOTE_ADDR": "198.51.100.8"}
+    codes = [client.post("/dashboard/login", data={"token": f"guess-{i}"},
+                         environ_base=here).status_code for i in range(view.SIGNIN_BURST)]
+    assert codes == [401] * view.SIGNIN_BURST
+    # out of attempts: even the right token is not looked at from this address
+    blocked = client.post("/dashboard/login", data={"token": TEST_TOKEN}, environ_base=here)
+    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) >= 1
+    assert client.post("/dashboard/login", data={"token": TEST_TOKEN},
+                       environ_base=there).status_code == 303
+
+
+def test_sign_out_revokes_the_session_server_side(app: Any) -> None:
+    client = app.test_client()
+    client.post("/dashboard/login", data={"token": TEST_TOKEN})
+    copied = client.get_cookie(view.SESSION_COOKIE).value
+    assert client.post("/dashboard/logout").status_code == 303
+    replay = app.test_client()
+    replay.set_cookie(view.SESSION_COOKIE, copied)  # the old cookie, kept by someone
+    assert 'name="token"' in replay.get("/dashboard").get_data(as_text=True)
+    fresh = app.test_client()  # signing in again still works
+    fresh.post("/dashboard/login", data={"token": TEST_TOKEN})
+    assert 'name="token"' not in fresh.get("/dashboard").get_data(as_text=True)
+
+
+def test_posts_from_a_foreign_origin_are_refused(app: Any) -> None:
+    client = app.test_client()
+    for origin in ("https://evil.example", "null"):
+        resp = client.post("/dashboard/login", data={"token": TEST_TOKEN},
+                           headers={"Origin": origin})
+        assert resp.status_code == 403
+        assert view.SESSION_COOKIE not in {c.key for c in client._cookies.values()}
+    ok = client.post("/dashboard/login", data={"token": TEST_TOKEN},
+                     headers={"Origin": "http://localhost"})
+    assert ok.status_code == 303
+    assert client.post("/dashboard/logout", headers={"Origin": "https://evil.example"}
+                       ).status_code == 403
+    assert 'name="token"' not in client.get("/dashboard").get_data(as_text=True)
+
+
+def test_pages_let_the_browser_send_its_origin_on_the_sign_in_post(app: Any) -> None:
+    """Under ``Referrer-Policy: no-referrer`` Chromium posts the sign-in form with
+    ``Origin: null``, which the Origin check refuses (the browser test never reached the
+    dashboard): the policy must keep the Origin for same-origin requests."""
+    resp = app.test_client().get("/dashboard")
+    assert resp.headers["Referrer-Policy"] in ("same-origin", "strict-origin",
+                                               "strict-origin-when-cross-origin")
+
+
+def test_cross_site_fetch_metadata_without_origin_is_refused(app: Any) -> None:
+    client = app.test_client()
+    resp = client.post("/dashboard/login", data={"token": TEST_TOKEN},
+                       headers={"Sec-Fetch-Site": "cross-site"})
+    assert resp.status_code == 403
+    assert client.post("/dashboard/login", data={"token": TEST_TOKEN},
+                       headers={"Sec-Fetch-Site": "same-origin"}).status_code == 303

@@ -44,6 +44,33 @@ def test_iter_clients_products_pages(sim):
     assert len({p.id for p in everything}) == len(everything)
 
 
+def test_contacts_users_and_domains_as_documented(fresh_sim):
+    """GetContacts (``contacts.contact``), GetUsers (a plain ``users`` list whose ``clients``
+    carry ``isOwner``; ``search`` matches the start of an address) and GetClientsDomains
+    (``domains.domain``), read through the client as the owner lookup reads them."""
+    state, client = fresh_sim.state, fresh_sim.client(retries=0)
+    state.add_contact(2, "billing@two.example.test")
+    state.add_user("helper@team.example.test", [1, 3])
+    state.add_domain(3, "three.example.vn")
+    body = raw(fresh_sim, "GetContacts", email="Billing@Two.example.test").json()
+    assert body["totalresults"] == 1 and body["contacts"]["contact"][0]["userid"] == 2
+    assert [c.userid for c in client.get_contacts(email="billing@two.example.test").items] \
+        == [2]
+    assert client.get_contacts(email="nobody@example.test").items == []
+    users = raw(fresh_sim, "GetUsers", search="helper@").json()["users"]
+    assert users[0]["clients"] == [{"id": 1, "isOwner": False}, {"id": 3, "isOwner": False}]
+    owner = client.get_users(search=state.clients[2].email).items
+    assert [(u.id, u.client_ids) for u in owner] == [(USER_ID_OFFSET + 2, [2])]
+    assert raw(fresh_sim, "GetUsers", search=state.clients[2].email).json()["users"][0][
+        "clients"] == [{"id": 2, "isOwner": True}]
+    body = raw(fresh_sim, "GetClientsDomains", domain="three.example.vn").json()
+    assert body["domains"]["domain"][0]["domainname"] == "three.example.vn"
+    assert isinstance(body["totalresults"], str)
+    assert [d.userid for d in client.get_clients_domains(domain="three.example.vn").items] \
+        == [3]
+    assert client.get_clients_domains(clientid=1).items == []
+
+
 def test_pay_methods(sim):
     client = sim.client(retries=0)
     methods = client.get_pay_methods(1)

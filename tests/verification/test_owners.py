@@ -18,7 +18,7 @@ from webhooks.app import create_app
 from whmcs_bridge.signing import signed_headers
 from whmcs_bridge.store import make_engine
 from whmcs_bridge.store.base import utcnow
-from whmcs_bridge.verification import owners, status
+from whmcs_bridge.verification import messages, owners, status
 from whmcs_bridge.worker import Worker
 
 UPGRADE = "Please upgrade my hosting plan to the 10GB package"
@@ -157,3 +157,146 @@ def test_match_states() -> None:
     assert set(both.candidates) == {3, 5}
     assert owners.match(ticket_client=4, email_clients=[4], domain_clients=[]).state \
         == owners.TICKET
+
+
+# ------------------------------------------------- contacts, users, registered domains, sync
+
+def _resolve(settings: Any, engine: Any, worker: Worker) -> int:
+    return resolve_owners(JobContext(settings=settings, engine=engine, now=utcnow(),
+                                     services=worker.services))
+
+
+def _two_clients(sim: Any) -> tuple[Any, Any]:
+    first, second = list(sim.state.clients.values())[:2]
+    return first, second
+
+
+def test_mail_from_a_contacts_address_blocks_its_client(db_url, sim, whmcs) -> None:
+    settings, engine, web, worker = _setup(db_url, whmcs)
+    client, other = _two_clients(sim)
+    address = f"accounts-{uuid.uuid4().hex[:6]}@contact.example.test"
+    sim.state.add_contact(client.id, address)
+    opened = _guest_mail(web, whmcs, worker, "Accounts", address.upper())
+    assert _resolve(settings, engine, worker) == 1
+    with engine.connect() as conn:
+        owner = status.for_ticket(conn, opened.id)["owner"]
+    assert owner["state"] == "matched" and owner["clients"] == [client.id]
+    assert _gate(web, client.id)["allow"] is False
+    assert _gate(web, other.id)["allow"] is True
+    engine.dispose()
+
+
+def test_a_user_of_two_clients_blocks_both_and_staff_are_told(db_url, sim, whmcs) -> None:
+    settings, engine, web, worker = _setup(db_url, whmcs)
+    first, second = _two_clients(sim)
+    address = f"shared-{uuid.uuid4().hex[:6]}@user.example.test"
+    sim.state.add_user(address, [first.id, second.id])
+    opened = _guest_mail(web, whmcs, worker, "Shared", address)
+    assert _resolve(settings, engine, worker) == 1
+    with engine.connect() as conn:
+        owner = status.for_ticket(conn, opened.id)["owner"]
+    assert owner["state"] == "ambiguous" and owner["clients"] == sorted([first.id, second.id])
+    for cid in (first.id, second.id):
+        refused = _gate(web, cid)
+        assert refused["allow"] is False and refused["ticket_id"] == opened.id
+        # the request's language is the default (vi): the message says who it may be
+        assert messages.OWNER_TEXTS["vi"]["ambiguous"] in refused["message"]
+    notes = sim.state.conversation(sim.state.tickets[opened.id])[1]
+    assert any("several clients" in n.message for n in notes)
+    engine.dispose()
+
+
+def test_a_registered_domain_named_in_the_text_blocks_its_client(db_url, sim, whmcs) -> None:
+    settings, engine, web, worker = _setup(db_url, whmcs)
+    client, other = _two_clients(sim)
+    name = f"shop-{uuid.uuid4().hex[:6]}.example.vn"
+    sim.state.add_domain(client.id, name)
+    text = f"Please upgrade the hosting for {name.upper()} to the 10GB package"
+    opened = whmcs.open_ticket(1, "Upgrade", text, name="Someone",
+                               email=f"x-{uuid.uuid4().hex[:6]}@nowhere.example.invalid")
+    _post(web, "TicketOpen", {"ticketid": opened.id, "ticketmask": opened.tid, "userid": 0,
+                              "deptid": 1, "subject": "Upgrade", "message": text})
+    _drain(worker)
+    assert _resolve(settings, engine, worker) == 1
+    with engine.connect() as conn:
+        assert status.for_ticket(conn, opened.id)["owner"]["clients"] == [client.id]
+    assert _gate(web, client.id)["allow"] is False
+    assert _gate(web, other.id)["allow"] is True
+    engine.dispose()
+
+
+def test_sync_makes_the_request_follow_the_client_staff_linked(db_url, sim, whmcs) -> None:
+    from whmcs_bridge.tickets.sync import run_sync
+
+    settings, engine, web, worker = _setup(db_url, whmcs)
+    client, _ = _two_clients(sim)
+    opened = _guest_mail(web, whmcs, worker, "Nobody",
+                         f"n-{uuid.uuid4().hex[:6]}@nowhere.example.invalid")
+    assert _resolve(settings, engine, worker) == 1
+    assert _gate(web, client.id)["allow"] is True  # unmatched: nobody is blocked
+    # staff attach the ticket to the client in WHMCS; no event says so, the sync sees it
+    sim.state.tickets[opened.id].userid = client.id
+    sim.state.touch()
+    run_sync(engine, settings, whmcs, full=True, concurrency=1)
+    refused = _gate(web, client.id)
+    assert refused["allow"] is False and refused["ticket_id"] == opened.id
+    with engine.connect() as conn:
+        assert status.for_ticket(conn, opened.id)["owner"]["state"] == "ticket"
+    engine.dispose()
+
+
+def test_unmatched_sender_is_on_the_panel_and_the_dashboard(db_url, sim, whmcs) -> None:
+    from tests.conftest import TEST_TOKEN
+
+    settings, engine, web, worker = _setup(db_url, whmcs)
+    opened = _guest_mail(web, whmcs, worker, "Nobody",
+                         f"u-{uuid.uuid4().hex[:6]}@nowhere.example.invalid")
+    assert _resolve(settings, engine, worker) == 1
+    auth = {"Authorization": f"Bearer {TEST_TOKEN}"}
+    panel = web.get(f"/api/tickets/{opened.id}/panel?lang=en", headers=auth)
+    assert panel.status_code == 200
+    assert "sender not matched to any client" in panel.get_data(as_text=True)
+    vi = web.get(f"/api/tickets/{opened.id}/panel?lang=vi", headers=auth).get_data(as_text=True)
+    assert "người gửi không khớp với khách hàng nào" in vi
+    page = web.get("/dashboard?lang=en", headers=auth)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    row = html[html.index(f'data-ticket-id="{opened.id}"'):]
+    assert "sender not matched to any client" in row[:row.index("</tr>")]
+    engine.dispose()
+
+
+def test_lookup_reads_every_source_and_survives_an_older_whmcs() -> None:
+    """Pure over a stand-in client: contacts and users count only on an exact address (GetUsers
+    matches a prefix), a WHMCS without GetUsers (before 8.1) or without the client is no match,
+    and each client is listed once."""
+    from types import SimpleNamespace as NS
+
+    from whmcs_bridge.api.errors import NotFoundError, UnknownActionError
+
+    class Whmcs:
+        def __init__(self, users: bool) -> None:
+            self.users = users
+
+        def get_client(self, *, email: str) -> Any:
+            raise NotFoundError("GetClientsDetails", 200, "Client Not Found")
+
+        def get_contacts(self, *, email: str) -> Any:
+            return NS(items=[NS(userid=4, email="A@Example.com"), NS(userid=9, email="x@y.z")])
+
+        def get_users(self, *, search: str) -> Any:
+            if not self.users:
+                raise UnknownActionError("GetUsers", 200, "Invalid API Action")
+            return NS(items=[NS(email="a@example.com", client_ids=[4, 6]),
+                             NS(email="a@example.com.evil", client_ids=[7])])
+
+        def get_clients_products(self, *, domain: str, limitnum: int) -> Any:
+            return NS(items=[NS(clientid=5, domain="Shop.Example.vn")])
+
+        def get_clients_domains(self, *, domain: str, limitnum: int) -> Any:
+            return NS(items=[NS(userid=5, domainname="shop.example.vn"),
+                             NS(userid=8, domainname="other.example.vn")])
+
+    text = ("upgrade shop.example.vn please",)
+    assert owners.lookup(Whmcs(True), sender=" A@example.com ", texts=text) == ([4, 6], [5])
+    assert owners.lookup(Whmcs(False), sender="a@example.com", texts=text) == ([4], [5])

@@ -34,7 +34,9 @@ from whmcs_bridge.api.models import (
     AdminDetails,
     AdminUser,
     Client,
+    Contact,
     Department,
+    Domain,
     Invoice,
     LoginResult,
     OpenedTicket,
@@ -44,6 +46,7 @@ from whmcs_bridge.api.models import (
     Ticket,
     TicketStatus,
     Transaction,
+    User,
 )
 from whmcs_bridge.api.pagination import iterate_pages
 
@@ -490,6 +493,30 @@ class WhmcsClient:
         def fetch(start: int, size: int) -> Page[Product]:
             return self.get_clients_products(limitstart=start, limitnum=size, **filters)
         return iterate_pages(fetch, page_size, limit=limit)
+
+    def get_contacts(self, *, userid: int | None = None, email: str | None = None,
+                     limitstart: int = 0, limitnum: int = 25) -> Page[Contact]:
+        """One page of GetContacts (a client's contacts, or the contacts with ``email``)."""
+        payload = self.call("GetContacts", userid=userid, email=email, limitstart=limitstart,
+                            limitnum=limitnum)
+        return self._page("GetContacts", "contacts", "contact", schemas.ContactSchema,
+                          payload)
+
+    def get_users(self, *, search: str | None = None, limitstart: int = 0,
+                  limitnum: int = 25) -> Page[User]:
+        """One page of GetUsers (WHMCS 8.1+): ``search`` matches the *start* of a user's
+        e-mail or names, so callers compare the addresses they get back."""
+        payload = self.call("GetUsers", search=search, limitstart=limitstart,
+                            limitnum=limitnum)
+        return self._page("GetUsers", "users", "user", schemas.UserSchema, payload)
+
+    def get_clients_domains(self, *, clientid: int | None = None, domain: str | None = None,
+                            limitstart: int = 0, limitnum: int = 25) -> Page[Domain]:
+        """One page of GetClientsDomains (registered domains, by client or by name)."""
+        payload = self.call("GetClientsDomains", clientid=clientid, domain=domain,
+                            limitstart=limitstart, limitnum=limitnum)
+        return self._page("GetClientsDomains", "domains", "domain", schemas.DomainSchema,
+                          payload)
 
     def get_pay_methods(self, clientid: int, *, paymethodid: int | None = None,
                         type: str | None = None) -> list[PayMethod]:

@@ -201,6 +201,41 @@ class Product:
 
 
 @dataclass
+class Contact:
+    """A client's contact (GetContacts): ``userid`` is the client it belongs to."""
+
+    id: int
+    userid: int | None = None
+    firstname: str = ""
+    lastname: str = ""
+    email: str = ""
+    extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass
+class User:
+    """A WHMCS 8 user login (GetUsers): ``client_ids`` are the clients it may act for."""
+
+    id: int
+    firstname: str = ""
+    lastname: str = ""
+    email: str = ""
+    client_ids: list[int] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass
+class Domain:
+    """A client's registered domain (GetClientsDomains): ``userid`` is its client."""
+
+    id: int
+    userid: int | None = None
+    domainname: str = ""
+    status: str = ""
+    extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass
 class PayMethod:
     """A stored pay method (GetPayMethods). ``card_last_four`` is what identity checks use."""
 

@@ -474,6 +474,43 @@ class ProductSchema(ModelSchema):
     password = WSecret()
 
 
+class ContactSchema(ModelSchema):
+    model = models.Contact
+    id = WInt(required=True)
+    userid = WInt()
+    firstname = WStr()
+    lastname = WStr()
+    email = WStr()
+
+
+class UserSchema(ModelSchema):
+    model = models.User
+    id = WInt(required=True)
+    firstname = WStr()
+    lastname = WStr()
+    email = WStr()
+    client_ids = WCsv(ints=True)
+
+    @pre_load
+    def _clients(self, data: Any, **kwargs: Any) -> Any:
+        """``clients`` is a list of ``{id, isOwner}``: keep the ids (in any list shape)."""
+        if not isinstance(data, Mapping) or "clients" not in data:
+            return data
+        out = {k: v for k, v in data.items() if k != "clients"}
+        ids = [c.get("id") for c in normalize_list(data["clients"], "client")
+               if isinstance(c, Mapping)]
+        out["client_ids"] = ",".join(str(i) for i in ids if i not in (None, ""))
+        return out
+
+
+class DomainSchema(ModelSchema):
+    model = models.Domain
+    id = WInt(required=True)
+    userid = WInt()
+    domainname = WStr()
+    status = WStr()
+
+
 class PayMethodSchema(ModelSchema):
     model = models.PayMethod
     id = WInt(required=True)

@@ -36,6 +36,8 @@ class TicketRow:
     remaining_seconds: int | None
     verification_state: str
     admin_link: str | None
+    #: ``unmatched`` or ``ambiguous`` when the request's owner needs staff (else None)
+    owner_warning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,15 @@ def to_row(ticket: Mapping[str, Any], admin_url: str | None) -> TicketRow:
         remaining_seconds=None if remaining is None else int(remaining),
         verification_state=str(verification.get("state") or "not_required"),
         admin_link=admin_ticket_url(admin_url, int(ticket["id"])),
+        owner_warning=_owner_warning(verification),
     )
+
+
+def _owner_warning(verification: Mapping[str, Any]) -> str | None:
+    """The owner state staff must act on (nobody's gates held, or several clients')."""
+    owner = verification.get("owner") or {}
+    state = owner.get("state") if owner.get("warning") else None
+    return str(state) if state else None
 
 
 def time_to_breach_key(row: TicketRow) -> tuple[int, float, int]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from whmcs_bridge.verification.messages import OWNER_TEXTS
+
 LANGUAGES = ("vi", "en")
 DEFAULT_LANGUAGE = "vi"
 
@@ -15,6 +17,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "sign_out": {"en": "Sign out", "vi": "Đăng xuất"},
     "bad_token": {"en": "That token is not valid.", "vi": "Mã truy cập không hợp lệ."},
     "no_token": {"en": "Please enter a token.", "vi": "Vui lòng nhập mã truy cập."},
+    "too_many_attempts": {"en": "Too many failed sign-ins from this address; try again in a "
+                                "minute.",
+                          "vi": "Đăng nhập sai quá nhiều lần từ địa chỉ này; vui lòng thử lại "
+                                "sau một phút."},
     "open_tickets": {"en": "Open tickets by time to breach",
                      "vi": "Phiếu đang mở theo thời gian còn lại"},
     "none_open": {"en": "No open tickets.", "vi": "Không có phiếu nào đang mở."},
@@ -59,6 +65,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "verified": {"en": "verified", "vi": "đã xác minh"},
     "locked": {"en": "locked", "vi": "đã khóa"},
     "refused": {"en": "refused", "vi": "bị từ chối"},
+    # whose account a request is about, when staff must act (verification.messages)
+    "owner_unmatched": {lang: OWNER_TEXTS[lang]["unmatched"] for lang in LANGUAGES},
+    "owner_ambiguous": {lang: OWNER_TEXTS[lang]["ambiguous"] for lang in LANGUAGES},
     # channels
     "client_area": {"en": "client area", "vi": "khu vực khách hàng"},
     "email": {"en": "e-mail", "vi": "e-mail"},

@@ -16,7 +16,7 @@ from typing import Any
 
 from whmcs_bridge.api.encoding import PhpFormatError, decode_serialized
 from whmcs_bridge.sim import data, hook_vars, render
-from whmcs_bridge.sim.records import SimNote, SimReply, SimTicket
+from whmcs_bridge.sim.records import SimNote, SimReply, SimTicket, SimUser
 from whmcs_bridge.sim.state import SimState
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -507,6 +507,67 @@ def get_clients_products(state: SimState, p: Params, caller: Caller) -> dict[str
               totalresults=str(len(services)), startnumber=start, numreturned=len(page))
     render.put_list(out, "products", "product",
                     [render.product_item(s, state.tz) for s in page], state.config)
+    return out
+
+
+@action("GetContacts")
+def get_contacts(state: SimState, p: Params, caller: Caller) -> dict[str, Any]:
+    """Contacts matching every filter given (``userid``, ``email``, names); e-mail compared
+    case-insensitively, as MySQL's default collation does."""
+    start, limit = _paged(p)
+    contacts = sorted(state.contacts.values(), key=lambda c: c.id)
+    if p.has("userid"):
+        contacts = [c for c in contacts if c.userid == p.int("userid")]
+    for key in ("email", "firstname", "lastname"):
+        if p.has(key):
+            wanted = p.str(key).strip().lower()
+            contacts = [c for c in contacts if getattr(c, key).lower() == wanted]
+    page = contacts[start : start + limit]
+    out = _ok(totalresults=len(contacts), startnumber=start, numreturned=len(page))
+    render.put_list(out, "contacts", "contact", [render.contact_item(c) for c in page],
+                    state.config)
+    return out
+
+
+@action("GetUsers")
+def get_users(state: SimState, p: Params, caller: Caller) -> dict[str, Any]:
+    """Users whose e-mail, first, last or full name *starts with* ``search`` (WHMCS 8.1+).
+    Every client's owner is a user; ``users`` is a plain list (the documented example)."""
+    start, limit = _paged(p)
+    owners = [SimUser(id=c.user_id, firstname=c.firstname, lastname=c.lastname,
+                      email=c.email, clients=[c.id], datecreated=c.datecreated)
+              for c in state.clients.values()]
+    users = sorted([*owners, *state.users.values()], key=lambda u: u.id,
+                   reverse=p.str("sorting").upper() == "DESC")
+    search = p.str("search").strip().lower()
+    if search:
+        users = [u for u in users if any(
+            v.lower().startswith(search)
+            for v in (u.email, u.firstname, u.lastname, f"{u.firstname} {u.lastname}"))]
+    owned = {c.user_id: c.id for c in state.clients.values()}
+    page = users[start : start + limit]
+    out = _ok(totalresults=len(users), startnumber=start, numreturned=len(page))
+    out["users"] = [render.user_item(u, state.tz, [owned[u.id]] if u.id in owned else [])
+                    for u in page]
+    return out
+
+
+@action("GetClientsDomains")
+def get_clients_domains(state: SimState, p: Params, caller: Caller) -> dict[str, Any]:
+    start, limit = _paged(p)
+    domains = sorted(state.domains.values(), key=lambda d: d.id)
+    if p.has("clientid"):
+        domains = [d for d in domains if d.userid == p.int("clientid")]
+    if p.has("domainid"):
+        domains = [d for d in domains if d.id == p.int("domainid")]
+    if p.has("domain"):
+        domains = [d for d in domains if d.domainname == p.str("domain")]
+    page = domains[start : start + limit]
+    out = _ok(clientid=p.str("clientid"), domainid=p.str("domainid"),
+              totalresults=str(len(domains)), startnumber=str(start),
+              numreturned=str(len(page)))
+    render.put_list(out, "domains", "domain", [render.domain_item(d, state.tz) for d in page],
+                    state.config)
     return out
 
 

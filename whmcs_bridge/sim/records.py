@@ -149,6 +149,43 @@ class SimClient:
         return f"{self.firstname} {self.lastname}"
 
 
+@dataclass(slots=True)
+class SimContact:
+    """A client's contact (GetContacts): another address that belongs to the client."""
+
+    id: int
+    userid: int
+    firstname: str
+    lastname: str
+    email: str
+
+
+@dataclass(slots=True)
+class SimUser:
+    """A WHMCS 8 user login other than a client's owner (GetUsers): ``clients`` are the ids
+    it may act for. Owner users are not stored; they are derived from the clients."""
+
+    id: int
+    firstname: str
+    lastname: str
+    email: str
+    clients: list[int] = field(default_factory=list)
+    datecreated: datetime | None = None
+
+
+@dataclass(slots=True)
+class SimDomain:
+    """A client's registered domain (GetClientsDomains)."""
+
+    id: int
+    userid: int
+    domainname: str
+    status: str = "Active"
+    registrar: str = "enom"
+    regdate: datetime | None = None
+    expirydate: datetime | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class SimDepartment:
     id: int

@@ -16,6 +16,8 @@ from typing import Any
 from whmcs_bridge.sim.config import SimConfig
 from whmcs_bridge.sim.records import (
     SimClient,
+    SimContact,
+    SimDomain,
     SimInvoice,
     SimNote,
     SimPayMethod,
@@ -23,6 +25,7 @@ from whmcs_bridge.sim.records import (
     SimService,
     SimTicket,
     SimTransaction,
+    SimUser,
 )
 
 ZERO_DATETIME = "0000-00-00 00:00:00"
@@ -193,4 +196,41 @@ def transaction_item(t: SimTransaction, tz: tzinfo) -> dict[str, Any]:
         "amountin": money(t.amountin), "fees": money(t.fees), "amountout": "0.00",
         "rate": "1.00000", "transid": t.transid, "invoiceid": str(t.invoiceid),
         "refundid": "0",
+    }
+
+
+def contact_item(c: SimContact) -> dict[str, Any]:
+    """A GetContacts item (ints and booleans, as the documented example)."""
+    return {
+        "id": c.id, "userid": c.userid, "firstname": c.firstname, "lastname": c.lastname,
+        "email": c.email, "address1": "", "address2": "", "city": "", "state": "",
+        "postcode": "", "country": "VN", "phonenumber": "", "domainemails": True,
+        "generalemails": True, "invoiceemails": True, "productemails": True,
+        "supportemails": True, "affiliateemails": True,
+        "created_at": ZERO_DATETIME, "updated_at": ZERO_DATETIME,
+    }
+
+
+def user_item(u: SimUser, tz: tzinfo, owned: list[int]) -> dict[str, Any]:
+    """A GetUsers item: ``clients`` lists every client the user may act for, ``isOwner``
+    true for those it owns (the documented example)."""
+    return {
+        "id": u.id, "firstname": u.firstname, "lastname": u.lastname, "email": u.email,
+        "datecreated": dt(u.datecreated, tz) if u.datecreated else ZERO_DATETIME,
+        "validationdata": "",
+        "clients": [{"id": cid, "isOwner": cid in owned} for cid in u.clients],
+    }
+
+
+def domain_item(d_: SimDomain, tz: tzinfo) -> dict[str, Any]:
+    """A GetClientsDomains item (strings, as the documented example)."""
+    return {
+        "id": str(d_.id), "userid": str(d_.userid), "orderid": "0", "regtype": "Register",
+        "domainname": d_.domainname, "registrar": d_.registrar, "regperiod": "1",
+        "firstpaymentamount": "12.95", "recurringamount": "12.95",
+        "paymentmethod": "stripe", "paymentmethodname": "Credit Card",
+        "regdate": d(d_.regdate, tz), "expirydate": d(d_.expirydate, tz),
+        "nextduedate": d(d_.expirydate, tz), "status": d_.status, "subscriptionid": "",
+        "promoid": "0", "dnsmanagement": "0", "emailforwarding": "0", "idprotection": "0",
+        "donotrenew": "0", "notes": "",
     }

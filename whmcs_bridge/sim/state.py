@@ -17,12 +17,15 @@ from whmcs_bridge.sim import data
 from whmcs_bridge.sim.config import SimConfig
 from whmcs_bridge.sim.records import (
     SimClient,
+    SimContact,
     SimDepartment,
+    SimDomain,
     SimNote,
     SimReply,
     SimService,
     SimTicket,
     SimTransaction,
+    SimUser,
 )
 
 EventSink = Callable[[str, dict[str, Any]], None]
@@ -46,6 +49,11 @@ class SimState:
         self.clients_by_email = {c.email.lower(): c for c in self.clients.values()}
         self.services: dict[int, SimService] = {
             s.id: s for c in self.clients.values() for s in c.services}
+        # none are seeded (tests and the demo add them): GetContacts, GetUsers and
+        # GetClientsDomains answer from these, owner users from the clients themselves
+        self.contacts: dict[int, SimContact] = {}
+        self.users: dict[int, SimUser] = {}
+        self.domains: dict[int, SimDomain] = {}
         self.transactions: list[SimTransaction] = data.make_transactions(
             config.seed, list(self.clients.values()))
         self.tickets: dict[int, SimTicket] = {
@@ -180,6 +188,40 @@ class SimState:
 
     def iter_tickets(self) -> Iterable[SimTicket]:
         return self.tickets.values()
+
+    # ------------------------------------------------------------------ clients' people
+
+    def add_contact(self, clientid: int, email: str, *, firstname: str = "Sim",
+                    lastname: str = "Contact") -> SimContact:
+        with self.lock:
+            contact = SimContact(id=max(self.contacts, default=0) + 1, userid=clientid,
+                                 firstname=firstname, lastname=lastname, email=email)
+            self.contacts[contact.id] = contact
+            self.touch()
+            return contact
+
+    def add_user(self, email: str, clients: list[int], *, firstname: str = "Sim",
+                 lastname: str = "User") -> SimUser:
+        """A user invited to ``clients`` (not their owner)."""
+        with self.lock:
+            first_free = max([*self.users, *(c.user_id for c in self.clients.values())],
+                             default=0) + 1
+            user = SimUser(id=first_free, firstname=firstname, lastname=lastname, email=email,
+                           clients=list(clients), datecreated=self.now())
+            self.users[user.id] = user
+            self.touch()
+            return user
+
+    def add_domain(self, clientid: int, domainname: str, *, status: str = "Active"
+                   ) -> SimDomain:
+        with self.lock:
+            now = self.now()
+            domain = SimDomain(id=max(self.domains, default=0) + 1, userid=clientid,
+                               domainname=domainname, status=status, regdate=now,
+                               expirydate=now.replace(year=now.year + 1))
+            self.domains[domain.id] = domain
+            self.touch()
+            return domain
 
     # ------------------------------------------------------------------ faults
 

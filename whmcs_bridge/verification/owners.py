@@ -6,9 +6,12 @@ case goes through: someone writes from (or spoofs) a client's address and staff 
 So the owner is resolved from what the request carries:
 
 * the sender address, trimmed and compared case-insensitively with the client's own e-mail
-  (``GetClientsDetails`` by ``email``);
+  (``GetClientsDetails`` by ``email``), its contacts' (``GetContacts`` by ``email``) and its
+  users' (``GetUsers`` by ``search``; a user may act for several clients: all are
+  candidates);
 * domain names the subject or message names, matched with the clients' services
-  (``GetClientsProducts`` by ``domain``).
+  (``GetClientsProducts`` by ``domain``) and registered domains (``GetClientsDomains`` by
+  ``domain``).
 
 One client found: the request is that client's (``matched``). Several: every one of them is
 blocked and staff are told (``ambiguous``). None: staff see "sender not matched to any
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,26 +110,66 @@ def match(*, ticket_client: int | None, email_clients: Iterable[int],
 
 def lookup(whmcs: Any, *, sender: str | None, texts: Iterable[str | None]
            ) -> tuple[list[int], list[int]]:
-    """Read WHMCS: (clients whose e-mail is ``sender``, clients owning a named domain).
+    """Read WHMCS: (clients the ``sender`` address belongs to, clients owning a named domain).
 
-    Call it with no database transaction open. "Client Not Found" is an empty result; any
-    other WHMCS error propagates (the request stays pending and is tried again).
+    The address belongs to a client when it is the client's own e-mail (GetClientsDetails),
+    one of its contacts' (GetContacts) or one of its users' (GetUsers, every client the
+    user may act for). A domain belongs to the client holding a service on it
+    (GetClientsProducts) or its registration (GetClientsDomains). Addresses and names are
+    compared trimmed and case-insensitively, whatever filter WHMCS applied.
+
+    Call it with no database transaction open. "Not found" is an empty result, and so is an
+    action this WHMCS does not have (GetUsers is 8.1+); any other WHMCS error propagates
+    (the request stays pending and is tried again).
     """
-    from whmcs_bridge.api.errors import NotFoundError
-
-    email_clients: list[int] = []
     address = normalise_email(sender)
+    email_clients: list[int] = []
     if address:
-        try:
-            client = whmcs.get_client(email=address)
-        except NotFoundError:
-            pass
-        else:
-            if client.id:
-                email_clients.append(int(client.id))
+        email_clients = _by_address(whmcs, address)
     domain_clients: list[int] = []
     for name in domains_in(*texts):
-        page = whmcs.get_clients_products(domain=name, limitnum=10)
-        domain_clients.extend(int(p.clientid) for p in page.items
-                              if p.clientid and (p.domain or "").lower() == name)
-    return email_clients, domain_clients
+        domain_clients.extend(_by_domain(whmcs, name))
+    return _unique(email_clients), _unique(domain_clients)
+
+
+def _unique(ids: Iterable[int]) -> list[int]:
+    return list(dict.fromkeys(int(i) for i in ids if i))
+
+
+def _answer(call: Callable[[], Any]) -> Any | None:
+    """``call()``, or None when WHMCS finds nothing or does not have the action."""
+    from whmcs_bridge.api.errors import NotFoundError, UnknownActionError
+
+    try:
+        return call()
+    except (NotFoundError, UnknownActionError):
+        return None
+
+
+def _items(call: Callable[[], Any]) -> list[Any]:
+    """A listing's items (a :class:`~whmcs_bridge.api.models.Page`), or none."""
+    page = _answer(call)
+    return list(page.items) if page is not None else []
+
+
+def _by_address(whmcs: Any, address: str) -> list[int]:
+    found: list[int] = []
+    client = _answer(lambda: whmcs.get_client(email=address))
+    if client is not None and client.id and normalise_email(client.email) in (address, None):
+        found.append(int(client.id))
+    found += [int(c.userid) for c in _items(lambda: whmcs.get_contacts(email=address))
+              if c.userid and normalise_email(c.email) == address]
+    for user in _items(lambda: whmcs.get_users(search=address)):
+        if normalise_email(user.email) == address:  # search matches a prefix
+            found += [int(cid) for cid in user.client_ids]
+    return found
+
+
+def _by_domain(whmcs: Any, name: str) -> list[int]:
+    found = [int(p.clientid) for p in _items(
+        lambda: whmcs.get_clients_products(domain=name, limitnum=10))
+        if p.clientid and (p.domain or "").strip().lower() == name]
+    found += [int(d.userid) for d in _items(
+        lambda: whmcs.get_clients_domains(domain=name, limitnum=10))
+        if d.userid and (d.domainname or "").strip().lower() == name]
+    return found

@@ -166,8 +166,17 @@ def _refusal(blocking: Any, default_language: str) -> GateDecision:
     tid = blocking.tid or f"#{blocking.ticket_id}"
     key = {LOCKED: "gate_locked", REFUSED: "gate_refused", REQUIRED: "gate_required"}[
         blocking.state]
-    return GateDecision(False, f"verification_{blocking.state}",
-                        messages.text(lang, key, tid=tid), blocking.ticket_id)
+    text = messages.text(lang, key, tid=tid)
+    owner = getattr(blocking, "owner", None)
+    if owner in _UNRESOLVED:
+        # the request is held against this client without being known to be theirs: say so,
+        # so staff link the ticket to its client in WHMCS instead of asking this one for proof
+        text += f" ({tid}: {messages.OWNER_TEXTS[lang][owner]})"
+    return GateDecision(False, f"verification_{blocking.state}", text, blocking.ticket_id)
+
+
+#: Owner states of a request that blocks a client it may not belong to.
+_UNRESOLVED = ("ambiguous", "unmatched")
 
 
 def _worst(rows: Iterable[Any]) -> Any | None:

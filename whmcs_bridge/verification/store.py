@@ -251,3 +251,13 @@ def follow_ticket_client(conn: Connection, ticket_id: int, client_id: int | None
                       expires_at=None)
     update_request(conn, ticket_id, now, **values)
     return True
+
+
+def follow_ticket_clients(conn: Connection, clients: dict[int, int], now: datetime) -> int:
+    """:func:`follow_ticket_client` for many tickets (ticket id → its WHMCS client), in one
+    read for the common case that none of them has a request; returns how many changed."""
+    if not clients:
+        return 0
+    with_request = conn.execute(select(R.c.ticket_id).where(
+        R.c.ticket_id.in_(list(clients)))).scalars().all()
+    return sum(follow_ticket_client(conn, tid, clients[tid], now) for tid in with_request)

@@ -86,7 +86,12 @@ final class AdminPage
         Breaker::forSettings($this->settings, $this->log)->record($health, time());
 
         $id = Signer::newId();
-        $body = Envelope::build('WhmcsBridgeConnectionTest', ['source' => 'admin page'], Actor::make('admin', null, null, $this->adminId));
+        $body = Envelope::build('WhmcsBridgeConnectionTest', [
+            'source' => 'admin page',
+            // what this module forwards: `whmcs-bridge doctor` fails when TicketPiping is missing
+            'forwarded' => $this->settings->forwarded,
+            'module_version' => Module::VERSION,
+        ], Actor::make('admin', null, null, $this->adminId));
         $signed = $this->http->send('POST', $this->settings->bridgeUrl . Forwarder::PATH,
             array_merge(Signer::headers($this->settings->secret, $id, $body), ['Content-Type: application/json']), $body);
         $checks[] = [$this->t('test_signature'), $signed->isSuccess(), $signed->describe()];
