@@ -78,7 +78,7 @@ def test_worker_killed_mid_run_processes_every_event_once(db_url: str, tmp_path:
         def up() -> bool:
             try:
                 return requests.get(f"{base}/healthz", timeout=1).status_code == 200
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up yet, or busy
                 return False
 
         wait_for(up, 30, f"serve to answer /healthz; log:\n{logs.tail()}")
