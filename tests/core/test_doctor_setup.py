@@ -21,7 +21,8 @@ def test_notification_kinds_with_nowhere_to_go() -> None:
     bare = D.check_notification_routes(make_settings())
     assert bare.state == D.WARN and "sla_breached" in bare.details["unrouted"]
     # WHMCS configured and nothing else: WHMCS's own admin mail carries everything
-    whmcs = D.check_notification_routes(make_settings(whmcs={"url": "https://whmcs.test"}))
+    whmcs = D.check_notification_routes(
+        make_settings(whmcs={"url": "https://whmcs.test", "admin_username": "bridge"}))
     assert whmcs.state == D.OK and "SendAdminEmail" in whmcs.summary
     only_sla = make_settings(notifications={
         "slack": {"url": "https://hooks.slack.test/x"},
@@ -80,16 +81,19 @@ def test_whmcs_clock_offset_means_a_time_zone_mismatch() -> None:
     def factory(settings: Any) -> Any:
         return SimpleNamespace(get_admin_details=lambda: admin)
 
-    wrong = make_settings(whmcs={"url": "https://whmcs.test", "timezone": "UTC"})
+    wrong = make_settings(whmcs={"url": "https://whmcs.test", "timezone": "UTC",
+                                 "admin_username": "bridge"})
     c = D.check_whmcs_clock(wrong, factory, now)
     assert c.state == D.WARN and "+7.0 h" in c.summary and "whmcs.timezone" in c.summary
-    right = make_settings(whmcs={"url": "https://whmcs.test", "timezone": "Asia/Ho_Chi_Minh"})
+    right = make_settings(whmcs={"url": "https://whmcs.test", "timezone": "Asia/Ho_Chi_Minh",
+                                 "admin_username": "bridge"})
     assert D.check_whmcs_clock(right, factory, now + timedelta(minutes=2)).state == D.OK
 
 
 def test_unsafe_production_settings(tmp_path: Path) -> None:
     config = tmp_path / "bridge.toml"
     config.write_text('[whmcs]\nurl = "https://whmcs.test"\nverify_tls = false\n'
+                      'admin_username = "bridge"\n'
                       '[server]\nhost = "0.0.0.0"\npublic_url = "http://bridge.example.com"\n'
                       f'secret_key = "{"k" * 40}"\n')
     os.chmod(config, 0o644)

@@ -32,7 +32,8 @@ def sim() -> Iterator[Any]:
 
 def _settings(db_url: str, sim: Any, **notifications: Any) -> Any:
     return make_settings(db_url, whmcs={"url": sim.url, "identifier": sim.identifier,
-                                        "secret": sim.secret, "timezone": "UTC"},
+                                        "secret": sim.secret, "timezone": "UTC",
+                                        "admin_username": "bridge"},
                          notifications=notifications)
 
 
