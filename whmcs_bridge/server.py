@@ -71,6 +71,10 @@ def gunicorn_options(*, host: str, port: int, workers: int, log_level: str,
     # commit has concurrent requests to batch); the process count stays ours (``--workers`` /
     # ``server.workers``).
     options.update({k: v for k, v in GUNICORN_DEFAULTS.items() if k != "workers"})
+    if options["worker_class"] == "gevent":
+        # gevent's worker with drained bodies, body deadlines, a per-address cap and JSON
+        # error pages (whmcs_bridge.http_worker); named, so only the worker imports it
+        options["worker_class"] = "whmcs_bridge.http_worker.BridgeGeventWorker"
     options.update(extra or {})
     return options
 

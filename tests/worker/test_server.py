@@ -16,7 +16,8 @@ def test_gunicorn_options_use_receiver_worker_class_and_our_worker_count() -> No
     opts = gunicorn_options(host="127.0.0.1", port=8080, workers=0, log_level="WARNING")
     assert opts["bind"] == "127.0.0.1:8080"
     assert opts["workers"] == (os.cpu_count() or 1)
-    assert opts["worker_class"] == "gevent" and opts["worker_connections"] >= 100
+    assert opts["worker_class"] == "whmcs_bridge.http_worker.BridgeGeventWorker"
+    assert opts["worker_connections"] >= 100
     assert opts["loglevel"] == "warning" and opts["accesslog"] is None
     assert opts["logger_class"] is server.BridgeGunicornLogger
     assert gunicorn_options(host="::1", port=9, workers=3, log_level="INFO")["bind"] == "[::1]:9"
