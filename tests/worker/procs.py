@@ -109,7 +109,7 @@ def running_serve(db_url: str, tmp: Path, *args: str,
 
             try:
                 return requests.get(f"{base}/healthz", timeout=1).status_code == 200
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still starting
                 return proc.poll() is not None  # exited: stop waiting, fail below
         wait_for(up, 60, f"serve to answer /healthz; log:\n{logs.tail()}")
         assert proc.poll() is None, f"serve exited: {logs.tail()}"
