@@ -12,8 +12,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template_string, request
@@ -44,6 +46,15 @@ def _services() -> Services:
         services = Services(state.settings, **overrides)
         state.extras["_verification_services"] = services
     return services
+
+
+@contextlib.contextmanager
+def _reading() -> Iterator[Any]:
+    """A read-only connection: on SQLite it neither waits for nor takes the write lock (WAL
+    readers run beside a writer), so a page view or a stranger's expired link never queues
+    behind the worker's transactions."""
+    with bridge().engine.connect() as conn:
+        yield conn.execution_options(sqlite_readonly=True)
 
 
 def _ctx(conn: Any) -> HandlerContext:
@@ -92,7 +103,7 @@ def submit(ticket_id: int) -> Any:
                              services=_services())
             out = service.submit_proof(job, ticket_id, proof, actor=actor, channel="api")
             result = {"outcome": out.outcome, "reason": out.reason}
-        with bridge().engine.connect() as conn:
+        with _reading() as conn:
             result["verification"] = status.for_ticket(conn, ticket_id)
     except ProofInputError as exc:
         return _error(400, "bad_request", str(exc), errors={exc.field: [exc.message]})
@@ -109,7 +120,7 @@ def submit(ticket_id: int) -> Any:
 @bp.get("/api/tickets/<int:ticket_id>/verification")
 @require_token
 def show(ticket_id: int) -> Any:
-    with bridge().engine.connect() as conn:
+    with _reading() as conn:
         req = store.get_request(conn, ticket_id)
         if req is None:
             return _error(404, "not_found", f"ticket {ticket_id} has no verification record")
@@ -265,7 +276,7 @@ def link_page(token: str) -> Any:
     read = _read(token)
     if isinstance(read, tuple):
         return read
-    with bridge().engine.connect() as conn:
+    with _reading() as conn:
         view, _ = service.inspect_link(_ctx(conn), read)
     if not view.ok:
         return _failure(view)
@@ -282,7 +293,7 @@ def link_approve(token: str) -> Any:
     if isinstance(read, tuple):
         return read
     if isinstance(read, service.LinkView):  # expired: no write, only the ticket's language
-        with bridge().engine.connect() as conn:
+        with _reading() as conn:
             return _failure(service.inspect_link(_ctx(conn), read)[0])
     try:
         with bridge().engine.begin() as conn:
