@@ -38,11 +38,12 @@ def _sqlite_begin(turnstile: Turnstile | None, conn: Any) -> None:
     gevent (``serve``'s web workers) they would stop every request of the process, so they
     run in the hub's thread pool while the request's greenlet waits (the same runner as the
     group commit, :mod:`whmcs_bridge.store.cooperative`); elsewhere they run here."""
-    if conn.get_execution_options().get("sqlite_readonly", False):
+    writing = not conn.get_execution_options().get("sqlite_readonly", False)
+    conn.info[_WRITING] = writing  # per DBAPI connection: set at every begin, never stale
+    if not writing:
         conn.exec_driver_sql("BEGIN")
         return
     current_mode().call(_begin_immediate, turnstile, conn)
-    conn.info[_WRITING] = True
 
 
 def _begin_immediate(turnstile: Turnstile | None, conn: Any) -> None:
