@@ -237,4 +237,5 @@ class BridgeGeventWorker(GeventWorker):
         except OSError:
             self.log.debug("Failed to send error message.")
             return
-        linger(client)
+        if status < 500:  # a refused request may still be arriving; a 500 is ours (or a
+            linger(client)  # worker shutting down, which must not wait on its clients)
