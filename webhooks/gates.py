@@ -10,7 +10,6 @@ the PHP module then applies its fail mode (closed by default).
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime
 from typing import Any
@@ -20,6 +19,7 @@ from sqlalchemy import Engine
 
 from webhooks.app import bridge
 from webhooks.auth import verify_signed_request
+from whmcs_bridge import json_body
 from whmcs_bridge.digits import MAX_ID, as_id
 from whmcs_bridge.signing import SignatureError
 from whmcs_bridge.store.base import utcnow
@@ -42,9 +42,9 @@ def _parse(hook: str, body: bytes) -> tuple[dict[str, Any], tuple[int, ...]]:
     (:func:`policy.target_clients`; none only for a new client); :class:`BadGateRequest` names
     the bad field."""
     try:
-        parsed = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise BadGateRequest("body", f"not valid JSON: {exc}") from None
+        parsed = json_body.parse(body)
+    except json_body.BodyError as exc:
+        raise BadGateRequest("body", str(exc)) from None
     if not isinstance(parsed, dict):
         raise BadGateRequest("body", "must be a JSON object")
     if parsed.get("type") not in (None, hook):

@@ -9,7 +9,8 @@ Checks run in this order, cheapest refusal first and nothing parsed before it is
    timestamp within the tolerance both ways, any configured secret); an unauthenticated caller
    learns nothing about what we would have thought of its content;
 3. **content type** → 415: ``application/json`` (or ``application/*+json``);
-4. **JSON** → 400 ``{"errors": {"body": [...]}}``;
+4. **JSON** → 400 ``{"errors": {"body": [...]}}`` (:func:`whmcs_bridge.json_body.parse`: also
+   nesting over 32 levels);
 5. **envelope and hook data** → 400 ``{"errors": {"<field path>": [...]}}`` (``data.ticketid``);
 6. **store**: committed durably, *then* 202 (new), 200 (``webhook-id`` already stored, nothing
    done twice) or 202 ``ignored`` (a hook the bridge does not handle, stored but never
@@ -35,8 +36,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from webhooks import metrics
 from webhooks.app import bridge
 from webhooks.auth import verify_signed_request
+from whmcs_bridge import json_body
 from whmcs_bridge.digits import is_digits
-from whmcs_bridge.event_schemas import EnvelopeError, is_handled, load_envelope, replace_nul
+from whmcs_bridge.event_schemas import EnvelopeError, is_handled, load_envelope
 from whmcs_bridge.signing import SignatureError
 from whmcs_bridge.store.base import utcnow
 from whmcs_bridge.store.cooperative import current_mode
@@ -67,7 +69,10 @@ def gunicorn_options(workers: int = 0) -> dict[str, Any]:
     return {
         "worker_class": "gevent",
         "workers": workers or os.cpu_count() or 1,
-        "worker_connections": 1000,
+        # connections one process holds at once: slow or idle clients each hold one until
+        # the worker's deadlines end them (whmcs_bridge.http_worker), so there must be room
+        # beside them; serve raises the open-file limit to match (server.fit_open_files)
+        "worker_connections": 4096,
         "keepalive": 5,
         "timeout": 60,
         "graceful_timeout": 30,
@@ -122,10 +127,6 @@ def _commit(event: NewEvent) -> bool:
         return current_mode().call(store_one, bridge().engine, event)
     ingest = bridge().settings.sections.get("ingest") or {}
     return committer.submit(event, timeout=ingest.get("commit_timeout_seconds", 30.0))
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not valid JSON")
 
 
 def _is_json(mimetype: str) -> bool:
@@ -189,13 +190,10 @@ def receive() -> Any:
                        f"expected application/json, got {request.mimetype or 'nothing'}")
 
     try:
-        parsed = json.loads(body, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError and bad UTF-8 are ValueErrors
+        parsed = json_body.parse(body)
+    except json_body.BodyError as exc:
         metrics.count_received(None, "invalid")
-        return _refuse(400, "bad_request", "body is not valid JSON",
-                       errors={"body": [f"not valid JSON: {exc}"]})
-    if b"\\u0000" in body:
-        parsed = replace_nul(parsed)
+        return _refuse(400, "bad_request", "body is not valid JSON", errors={"body": [str(exc)]})
 
     try:
         payload = load_envelope(parsed)

@@ -12,8 +12,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template_string, request
@@ -21,8 +23,8 @@ from flask import Blueprint, current_app, jsonify, render_template_string, reque
 from webhooks.app import bridge
 from webhooks.auth import bearer_token, require_token, token_name
 from webhooks.throttle import Throttle
+from whmcs_bridge import json_body
 from whmcs_bridge.context import HandlerContext, JobContext, Services
-from whmcs_bridge.event_schemas import replace_nul
 from whmcs_bridge.store.base import utcnow
 from whmcs_bridge.verification import LINK, messages, service, status, store, tokens
 from whmcs_bridge.verification.proofs import ProofInputError, build_proof
@@ -46,6 +48,15 @@ def _services() -> Services:
     return services
 
 
+@contextlib.contextmanager
+def _reading() -> Iterator[Any]:
+    """A read-only connection: on SQLite it neither waits for nor takes the write lock (WAL
+    readers run beside a writer), so a page view or a stranger's expired link never queues
+    behind the worker's transactions."""
+    with bridge().engine.connect() as conn:
+        yield conn.execution_options(sqlite_readonly=True)
+
+
 def _ctx(conn: Any) -> HandlerContext:
     return HandlerContext(settings=bridge().settings, conn=conn, now=utcnow(),
                           services=_services())
@@ -60,14 +71,13 @@ def _error(code: int, error: str, message: str, **extra: Any) -> Any:
 @bp.post("/api/tickets/<int:ticket_id>/verification")
 @require_token
 def submit(ticket_id: int) -> Any:
-    try:
-        body = request.get_json(silent=True)
-    except RecursionError:  # nested deeper than the decoder recurses ("silent" misses it)
-        body = None
+    try:  # a body sent as another type is not looked at (as Flask's get_json did)
+        body = json_body.parse(request.get_data(cache=False)) if request.is_json else None
+    except json_body.BodyError as exc:
+        return _error(400, "bad_request", "body is not valid JSON", errors={"body": [str(exc)]})
     if not isinstance(body, dict):
         return _error(400, "bad_request", "body must be a JSON object",
                       errors={"body": ["must be a JSON object"]})
-    body = replace_nul(body)  # PostgreSQL text cannot hold NUL (a 500 there, not here)
     method, admin = body.get("method"), body.get("admin")
     if not isinstance(method, str) or not method:
         return _error(400, "bad_request", "method is required", errors={"method": ["required"]})
@@ -93,7 +103,7 @@ def submit(ticket_id: int) -> Any:
                              services=_services())
             out = service.submit_proof(job, ticket_id, proof, actor=actor, channel="api")
             result = {"outcome": out.outcome, "reason": out.reason}
-        with bridge().engine.connect() as conn:
+        with _reading() as conn:
             result["verification"] = status.for_ticket(conn, ticket_id)
     except ProofInputError as exc:
         return _error(400, "bad_request", str(exc), errors={exc.field: [exc.message]})
@@ -110,7 +120,7 @@ def submit(ticket_id: int) -> Any:
 @bp.get("/api/tickets/<int:ticket_id>/verification")
 @require_token
 def show(ticket_id: int) -> Any:
-    with bridge().engine.connect() as conn:
+    with _reading() as conn:
         req = store.get_request(conn, ticket_id)
         if req is None:
             return _error(404, "not_found", f"ticket {ticket_id} has no verification record")
@@ -271,7 +281,7 @@ def link_page(token: str) -> Any:
     read = _read(token)
     if isinstance(read, tuple):
         return read
-    with bridge().engine.connect() as conn:
+    with _reading() as conn:
         view, _ = service.inspect_link(_ctx(conn), read)
     if not view.ok:
         return _failure(view)
@@ -288,7 +298,7 @@ def link_approve(token: str) -> Any:
     if isinstance(read, tuple):
         return read
     if isinstance(read, service.LinkView):  # expired: no write, only the ticket's language
-        with bridge().engine.connect() as conn:
+        with _reading() as conn:
             return _failure(service.inspect_link(_ctx(conn), read)[0])
     try:
         with bridge().engine.begin() as conn:

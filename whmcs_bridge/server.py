@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -38,6 +39,8 @@ RESTART_DELAY_MIN = 1.0
 RESTART_DELAY_MAX = 30.0
 #: A worker that ran at least this long before dying restarts after the minimum delay again.
 HEALTHY_RUN_SECONDS = 60.0
+#: Descriptors a web worker needs besides its connections (listeners, database, log, pipes).
+RESERVED_FILES = 64
 
 
 def patch_for_gevent_workers() -> None:
@@ -73,8 +76,36 @@ def gunicorn_options(*, host: str, port: int, workers: int, log_level: str,
     # commit has concurrent requests to batch); the process count stays ours (``--workers`` /
     # ``server.workers``).
     options.update({k: v for k, v in GUNICORN_DEFAULTS.items() if k != "workers"})
+    if options["worker_class"] == "gevent":
+        # gevent's worker with drained bodies, body deadlines, a per-address cap and JSON
+        # error pages (whmcs_bridge.http_worker); named, so only the worker imports it
+        options["worker_class"] = "whmcs_bridge.http_worker.BridgeGeventWorker"
     options.update(extra or {})
     return options
+
+
+def fit_open_files(worker_connections: int) -> int:
+    """Raise this process's soft open-file limit towards what ``worker_connections`` needs (at
+    most to the hard limit: systemd's default soft limit is 1024, its hard one far higher,
+    and raising the soft one is how systemd expects a server to get more), and return the
+    connections per worker that fit under it. The forked workers inherit the limit. A worker
+    over its limit would fail every ``accept`` (EMFILE) and refuse *all* callers at once."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = worker_connections + RESERVED_FILES
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError) as exc:
+            log.warning("could not raise the open-file limit", extra={"error": str(exc)})
+    if soft == resource.RLIM_INFINITY:
+        return worker_connections
+    fitted = max(1, min(worker_connections, soft - RESERVED_FILES))
+    if fitted < worker_connections:
+        log.warning("open-file limit %d allows %d connections per web worker, not %d; raise "
+                    "LimitNOFILE (systemd) or ulimit -n", soft, fitted, worker_connections)
+    return fitted
 
 
 class BridgeGunicornLogger(GunicornBaseLogger):
@@ -187,6 +218,9 @@ class BridgeServer(BaseApplication):
     def load_config(self) -> None:
         for key, value in self.options.items():
             self.cfg.set(key, value)
+        if "worker_connections" in self.options:
+            self.cfg.set("worker_connections",
+                         fit_open_files(int(self.options["worker_connections"])))
 
     def load(self) -> Any:
         return self.app_factory()

@@ -268,3 +268,24 @@ def test_link_page_carries_the_company_name(db_url: str, sim: Any, whmcs: Any,
     assert "<title>Nhân Hoà &lt;Hosting&gt; · " in html
     assert "<header>Nhân Hoà &lt;Hosting&gt;</header>" in html
     engine.dispose()
+
+
+def test_link_pages_and_status_read_without_taking_the_write_lock(web, whmcs) -> None:
+    """GET pages, an expired link's POST and the status view only read: on SQLite they must
+    not queue for the write lock (BEGIN IMMEDIATE) behind the worker's transactions."""
+    client, engine, settings, ticket, token = web
+    with engine.begin() as conn:
+        ctx = context(settings, conn, whmcs, utcnow() - timedelta(minutes=31))
+        expired, claims, expires = tokens.issue(settings, ticket_id=ticket.id,
+                                                client_id=ticket.client_id,
+                                                changes=["package_change"], now=ctx.now)
+        store.add_nonce(conn, nonce=claims.nonce, ticket_id=ticket.id,
+                        client_id=ticket.client_id, issued_at=ctx.now, expires_at=expires)
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda _c, _cur, sql, *_rest: statements.append(sql))
+    assert client.get(f"/verify/{token}").status_code == 200
+    assert client.post(f"/verify/{expired}").status_code == 410
+    assert client.get(f"/api/tickets/{ticket.id}/verification", headers=AUTH).status_code == 200
+    assert statements  # the views did read
+    assert "BEGIN IMMEDIATE" not in statements

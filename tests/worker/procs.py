@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -88,3 +89,32 @@ def read(engine: Engine, stmt: Any) -> list[Any]:
 def unfinished(engine: Engine) -> int:
     return read(engine, select(func.count()).select_from(events)
                 .where(events.c.status != "done"))[0][0]
+
+
+@contextlib.contextmanager
+def running_serve(db_url: str, tmp: Path, *args: str,
+                  **env: str) -> Iterator[tuple[str, LogReader]]:
+    """A real ``whmcs-bridge serve`` on a free loopback port (extra CLI ``args``, settings as
+    ``WHMCS_BRIDGE_*`` in ``env``): yields its base URL and log, and kills its whole process
+    group afterwards."""
+    port = free_port()
+    proc = subprocess.Popen([*CLI, "serve", "--host", "127.0.0.1", "--port", str(port), *args],
+                            env=bridge_env(db_url, tmp, **env), cwd=tmp,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    logs = LogReader(proc)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        def up() -> bool:
+            import requests
+
+            try:
+                return requests.get(f"{base}/healthz", timeout=1).status_code == 200
+            except requests.RequestException:  # not listening yet, or still starting
+                return proc.poll() is not None  # exited: stop waiting, fail below
+        wait_for(up, 60, f"serve to answer /healthz; log:\n{logs.tail()}")
+        assert proc.poll() is None, f"serve exited: {logs.tail()}"
+        yield base, logs
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)

@@ -16,7 +16,8 @@ def test_gunicorn_options_use_receiver_worker_class_and_our_worker_count() -> No
     opts = gunicorn_options(host="127.0.0.1", port=8080, workers=0, log_level="WARNING")
     assert opts["bind"] == "127.0.0.1:8080"
     assert opts["workers"] == (os.cpu_count() or 1)
-    assert opts["worker_class"] == "gevent" and opts["worker_connections"] >= 100
+    assert opts["worker_class"] == "whmcs_bridge.http_worker.BridgeGeventWorker"
+    assert opts["worker_connections"] >= 100
     assert opts["loglevel"] == "warning" and opts["accesslog"] is None
     assert opts["logger_class"] is server.BridgeGunicornLogger
     assert gunicorn_options(host="::1", port=9, workers=3, log_level="INFO")["bind"] == "[::1]:9"
@@ -78,3 +79,17 @@ def test_worker_errors_are_scrubbed_of_secrets() -> None:
     assert secret not in text and "hunter2" not in text and "abcdef123456" not in text
     assert text.startswith("RuntimeError: failed with whsec_********")
     assert describe(KeyError()) == "KeyError"
+
+
+def test_fit_open_files_raises_the_soft_limit_up_to_the_hard_one(monkeypatch) -> None:
+    import resource
+
+    limits = {"now": (1024, 4096)}
+    monkeypatch.setattr(resource, "getrlimit", lambda _which: limits["now"])
+    monkeypatch.setattr(resource, "setrlimit", lambda _which, value: limits.update(now=value))
+    # 4096 connections need 4096 + the reserve: the hard limit caps it, connections shrink
+    assert server.fit_open_files(4096) == 4096 - server.RESERVED_FILES
+    assert limits["now"] == (4096, 4096)
+    limits["now"] = (1024, 1_000_000)
+    assert server.fit_open_files(4096) == 4096
+    assert limits["now"] == (4096 + server.RESERVED_FILES, 1_000_000)

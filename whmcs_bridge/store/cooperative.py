@@ -17,6 +17,12 @@ cost depends on how the process serves requests:
 
 :func:`current_mode` tells which applies; it must be asked in the serving process, after
 gunicorn's gevent worker has patched (so: on first use, never at import or app creation).
+
+The same runner serves every other SQLite write transaction (:mod:`whmcs_bridge.store.engine`):
+its ``BEGIN IMMEDIATE`` waits in C for the turnstile's ``flock`` and in SQLite's busy handler,
+and its ``COMMIT`` fsyncs; under gevent both go to the hub's thread pool, so a web request
+waiting for the write lock parks its greenlet instead of stopping its whole worker. A call made
+from a pool thread already (the group commit's writer) runs there directly.
 """
 
 from __future__ import annotations
