@@ -27,14 +27,16 @@ TICKETS = [
     (4, "DNS not resolving", "Medium", "Answered", "client_area", 40, 10),
     (5, "Do you offer VPS in Hanoi?", "Medium", "Open", "chat", 10, None),
 ]
+#: seeded for the browser only: overdue for days (shown in words)
+LONG_OVERDUE = [(6, "Backup restore failed", "Medium", "Open", "email", 3 * 24 * 60, None)]
 
 
-def seed(url: str, now: datetime) -> None:
+def seed(url: str, now: datetime, extra: list[tuple] | None = None) -> None:
     from whmcs_bridge.tickets import store
 
     engine = make_engine(url)
     with engine.begin() as conn:
-        for tid, subject, priority, status, channel, age, reply in TICKETS:
+        for tid, subject, priority, status, channel, age, reply in TICKETS + (extra or []):
             opened = now - timedelta(minutes=age)
             store.upsert_ticket(conn, tid, now=now, tid=f"SIM-{tid:06d}", subject=subject,
                                 priority=priority, status=status, department_id=1,
@@ -52,7 +54,7 @@ def bridge_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
-    seed(url, datetime.now(UTC))
+    seed(url, datetime.now(UTC), LONG_OVERDUE)
     settings = make_settings(url, whmcs={"admin_url": "http://whmcs.invalid/admin/"},
                              server={"secret_key": "browser-test-" + "k" * 20})
     with live_server(settings) as base:

@@ -27,7 +27,7 @@ from tests.worker.procs import CLI, REPO, free_port, wait_for
 from whmcs_bridge import initconfig
 from whmcs_bridge.api import WhmcsClient
 from whmcs_bridge.cli import cli
-from whmcs_bridge.settings import load_settings
+from whmcs_bridge.settings import SettingsError, load_settings
 from whmcs_bridge.signing import signed_headers
 from whmcs_bridge.sim import SimConfig, run_in_thread
 from whmcs_bridge.sim.config import READONLY_IDENTIFIER, READONLY_SECRET
@@ -76,6 +76,12 @@ def test_refuses_and_writes_nothing_when_the_role_is_too_narrow(sim: Any,
     assert "nothing written" in result.output and not out.exists()
     missing = CliRunner().invoke(cli, ["init", "--non-interactive", "-o", str(out)], env={})
     assert missing.exit_code == 2 and "--whmcs-url is required" in missing.output
+    zone = CliRunner().invoke(cli, [
+        "init", "--non-interactive", "-o", str(out), "--whmcs-url", sim.url, "--identifier",
+        "i", "--secret", "s", "--admin-username", "a", "--whmcs-timezone", "Mars/Olympus"],
+        env={})
+    assert isinstance(zone.exception, SettingsError) and "whmcs.timezone" in str(zone.exception)
+    assert not out.exists()
 
 
 @pytest.mark.slow
@@ -86,11 +92,13 @@ def test_init_then_serve_then_module_settings_from_a_clean_home(sim: Any,
     env = _clean_env(home)
     port = free_port()
     init = subprocess.run([*CLI, "init", "--non-interactive", "--whmcs-url", sim.url,
+                           "--whmcs-timezone", "UTC",
                            "--identifier", sim.identifier, "--secret", sim.secret,
                            "--admin-username", "simadmin",
                            "--public-url", f"http://127.0.0.1:{port}"],
                           env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert init.returncode == 0, init.stderr + init.stdout
+    assert "whmcs.timezone" not in init.stderr  # the simulator runs on UTC, as we said
     config = home / ".config" / "whmcs-bridge" / "bridge.toml"
     assert stat.S_IMODE(config.stat().st_mode) == 0o600
     pasted = dict(re.findall(r"^  (Bridge URL|Webhook signing secret|Staff API token)\s+(\S+)$",
@@ -100,6 +108,7 @@ def test_init_then_serve_then_module_settings_from_a_clean_home(sim: Any,
     assert [s.reveal() for s in settings.webhooks.secrets] == [pasted["Webhook signing secret"]]
     assert [t.reveal() for t in settings.api.tokens] == [pasted["Staff API token"]]
     assert len(settings.server.secret_key.reveal()) >= 32
+    assert settings.whmcs.timezone == "UTC"
     assert sim.secret in config.read_text() and sim.secret not in init.stdout
 
     base = [*CLI, "--config", str(config)]
@@ -160,3 +169,13 @@ def test_asks_for_what_the_flags_did_not_give(tmp_path: Path,
     again = CliRunner().invoke(cli, ["init", "-o", str(out), "--skip-check"], input=answers,
                                env={})
     assert again.exit_code == 1 and "--force" in again.output
+
+
+def test_warns_when_whmcs_runs_in_another_zone(sim: Any, tmp_path: Path) -> None:
+    # the simulator's WHMCS runs on UTC, the bridge's default zone is Asia/Ho_Chi_Minh
+    result = CliRunner().invoke(cli, [
+        "init", "--non-interactive", "-o", str(tmp_path / "b.toml"), "--whmcs-url", sim.url,
+        "--identifier", sim.identifier, "--secret", sim.secret, "--admin-username", "simadmin"],
+        env={})
+    assert result.exit_code == 0, result.output
+    assert "-7.0 h" in result.output and "init --whmcs-timezone" in result.output

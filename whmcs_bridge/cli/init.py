@@ -47,14 +47,16 @@ def _ask(value: str | None, flag: str, prompt: str, interactive: bool, *,
                                    "instead of the IP allow-list.")
 @click.option("--admin-username", help="An existing WHMCS admin the bridge replies as.")
 @click.option("--public-url", help="The bridge's public HTTPS URL (verification links).")
+@click.option("--whmcs-timezone", help="The WHMCS server's time zone when it differs from "
+                                       "the bridge's `timezone` (e.g. UTC).")
 @click.option("--database-url", help="database.url (default: SQLite in the data folder).")
 @click.option("--skip-check", is_flag=True, help="Do not check the credential against WHMCS.")
 @click.option("--force", is_flag=True, help="Overwrite an existing config file.")
 @click.option("--non-interactive", is_flag=True, help="Never prompt (automation).")
 def init(output: Path | None, whmcs_url: str | None, identifier: str | None,
          secret: str | None, access_key: str | None, admin_username: str | None,
-         public_url: str | None, database_url: str | None, skip_check: bool, force: bool,
-         non_interactive: bool) -> None:
+         public_url: str | None, whmcs_timezone: str | None, database_url: str | None,
+         skip_check: bool, force: bool, non_interactive: bool) -> None:
     """Generate the secrets, check the WHMCS API credential, write a private config file and
     print what to paste into the addon module's settings."""
     from whmcs_bridge import initconfig
@@ -77,7 +79,8 @@ def init(output: Path | None, whmcs_url: str | None, identifier: str | None,
         "webhooks": {"secrets": [keys.webhook_secret]},
         "api": {"tokens": [keys.api_token]},
         "whmcs": {"url": whmcs_url, "identifier": identifier, "secret": secret,
-                  "access_key": access_key, "admin_username": admin_username},
+                  "access_key": access_key, "admin_username": admin_username,
+                  "timezone": whmcs_timezone},
         "server": {"secret_key": keys.secret_key, "public_url": public_url},
     }
     # the same validation as every command, before anything is checked or written
@@ -92,6 +95,11 @@ def init(output: Path | None, whmcs_url: str | None, identifier: str | None,
         if not result.ok:
             raise Failed(f"WHMCS at {whmcs_url}: " + "; ".join(result.problems)
                          + " — nothing written (fix it in WHMCS, or pass --skip-check)")
+        from whmcs_bridge.doctor import WARN, check_whmcs_clock
+
+        clock = check_whmcs_clock(settings, lambda _settings: client)
+        if clock.state == WARN:  # most often: WHMCS runs in another zone than `timezone`
+            click.echo(f"note: {clock.summary} (init --whmcs-timezone)", err=True)
         click.echo(f"WHMCS {result.version or '(version unknown)'} at {whmcs_url}: the "
                    f"credential works (admin {result.admin}) and its API role allows every "
                    f"action the bridge calls ({len(initconfig.PROBES)})")

@@ -44,6 +44,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "none_verification": {"en": "No tickets need verification.",
                           "vi": "Không có phiếu cần xác minh."},
     "overdue": {"en": "overdue", "vi": "quá hạn"},
+    # long overdue in words (the browser puts the number in place of {n})
+    "overdue_days": {"en": "{n} days overdue", "vi": "quá hạn {n} ngày"},
+    "overdue_hours": {"en": "{n} h overdue", "vi": "quá hạn {n} giờ"},
     "paused_label": {"en": "clock paused", "vi": "tạm dừng"},
     "updated": {"en": "Updated", "vi": "Cập nhật"},
     "language": {"en": "Language", "vi": "Ngôn ngữ"},

@@ -198,6 +198,7 @@ def escalate_ticket(engine: Engine, settings: Any, services: Services, now: date
     if withheld:
         with engine.begin() as conn:
             record_withheld(conn, [(rec.id, key, t, a) for t, a in withheld], now)
+        result.withheld += [(rec.id, t, a) for t, a in withheld]
     performed: list[str] = []
     trigger = None
     for trigger, action in due:
