@@ -9,20 +9,22 @@ flag already set by someone else is recorded as ``skipped`` with the reason.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from whmcs_bridge.context import HandlerContext, Services
 from whmcs_bridge.sla import engine as E
 from whmcs_bridge.sla.escalation import cycle_key, due_actions, raised
 from whmcs_bridge.tickets import store
 from whmcs_bridge.tickets.replies import post_note
-from whmcs_bridge.tickets.tables import ticket_history
+from whmcs_bridge.tickets.tables import sla_schedule, ticket_history
 
 log = logging.getLogger(__name__)
 
@@ -174,16 +176,95 @@ def escalate_ticket(engine: Engine, settings: Any, services: Services, now: date
                        dedupe_key=f"escalation_done:{rec.id}:{key}:{trigger}")
 
 
+def _utc(ts: float | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+def escalation_pending(ev: E.Evaluation, escalation: Any,
+                       recorded: Callable[[str], Collection[tuple[str, str]]]) -> bool:
+    """Whether the open cycle has escalation actions still to do; ``recorded(cycle key)``
+    gives the ``(trigger, action)`` pairs already recorded for a cycle of this ticket."""
+    cur = ev.open_cycle
+    if cur is None or cur.state not in (E.AT_RISK, E.BREACHED):
+        return False
+    return bool(due_actions(cur.state, cur.level, escalation, recorded(cycle_key(cur))))
+
+
+def evaluation_row(rec: store.TicketRecord, history: list[tuple], policy: E.Policy,
+                   ev: E.Evaluation, now_ts: float, pending: bool) -> dict[str, Any]:
+    """What the store caches of an evaluation, for :func:`store.save_evaluations`: the state,
+    the due time, and when to look again — at once (``now``) while escalation actions are
+    still to do (a failed WHMCS call is retried by the next sweep), else the engine's next
+    transition."""
+    cur = ev.open_cycle
+    tp = policy.for_ticket(rec.department_id, rec.channel)
+    nxt = now_ts if pending else E.next_transition(history, now_ts, tp, ev)
+    return {"b_id": rec.id, "sla_state": ev.state,
+            "sla_due_at": _utc(cur.due_at if cur is not None else None),
+            "sla_next_at": _utc(nxt)}
+
+
+def reevaluate(conn: Connection, settings: Any, ticket_id: int, now: datetime,
+               policy: E.Policy | None = None) -> E.Evaluation | None:
+    """Evaluate one ticket at ``now`` and store its state and next transition — what an
+    event does for its own ticket, so the sweep need not look at it before that time.
+    Escalations themselves stay the sweep's (one transaction per action)."""
+    rec = store.get_ticket(conn, ticket_id)
+    if rec is None:
+        return None
+    policy = policy or E.Policy.from_settings(settings)
+    now_ts = now.timestamp()
+    hist = store.history(conn, rec)
+    ev = evaluate_loaded(rec, hist, policy, now_ts)
+    pending = escalation_pending(ev, settings.escalation,
+                                 lambda key: store.escalations_done(conn, rec.id, key))
+    store.save_evaluations(conn, [evaluation_row(rec, hist, policy, ev, now_ts, pending)])
+    return ev
+
+
+SCHEDULE = "sweep"
+
+
+def policy_digest(settings: Any) -> str:
+    """Fingerprint of the settings the stored next-transition times depend on."""
+    blob = json.dumps([settings.sla, settings.escalation], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _check_policy(conn: Connection, settings: Any, now: datetime) -> bool:
+    """When the ``[sla]``/``[escalation]`` settings differ from those the stored times were
+    computed under, make every open ticket due; True when that happened."""
+    digest = policy_digest(settings)
+    row = conn.execute(select(sla_schedule.c.policy_digest)
+                       .where(sla_schedule.c.name == SCHEDULE)).first()
+    if row is not None and row.policy_digest == digest:
+        return False
+    store.mark_open_sla_dirty(conn, settings.sla.closed_statuses)
+    if row is None:
+        conn.execute(insert(sla_schedule).values(name=SCHEDULE, policy_digest=digest,
+                                                 updated_at=now))
+    else:
+        conn.execute(update(sla_schedule).where(sla_schedule.c.name == SCHEDULE)
+                     .values(policy_digest=digest, updated_at=now))
+    return True
+
+
 def sweep(engine: Engine, settings: Any, services: Services, now: datetime | None = None, *,
           policy: E.Policy | None = None, batch: int = 500,
           progress: Callable[[int], None] | None = None) -> SweepResult:
-    """Re-evaluate every open ticket, cache its state, and run the escalations due."""
+    """Re-evaluate the open tickets that are due (their next transition has come, or their
+    inputs changed), cache their state and next transition, and run the escalations due.
+
+    A ticket not due cannot have changed state since it was last evaluated (see
+    :func:`whmcs_bridge.sla.engine.next_transition`), so ``evaluated`` and ``states`` count
+    only the tickets due this time."""
     now = now or datetime.now(UTC)
     policy = policy or E.Policy.from_settings(settings)
     result = SweepResult()
     now_ts = now.timestamp()
-    with engine.connect() as conn:
-        ids = list(store.open_ticket_ids(conn, settings.sla.closed_statuses))
+    with engine.begin() as conn:
+        _check_policy(conn, settings, now)
+        ids = store.due_ticket_ids(conn, settings.sla.closed_statuses, now)
     to_escalate: list[int] = []
     for i in range(0, len(ids), batch):
         chunk = ids[i:i + batch]
@@ -194,17 +275,12 @@ def sweep(engine: Engine, settings: Any, services: Services, now: datetime | Non
             saved = []
             for rec in recs:
                 ev = evaluate_loaded(rec, hists[rec.id], policy, now_ts)
-                cur = ev.open_cycle
-                state = ev.state
-                due = cur.due_at if cur is not None else None
-                saved.append({"b_id": rec.id, "sla_state": state,
-                              "sla_due_at": datetime.fromtimestamp(due, UTC)
-                              if due is not None else None})
+                pending = escalation_pending(ev, settings.escalation,
+                                             lambda key, i=rec.id, d=done: d.get((i, key), ()))
+                saved.append(evaluation_row(rec, hists[rec.id], policy, ev, now_ts, pending))
                 result.evaluated += 1
-                result.states[state] = result.states.get(state, 0) + 1
-                if cur is not None and cur.state in (E.AT_RISK, E.BREACHED) and due_actions(
-                        cur.state, cur.level, settings.escalation,
-                        done.get((rec.id, cycle_key(cur)), ())):
+                result.states[ev.state] = result.states.get(ev.state, 0) + 1
+                if pending:
                     to_escalate.append(rec.id)
             store.save_evaluations(conn, saved)
         if progress:
@@ -215,5 +291,7 @@ def sweep(engine: Engine, settings: Any, services: Services, now: datetime | Non
         except Exception as exc:  # one ticket's WHMCS trouble must not stop the sweep
             log.warning("escalation of ticket %s failed: %s", tid, exc)
             result.failed.append((tid, f"{type(exc).__name__}: {exc}"))
+            continue  # still due (sla_next_at = now): the next sweep tries again
+        with engine.begin() as conn:
+            reevaluate(conn, settings, tid, now, policy)
     return result
-
