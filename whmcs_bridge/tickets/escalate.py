@@ -231,16 +231,20 @@ def policy_digest(settings: Any) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def _stored_digest(conn: Connection) -> str | None:
+    return conn.execute(select(sla_schedule.c.policy_digest)
+                        .where(sla_schedule.c.name == SCHEDULE)).scalar()
+
+
 def _check_policy(conn: Connection, settings: Any, now: datetime) -> bool:
     """When the ``[sla]``/``[escalation]`` settings differ from those the stored times were
     computed under, make every open ticket due; True when that happened."""
     digest = policy_digest(settings)
-    row = conn.execute(select(sla_schedule.c.policy_digest)
-                       .where(sla_schedule.c.name == SCHEDULE)).first()
-    if row is not None and row.policy_digest == digest:
+    stored = _stored_digest(conn)
+    if stored == digest:
         return False
     store.mark_open_sla_dirty(conn, settings.sla.closed_statuses)
-    if row is None:
+    if stored is None:
         conn.execute(insert(sla_schedule).values(name=SCHEDULE, policy_digest=digest,
                                                  updated_at=now))
     else:
@@ -262,9 +266,13 @@ def sweep(engine: Engine, settings: Any, services: Services, now: datetime | Non
     policy = policy or E.Policy.from_settings(settings)
     result = SweepResult()
     now_ts = now.timestamp()
-    with engine.begin() as conn:
-        _check_policy(conn, settings, now)
+    with engine.connect() as conn:  # the steady state reads only: no writer lock taken
+        current = _stored_digest(conn) == policy_digest(settings)
         ids = store.due_ticket_ids(conn, settings.sla.closed_statuses, now)
+    if not current:
+        with engine.begin() as conn:
+            _check_policy(conn, settings, now)
+            ids = store.due_ticket_ids(conn, settings.sla.closed_statuses, now)
     to_escalate: list[int] = []
     for i in range(0, len(ids), batch):
         chunk = ids[i:i + batch]
