@@ -145,7 +145,11 @@ class _Pipeline:
         self.listing = False
         self.listed: set[int] = set()
         self.reads: deque[int] = deque()
-        self.queued: set[int] = set()
+        # pending when the run started (an interrupted run): the pages do not queue them
+        # again. No set of every queued id: memory must not follow N (a ticket the listing
+        # shows twice, moved by a reply meanwhile, is read twice — harmless, reads converge)
+        self.resumed: set[int] = set()
+        self.queued = 0
         self.ready: list[Any] = []
         self.read_total: int | None = None  # known once the listing is complete
         self.read_done = 0
@@ -153,8 +157,8 @@ class _Pipeline:
 
     def _queue(self, ids: list[int]) -> None:
         for tid in ids:
-            if tid not in self.queued:
-                self.queued.add(tid)
+            if tid not in self.resumed:
+                self.queued += 1
                 self.reads.append(tid)
 
     def _page(self, offset: int) -> Any:
@@ -166,8 +170,10 @@ class _Pipeline:
         ticket."""
         self.start = start
         with self.engine.connect() as conn:  # pending from an interrupted run
-            self._queue(list(conn.execute(select(tickets.c.id).where(
-                tickets.c.sync_pending.is_(True)).order_by(tickets.c.id)).scalars()))
+            pending = list(conn.execute(select(tickets.c.id).where(
+                tickets.c.sync_pending.is_(True)).order_by(tickets.c.id)).scalars())
+        self._queue(pending)
+        self.resumed = set(pending)
         if start is None:
             self._listing_complete(listed_now=False)
         else:
@@ -234,7 +240,7 @@ class _Pipeline:
             if self.full and self.start == 0:  # saw the whole list: absent means deleted
                 self.summary.deleted += _mark_deleted(self.engine, self.listed, self.now)
             _save(self.engine, phase="fetching", updated_at=self.now)
-        self.read_total = len(self.queued)
+        self.read_total = self.queued
         if self.progress:
             self.progress("fetching", 0, self.read_total)
             if self.read_done:
