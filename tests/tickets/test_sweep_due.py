@@ -152,3 +152,25 @@ def test_a_failed_escalation_stays_due_and_a_done_one_does_not(db_url, bridge_fa
     assert not res.failed and {a[2] for a in res.actions} >= {"note"}
     assert next_at(b, 1) == T0 + 30 * MIN  # at-risk actions done: look again when due
     assert escalate.policy_digest(settings) == escalate.policy_digest(make_settings(db_url))
+
+
+def test_closed_and_deleted_tickets_leave_the_due_range(db_url, bridge_factory,
+                                                        monkeypatch) -> None:
+    settings = make_settings(db_url, escalation=QUIET)
+    b = bridge_factory(db_url, settings)
+    for tid in (1, 2, 3):
+        open_ticket(b, tid, "High")
+    sweep(b.engine, settings, b.services, T0 + MIN)
+    with b.engine.begin() as conn:  # as a sync read does: no event re-evaluates them
+        store.upsert_ticket(conn, 1, now=T0 + 2 * MIN, status="Closed")
+        store.upsert_ticket(conn, 2, now=T0 + 2 * MIN, deleted=True)
+    assert next_at(b, 1) == SLA_DIRTY and next_at(b, 2) == SLA_DIRTY
+    seen = evaluated_ids(monkeypatch)
+    res = sweep(b.engine, settings, b.services, T0 + 3 * MIN)
+    assert (res.evaluated, seen) == (0, [])  # only open tickets are evaluated
+    assert next_at(b, 1) is None and next_at(b, 2) is None  # and the range is left clean
+    assert next_at(b, 3) == T0 + 24 * MIN
+    with b.engine.begin() as conn:  # reopened: due again
+        store.upsert_ticket(conn, 1, now=T0 + 4 * MIN, status="Open")
+    sweep(b.engine, settings, b.services, T0 + 5 * MIN)
+    assert seen == [1]

@@ -266,13 +266,16 @@ def sweep(engine: Engine, settings: Any, services: Services, now: datetime | Non
     policy = policy or E.Policy.from_settings(settings)
     result = SweepResult()
     now_ts = now.timestamp()
+    closed = settings.sla.closed_statuses
     with engine.connect() as conn:  # the steady state reads only: no writer lock taken
         current = _stored_digest(conn) == policy_digest(settings)
-        ids = store.due_ticket_ids(conn, settings.sla.closed_statuses, now)
-    if not current:
+        ids, gone = store.due_ticket_ids(conn, closed, now)
+    if not current or gone:
         with engine.begin() as conn:
-            _check_policy(conn, settings, now)
-            ids = store.due_ticket_ids(conn, settings.sla.closed_statuses, now)
+            if not current:
+                _check_policy(conn, settings, now)
+                ids, gone = store.due_ticket_ids(conn, closed, now)
+            store.clear_sla_next(conn, gone, closed)
     to_escalate: list[int] = []
     for i in range(0, len(ids), batch):
         chunk = ids[i:i + batch]

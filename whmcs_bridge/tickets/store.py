@@ -308,15 +308,32 @@ def save_evaluations(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 
 def due_ticket_ids(conn: Connection, closed_statuses: Iterable[str],
-                   now: datetime) -> list[int]:
-    """Open tickets whose next SLA transition has come (or whose inputs changed): what a sweep
-    evaluates. A range scan of ``ix_tickets_sla_next_at``: its cost follows the tickets due,
-    not the tickets open."""
-    q = select(tickets.c.id).where(tickets.c.sla_next_at <= now, tickets.c.deleted.is_(False),
-                                   tickets.c.status.not_in(list(closed_statuses)))
+                   now: datetime) -> tuple[list[int], list[int]]:
+    """Tickets whose next SLA transition has come (or whose inputs changed), as ``(open,
+    closed or deleted)``: a sweep evaluates the first and clears the second
+    (:func:`clear_sla_next`). A range scan of ``ix_tickets_sla_next_at``: its cost follows the
+    tickets due, not the tickets open."""
+    closed = set(closed_statuses)
+    q = select(tickets.c.id, tickets.c.status, tickets.c.deleted).where(
+        tickets.c.sla_next_at <= now)
+    open_: list[int] = []
+    gone: list[int] = []
+    for r in conn.execute(q):
+        (gone if r.deleted or r.status in closed else open_).append(r.id)
     # sorted here, not by ORDER BY id: SQLite would rather walk the primary key in order
     # (every row) than search the index and sort the few rows due
-    return sorted(conn.execute(q).scalars())
+    return sorted(open_), sorted(gone)
+
+
+def clear_sla_next(conn: Connection, ids: list[int], closed_statuses: Iterable[str]) -> None:
+    """Nothing to look at again for these closed or deleted tickets (a reopening is a write
+    that makes them due again). Rows reopened meanwhile keep their time: the status is checked
+    again in the statement. Left in the range, they would be scanned by every sweep."""
+    for i in range(0, len(ids), 500):
+        conn.execute(update(tickets).where(
+            tickets.c.id.in_(ids[i:i + 500]),
+            tickets.c.deleted.is_(True) | tickets.c.status.in_(list(closed_statuses)))
+            .values(sla_next_at=None))
 
 
 def mark_open_sla_dirty(conn: Connection, closed_statuses: Iterable[str]) -> int:
