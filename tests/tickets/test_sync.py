@@ -145,3 +145,63 @@ def test_channels_of_simulator_tickets(sqlite_url: str, sim: Any) -> None:
     assert got == expected
     assert {"chat", "staff", "email", "client_area"} <= set(got.values())
     engine.dispose()
+
+
+class Recording:
+    """The simulator's client, recording when each call starts and ends and how many run at
+    once; the last list page is held until a ticket read has started (or 10 s have passed),
+    which only a pipelined sync can satisfy."""
+
+    def __init__(self, inner: Any, last_offset: int) -> None:
+        import threading
+
+        self.inner = inner
+        self.last_offset = last_offset
+        self.lock = threading.Lock()
+        self.log: list[tuple[str, int]] = []
+        self.running = self.peak = 0
+        self.read_started = threading.Event()
+
+    def _call(self, kind: str, key: int, fn: Any, *args: Any, **kw: Any) -> Any:
+        with self.lock:
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+            self.log.append((kind + "+", key))
+        try:
+            if kind == "read":
+                self.read_started.set()
+            elif key == self.last_offset:
+                self.read_started.wait(10)
+            return fn(*args, **kw)
+        finally:
+            with self.lock:
+                self.running -= 1
+                self.log.append((kind + "-", key))
+
+    def get_tickets(self, **kw: Any) -> Any:
+        return self._call("page", kw["limitstart"], self.inner.get_tickets, **kw)
+
+    def get_ticket(self, tid: int) -> Any:
+        return self._call("read", tid, self.inner.get_ticket, tid)
+
+
+def test_reads_start_while_pages_are_listed_within_the_concurrency(sqlite_url: str,
+                                                                   sim: Any) -> None:
+    engine = make_engine(sqlite_url)
+    rec = Recording(client(sim), last_offset=50)  # 60 tickets, pages of 10
+    try:
+        summary = run_sync(engine, make_settings(sqlite_url), rec, concurrency=3, page_size=10)
+        assert (summary.listed, summary.fetched, summary.failed) == (60, 60, 0)
+        store_matches_sim(engine, sim)
+    finally:
+        engine.dispose()
+    log = rec.log
+    # the first page alone gives totalresults; nothing else runs before it is back
+    assert log[:2] == [("page+", 0), ("page-", 0)]
+    # pipelined: a ticket read started before the last page came back
+    assert log.index(("page-", 50)) > next(i for i, e in enumerate(log) if e[0] == "read+")
+    # every other page was asked for before any ticket read (pages make the work)
+    first_read = next(i for i, e in enumerate(log) if e[0] == "read+")
+    assert {k for e, k in log[:first_read] if e == "page+"} == {0, 10, 20, 30, 40, 50}
+    assert rec.peak <= 3  # one limit for pages and reads together
+    assert sorted(k for e, k in log if e == "read+") == sorted(sim.state.tickets)

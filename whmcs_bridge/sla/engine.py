@@ -242,6 +242,39 @@ def evaluate(history: History, now: float, policy: TicketPolicy, *,
                       closed)
 
 
+def next_transition(history: History, now: float, policy: TicketPolicy,
+                    ev: Evaluation) -> float | None:
+    """The earliest instant after ``now`` at which :func:`evaluate` of the same ``history``
+    can give another state, or ``None`` when only a new event can change it. ``ev`` is
+    ``evaluate(history, now, policy)``.
+
+    Time alone moves a running open cycle from ``on_track`` to ``at_risk`` (when the at-risk
+    share of the target has elapsed) and from ``at_risk`` to ``breached`` (its due time). Both
+    instants are found on the calendar's clock with ``at_clock``, which only lands inside open
+    hours: a threshold crossed while the calendar is closed is crossed at its next opening.
+    A paused or closed ticket's clock stands still until an event (the end of the pause, a
+    reopening) — except an item of ``history`` recorded ahead of ``now`` (a pause ending at a
+    known time, an event stamped by a clock running ahead), which is itself a transition.
+    """
+    out: float | None = None
+    for ts, _, _ in history:
+        if ts > now:
+            out = ts
+            break
+    cur = ev.open_cycle
+    if cur is None or cur.state not in (ON_TRACK, AT_RISK) or cur.elapsed_seconds is None:
+        return out
+    cal = policy.calendar
+    # working seconds spent paused so far: the effective clock lags the calendar's by that
+    paused_total = cal.clock(now) - (cur.start_clock + cur.elapsed_seconds)
+    if cur.state == ON_TRACK:
+        threshold = cur.due_clock - (1.0 - policy.at_risk_ratio) * cur.target_seconds
+    else:
+        threshold = cur.due_clock
+    at = cal.at_clock(threshold + paused_total)
+    return at if out is None else min(at, out)
+
+
 _POLICIES: dict[int, tuple[Any, Policy]] = {}
 
 

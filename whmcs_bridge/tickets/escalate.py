@@ -14,13 +14,15 @@ would do without writing anything (no cached state, no record, no WHMCS call, no
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from whmcs_bridge.context import HandlerContext, Services
 from whmcs_bridge.notify import outbox
@@ -35,7 +37,7 @@ from whmcs_bridge.sla.escalation import (
 from whmcs_bridge.store.base import dialect_insert
 from whmcs_bridge.tickets import golive, store
 from whmcs_bridge.tickets.replies import post_note
-from whmcs_bridge.tickets.tables import ticket_escalations, ticket_history
+from whmcs_bridge.tickets.tables import sla_schedule, ticket_escalations, ticket_history
 
 log = logging.getLogger(__name__)
 
@@ -267,21 +269,113 @@ def queue_backlog_summary(conn: Connection, settings: Any, now: datetime,
     return count if queued is not None else None
 
 
+def _utc(ts: float | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+def escalation_pending(ev: E.Evaluation, escalation: Any,
+                       recorded: Callable[[str], Collection[tuple[str, str]]]) -> bool:
+    """Whether the open cycle has escalation actions still to do; ``recorded(cycle key)``
+    gives the ``(trigger, action)`` pairs already recorded for a cycle of this ticket."""
+    cur = ev.open_cycle
+    if cur is None or cur.state not in (E.AT_RISK, E.BREACHED):
+        return False
+    return bool(due_actions(cur.state, cur.level, escalation, recorded(cycle_key(cur))))
+
+
+def evaluation_row(rec: store.TicketRecord, history: list[tuple], policy: E.Policy,
+                   ev: E.Evaluation, now_ts: float, pending: bool) -> dict[str, Any]:
+    """What the store caches of an evaluation, for :func:`store.save_evaluations`: the state,
+    the due time, and when to look again — at once (``now``) while escalation actions are
+    still to do (a failed WHMCS call is retried by the next sweep), else the engine's next
+    transition."""
+    cur = ev.open_cycle
+    tp = policy.for_ticket(rec.department_id, rec.channel)
+    nxt = now_ts if pending else E.next_transition(history, now_ts, tp, ev)
+    return {"b_id": rec.id, "sla_state": ev.state,
+            "sla_due_at": _utc(cur.due_at if cur is not None else None),
+            "sla_next_at": _utc(nxt)}
+
+
+def reevaluate(conn: Connection, settings: Any, ticket_id: int, now: datetime,
+               policy: E.Policy | None = None) -> E.Evaluation | None:
+    """Evaluate one ticket at ``now`` and store its state and next transition — what an
+    event does for its own ticket, so the sweep need not look at it before that time.
+    Escalations themselves stay the sweep's (one transaction per action)."""
+    rec = store.get_ticket(conn, ticket_id)
+    if rec is None:
+        return None
+    policy = policy or E.Policy.from_settings(settings)
+    now_ts = now.timestamp()
+    hist = store.history(conn, rec)
+    ev = evaluate_loaded(rec, hist, policy, now_ts)
+    pending = escalation_pending(ev, settings.escalation,
+                                 lambda key: store.escalations_done(conn, rec.id, key))
+    store.save_evaluations(conn, [evaluation_row(rec, hist, policy, ev, now_ts, pending)])
+    return ev
+
+
+SCHEDULE = "sweep"
+
+
+def policy_digest(settings: Any) -> str:
+    """Fingerprint of the settings the stored next-transition times depend on."""
+    blob = json.dumps([settings.sla, settings.escalation], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _stored_digest(conn: Connection) -> str | None:
+    return conn.execute(select(sla_schedule.c.policy_digest)
+                        .where(sla_schedule.c.name == SCHEDULE)).scalar()
+
+
+def _check_policy(conn: Connection, settings: Any, now: datetime) -> bool:
+    """When the ``[sla]``/``[escalation]`` settings differ from those the stored times were
+    computed under, make every open ticket due; True when that happened."""
+    digest = policy_digest(settings)
+    stored = _stored_digest(conn)
+    if stored == digest:
+        return False
+    store.mark_open_sla_dirty(conn, settings.sla.closed_statuses)
+    if stored is None:
+        conn.execute(insert(sla_schedule).values(name=SCHEDULE, policy_digest=digest,
+                                                 updated_at=now))
+    else:
+        conn.execute(update(sla_schedule).where(sla_schedule.c.name == SCHEDULE)
+                     .values(policy_digest=digest, updated_at=now))
+    return True
+
+
 def sweep(engine: Engine, settings: Any, services: Services, now: datetime | None = None, *,
           policy: E.Policy | None = None, batch: int = 500,
           progress: Callable[[int], None] | None = None, dry_run: bool = False) -> SweepResult:
-    """Re-evaluate every open ticket, cache its state, and run the escalations due
-    (``dry_run``: only report what would be done)."""
+    """Re-evaluate the open tickets that are due (their next transition has come, or their
+    inputs changed), cache their state and next transition, and run the escalations due
+    (``dry_run``: only report what would be done, writing nothing).
+
+    A ticket not due cannot have changed state since it was last evaluated (see
+    :func:`whmcs_bridge.sla.engine.next_transition`), so ``evaluated`` and ``states`` count
+    only the tickets due this time."""
     now = now or datetime.now(UTC)
     policy = policy or E.Policy.from_settings(settings)
     result = SweepResult(dry_run=dry_run)
     now_ts = now.timestamp()
-    # a dry run never takes the write lock: it reads what the first sweep would record
-    with (engine.connect().execution_options(sqlite_readonly=True) if dry_run
-          else engine.begin()) as conn:
-        ids = list(store.open_ticket_ids(conn, settings.sla.closed_statuses))
-        go_live = golive.would_be(conn, settings, now) if dry_run else golive.ensure(
-            conn, settings, now)
+    closed = settings.sla.closed_statuses
+    # The steady state (policy unchanged, go-live known) only reads: no writer lock taken.
+    with engine.connect().execution_options(sqlite_readonly=True) as conn:
+        current = _stored_digest(conn) == policy_digest(settings)
+        ids, gone = store.due_ticket_ids(conn, closed, now)
+        go_live = (golive.would_be(conn, settings, now) if dry_run
+                   else golive.effective(conn, settings))
+        if dry_run and not current:  # the first sweep under this policy looks at every one
+            ids = list(store.open_ticket_ids(conn, closed))
+    if not dry_run and (not current or gone or go_live is None):
+        with engine.begin() as conn:
+            if not current:
+                _check_policy(conn, settings, now)
+                ids, gone = store.due_ticket_ids(conn, closed, now)
+            store.clear_sla_next(conn, gone, closed)
+            go_live = golive.ensure(conn, settings, now)
     result.go_live_at = go_live.at.isoformat() if go_live else None
     to_escalate: list[int] = []
     for i in range(0, len(ids), batch):
@@ -296,23 +390,21 @@ def sweep(engine: Engine, settings: Any, services: Services, now: datetime | Non
             for rec in recs:
                 ev = evaluate_loaded(rec, hists[rec.id], policy, now_ts)
                 cur = ev.open_cycle
-                state = ev.state
-                due = cur.due_at if cur is not None else None
-                saved.append({"b_id": rec.id, "sla_state": state,
-                              "sla_due_at": datetime.fromtimestamp(due, UTC)
-                              if due is not None else None})
+                todo: list[tuple[str, str]] = []
+                if cur is not None and cur.state in (E.AT_RISK, E.BREACHED):
+                    key = cycle_key(cur)
+                    todo, held = decide(rec, hists[rec.id], policy, cur, settings.escalation,
+                                        done.get((rec.id, key), ()), go_live)
+                    withheld += [(rec.id, key, t, a) for t, a in held]
+                    result.withheld += [(rec.id, t, a) for t, a in held]
+                    if todo and dry_run:
+                        result.actions += [(rec.id, t, a, "would do") for t, a in todo]
+                # actions still to do keep the ticket due, so a failed one is tried again
+                saved.append(evaluation_row(rec, hists[rec.id], policy, ev, now_ts,
+                                            pending=bool(todo)))
                 result.evaluated += 1
-                result.states[state] = result.states.get(state, 0) + 1
-                if cur is None or cur.state not in (E.AT_RISK, E.BREACHED):
-                    continue
-                key = cycle_key(cur)
-                todo, held = decide(rec, hists[rec.id], policy, cur, settings.escalation,
-                                    done.get((rec.id, key), ()), go_live)
-                withheld += [(rec.id, key, t, a) for t, a in held]
-                result.withheld += [(rec.id, t, a) for t, a in held]
-                if todo and dry_run:
-                    result.actions += [(rec.id, t, a, "would do") for t, a in todo]
-                elif todo:
+                result.states[ev.state] = result.states.get(ev.state, 0) + 1
+                if todo and not dry_run:
                     to_escalate.append(rec.id)
             if not dry_run:
                 store.save_evaluations(conn, saved)
@@ -327,6 +419,9 @@ def sweep(engine: Engine, settings: Any, services: Services, now: datetime | Non
         except Exception as exc:  # one ticket's WHMCS trouble must not stop the sweep
             log.warning("escalation of ticket %s failed: %s", tid, exc)
             result.failed.append((tid, f"{type(exc).__name__}: {exc}"))
+            continue  # still due (sla_next_at = now): the next sweep tries again
+        with engine.begin() as conn:
+            reevaluate(conn, settings, tid, now, policy)
     if go_live is not None and result.withheld:
         with engine.begin() as conn:
             result.backlog_summary = queue_backlog_summary(conn, settings, now, go_live)

@@ -17,6 +17,7 @@ from whmcs_bridge.sla import engine as E
 from whmcs_bridge.sla.channels import classify
 from whmcs_bridge.tickets import store
 from whmcs_bridge.tickets.tables import (
+    SLA_DIRTY,
     bridge_replies,
     ticket_history,
     ticket_messages,
@@ -113,7 +114,8 @@ def apply_fetched_batch(conn: Connection, batch: list[Any], *, settings: Any, no
             "requestor_type": ticket.requestor_type or None, "opened_at": ticket.date,
             "last_reply_at": ticket.lastreply, "flag_admin_id": ticket.flag or None,
             "fetched_signature": signature(ticket), "synced_at": now, "sync_pending": False,
-            "deleted": False, "updated_at": now}
+            "deleted": False, "updated_at": now,
+            "sla_next_at": SLA_DIRTY}  # messages are rewritten below: evaluate again
         changes: list[tuple] = []
         if cur is None:
             inserts.append({"id": ticket.id, "opened_priority": values["priority"], **values})

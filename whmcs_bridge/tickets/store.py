@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from whmcs_bridge.sla import engine as E
 from whmcs_bridge.tickets.tables import (
+    SLA_DIRTY,
     bridge_replies,
     ticket_escalations,
     ticket_history,
@@ -31,6 +32,10 @@ LEVELS = {"High": "urgent", "Medium": "normal", "Low": "low"}
 PAUSE_REASONS = ("status", "awaiting_verification")
 TRACKED = ("priority", "status", "department_id")
 HISTORY_KIND = {"priority": "priority", "status": "status", "department_id": "department"}
+#: columns the SLA evaluation reads: a write that changes one makes the ticket due for the
+#: sweep (``sla_next_at = SLA_DIRTY``) — the sweep reads only due tickets
+SLA_INPUTS = frozenset({"priority", "opened_priority", "status", "department_id", "channel",
+                        "opened_at", "deleted"})
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,8 @@ def upsert_ticket(conn: Connection, ticket_id: int, *, now: datetime, at: dateti
         if key in values and values[key] != current[key]:
             changes.append((key, current[key], values[key]))
     upd = {k: v for k, v in values.items() if current[k] != v}
+    if SLA_INPUTS.intersection(upd):
+        upd["sla_next_at"] = SLA_DIRTY
     if upd:
         conn.execute(update(tickets).where(tickets.c.id == ticket_id)
                      .values(updated_at=now, **upd))
@@ -137,7 +144,15 @@ def add_message(conn: Connection, ticket_id: int, source_key: str, kind: str, at
         return False
     conn.execute(insert(ticket_messages).values(ticket_id=ticket_id, source_key=source_key,
                                                 kind=kind, at=at, author=author))
+    mark_sla_dirty(conn, ticket_id)
     return True
+
+
+def mark_sla_dirty(conn: Connection, ticket_id: int) -> None:
+    """The ticket's SLA inputs changed: the next sweep re-evaluates it (until then, or until
+    the event's own re-evaluation, its ``sla_next_at`` cannot be trusted)."""
+    conn.execute(update(tickets).where(tickets.c.id == ticket_id)
+                 .values(sla_next_at=SLA_DIRTY))
 
 
 def start_pause(conn: Connection, ticket_id: int, reason: str, at: datetime) -> bool:
@@ -151,6 +166,7 @@ def start_pause(conn: Connection, ticket_id: int, reason: str, at: datetime) -> 
         return False
     conn.execute(insert(ticket_pauses).values(ticket_id=ticket_id, reason=reason,
                                               started_at=at))
+    mark_sla_dirty(conn, ticket_id)
     return True
 
 
@@ -159,6 +175,8 @@ def end_pause(conn: Connection, ticket_id: int, reason: str, at: datetime) -> bo
     result = conn.execute(update(ticket_pauses).where(
         ticket_pauses.c.ticket_id == ticket_id, ticket_pauses.c.reason == reason,
         ticket_pauses.c.ended_at.is_(None)).values(ended_at=at))
+    if result.rowcount:
+        mark_sla_dirty(conn, ticket_id)
     return bool(result.rowcount)
 
 
@@ -284,9 +302,45 @@ def histories(conn: Connection, recs: list[TicketRecord]) -> dict[int, list[tupl
 
 
 def save_evaluations(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """``[{"b_id", "sla_state", "sla_due_at"}, ...]`` in one executemany."""
+    """``[{"b_id", "sla_state", "sla_due_at", "sla_next_at"}, ...]`` in one executemany."""
     if rows:
         conn.execute(update(tickets).where(tickets.c.id == bindparam("b_id")), rows)
+
+
+def due_ticket_ids(conn: Connection, closed_statuses: Iterable[str],
+                   now: datetime) -> tuple[list[int], list[int]]:
+    """Tickets whose next SLA transition has come (or whose inputs changed), as ``(open,
+    closed or deleted)``: a sweep evaluates the first and clears the second
+    (:func:`clear_sla_next`). A range scan of ``ix_tickets_sla_next_at``: its cost follows the
+    tickets due, not the tickets open."""
+    closed = set(closed_statuses)
+    q = select(tickets.c.id, tickets.c.status, tickets.c.deleted).where(
+        tickets.c.sla_next_at <= now)
+    open_: list[int] = []
+    gone: list[int] = []
+    for r in conn.execute(q):
+        (gone if r.deleted or r.status in closed else open_).append(r.id)
+    # sorted here, not by ORDER BY id: SQLite would rather walk the primary key in order
+    # (every row) than search the index and sort the few rows due
+    return sorted(open_), sorted(gone)
+
+
+def clear_sla_next(conn: Connection, ids: list[int], closed_statuses: Iterable[str]) -> None:
+    """Nothing to look at again for these closed or deleted tickets (a reopening is a write
+    that makes them due again). Rows reopened meanwhile keep their time: the status is checked
+    again in the statement. Left in the range, they would be scanned by every sweep."""
+    for i in range(0, len(ids), 500):
+        conn.execute(update(tickets).where(
+            tickets.c.id.in_(ids[i:i + 500]),
+            tickets.c.deleted.is_(True) | tickets.c.status.in_(list(closed_statuses)))
+            .values(sla_next_at=None))
+
+
+def mark_open_sla_dirty(conn: Connection, closed_statuses: Iterable[str]) -> int:
+    """Every open ticket due at the next sweep (the policy changed); returns how many."""
+    return conn.execute(update(tickets).where(
+        tickets.c.deleted.is_(False), tickets.c.status.not_in(list(closed_statuses)))
+        .values(sla_next_at=SLA_DIRTY)).rowcount
 
 
 def open_ticket_ids(conn: Connection, closed_statuses: Iterable[str]) -> Iterator[int]:

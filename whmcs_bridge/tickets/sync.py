@@ -1,16 +1,19 @@
 """``whmcs-bridge sync``: keep the store's tickets current from the WHMCS API.
 
-Two phases, both resumable because their progress is committed as they go:
+Two phases, both resumable because their progress is committed as they go, and pipelined:
+once the first page has given ``totalresults``, the other pages and the ticket reads share
+one pool of ``concurrency`` workers (a ticket is read as soon as its page is written, not
+after the whole listing).
 
-1. **Listing** — GetTickets over every department (``ignore_dept_assignments``), pages read
-   with bounded concurrency. Each listed ticket whose ``lastreply``/status/priority/department
-   differs from what the last GetTicket saw (every ticket on ``--full`` or on the first run) is
-   marked ``sync_pending``. The checkpoint (``sync_state``) records the next page offset.
-2. **Fetching** — every pending ticket is re-read with GetTicket by a thread pool of
-   ``concurrency`` workers; results are written by the calling thread (one writer) and
-   committed in small batches, clearing ``sync_pending``. A failed read leaves the ticket
-   pending for the next run; a refused credential (an ``AuthenticationError``) stops the run
-   at once instead, since every other read would be refused too.
+1. **Listing** — GetTickets over every department (``ignore_dept_assignments``). Each listed
+   ticket whose ``lastreply``/status/priority/department differs from what the last GetTicket
+   saw (every ticket on ``--full`` or on the first run) is marked ``sync_pending`` and queued
+   for reading. The checkpoint (``sync_state``) records the next page offset.
+2. **Fetching** — every pending ticket is re-read with GetTicket; results are written by the
+   calling thread (one writer) and committed in small batches, clearing ``sync_pending``. A
+   failed read leaves the ticket pending for the next run; a refused credential (an
+   ``AuthenticationError``) stops the run at once instead, since every other read would be
+   refused too.
 
 The first run records the go-live time (:mod:`whmcs_bridge.tickets.golive`): thresholds
 crossed before it get no escalation action.
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
@@ -93,8 +97,8 @@ def _mark_deleted(engine: Engine, listed: set[int], now: datetime) -> int:
     return len(gone)
 
 
-def _mark_page(engine: Engine, items: list[Any], *, full: bool, now: datetime) -> int:
-    """Mark the page's changed tickets pending (creating unknown ones); return how many."""
+def _mark_page(engine: Engine, items: list[Any], *, full: bool, now: datetime) -> list[int]:
+    """Mark the page's changed tickets pending (creating unknown ones); return their ids."""
     by_id = {t.id: t for t in items}
     with engine.begin() as conn:
         known = dict(conn.execute(select(tickets.c.id, tickets.c.fetched_signature)
@@ -116,114 +120,175 @@ def _mark_page(engine: Engine, items: list[Any], *, full: bool, now: datetime) -
         if stale:
             conn.execute(update(tickets).where(tickets.c.id.in_(stale))
                          .values(sync_pending=True))
-    return len(new_rows) + len(stale)
+    return [r["id"] for r in new_rows] + stale
 
 
-def _list(engine: Engine, client: Any, summary: SyncSummary, *, full: bool, start: int,
-          concurrency: int, page_size: int, now: datetime, progress: Progress | None,
-          listed: set[int]) -> None:
-    """Read every page from ``start``; commit the offset as contiguous pages complete."""
-    first = client.get_tickets(limitstart=start, limitnum=page_size,
-                               ignore_dept_assignments=True)
-    total = first.total
-    _save(engine, total=total)
-    pages: dict[int, Any] = {start: first}
-    offsets = list(range(start + page_size, total, page_size))
-    next_offset = start
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="sync-list") as pool:
-        futures: dict[Future, int] = {}
-        it = iter(offsets)
-        for off in it:
-            futures[pool.submit(client.get_tickets, limitstart=off, limitnum=page_size,
-                                ignore_dept_assignments=True)] = off
-            if len(futures) >= concurrency * 2:
-                break
-        while True:
-            while next_offset in pages:
-                page = pages.pop(next_offset)
-                summary.listed += len(page.items)
-                listed.update(t.id for t in page.items)
-                _mark_page(engine, page.items, full=full, now=now)
-                next_offset += page_size if page.items else total
-                _save(engine, next_offset=next_offset, updated_at=now)
-                if progress:
-                    progress("listing", len(page.items), total)
-            if not futures:
-                break
-            done, _ = wait(futures, return_when=FIRST_COMPLETED)
-            for fut in done:
-                off = futures.pop(fut)
-                pages[off] = fut.result()  # a failed page aborts: the offset is kept
-                nxt = next(it, None)
-                if nxt is not None:
-                    futures[pool.submit(client.get_tickets, limitstart=nxt,
-                                        limitnum=page_size, ignore_dept_assignments=True)] = nxt
+PAGE, READ = "page", "read"
 
 
-def _fetch(engine: Engine, client: Any, settings: Any, summary: SyncSummary, *,
-           concurrency: int, now: datetime, progress: Progress | None) -> None:
-    from whmcs_bridge.api.errors import AuthenticationError, NotFoundError
+class _Pipeline:
+    """The listing and the ticket reads of one run, in one pool of ``concurrency`` workers.
 
-    with engine.connect() as conn:
-        pending = list(conn.execute(select(tickets.c.id).where(tickets.c.sync_pending.is_(True))
-                                    .order_by(tickets.c.id)).scalars())
-    total = len(pending)
-    if progress:
-        progress("fetching", 0, total)
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="sync-fetch") as pool:
-        futures: dict[Future, int] = {}
-        it = iter(pending)
+    The first page is read alone (it gives ``totalresults``); from then on every free worker
+    takes the next list page if one is left, else the next pending ticket, so no worker waits
+    for the listing to finish: the run costs about ``1 + (pages - 1 + reads) / concurrency``
+    round trips. Results are written by the calling thread only (one writer): pages in offset
+    order (the checkpoint is the offset of the first page not yet written), reads in batches
+    of ``COMMIT_EVERY``. A failed page aborts the run with its offset kept; a failed read
+    leaves its ticket pending for the next run.
+    """
 
-        def submit() -> None:
-            tid = next(it, None)
-            if tid is not None:
-                futures[pool.submit(client.get_ticket, tid)] = tid
+    def __init__(self, engine: Engine, client: Any, settings: Any, summary: SyncSummary, *,
+                 full: bool, concurrency: int, page_size: int, now: datetime,
+                 progress: Progress | None) -> None:
+        self.engine, self.client, self.settings, self.summary = engine, client, settings, summary
+        self.full, self.concurrency, self.page_size = full, concurrency, page_size
+        self.now, self.progress = now, progress
+        self.offsets: deque[int] = deque()
+        self.pages: dict[int, Any] = {}  # read, waiting for the pages before them
+        self.next_offset = 0
+        self.total: int | None = None
+        self.listing = False
+        self.listed: set[int] = set()
+        self.reads: deque[int] = deque()
+        # pending when the run started (an interrupted run): the pages do not queue them
+        # again. No set of every queued id: memory must not follow N (a ticket the listing
+        # shows twice, moved by a reply meanwhile, is read twice — harmless, reads converge)
+        self.resumed: set[int] = set()
+        self.queued = 0
+        self.ready: list[Any] = []
+        self.read_total: int | None = None  # known once the listing is complete
+        self.read_done = 0
+        self.start: int | None = None
 
-        for _ in range(concurrency * 4):
-            submit()
-        ready: list[Any] = []
+    def _queue(self, ids: list[int]) -> None:
+        for tid in ids:
+            if tid not in self.resumed:
+                self.queued += 1
+                self.reads.append(tid)
 
-        def flush() -> None:
-            if not ready:
-                return
-            with engine.begin() as conn:
-                before = dict(conn.execute(
-                    select(tickets.c.id, tickets.c.fetched_signature)
-                    .where(tickets.c.id.in_([t.id for t in ready]))).all())
-                apply_fetched_batch(conn, ready, settings=settings, now=now)
-            summary.fetched += len(ready)
-            summary.changed += sum(before.get(t.id) != signature(t) for t in ready)
-            n = len(ready)
-            ready.clear()
-            if progress:
-                progress("fetching", n, total)
+    def _page(self, offset: int) -> Any:
+        return self.client.get_tickets(limitstart=offset, limitnum=self.page_size,
+                                       ignore_dept_assignments=True)
 
-        while futures:
-            done, _ = wait(futures, return_when=FIRST_COMPLETED)
-            for fut in done:
-                tid = futures.pop(fut)
-                submit()
-                try:
-                    ready.append(fut.result())
-                except NotFoundError:
-                    with engine.begin() as conn:
-                        conn.execute(update(tickets).where(tickets.c.id == tid)
-                                     .values(deleted=True, sync_pending=False))
-                    summary.deleted += 1
-                except AuthenticationError:
-                    # WHMCS refused the credential: no other ticket can be read, and the
-                    # client already refuses to try (each try would be one more failed
-                    # login towards an IP ban). Keep what was read, leave the rest pending.
-                    for other in futures:
-                        other.cancel()
-                    flush()
-                    raise
-                except Exception as exc:  # left pending for the next run
-                    summary.failed += 1
-                    summary.errors.append(f"ticket {tid}: {exc}")
-                    log.warning("sync: GetTicket %s failed: %s", tid, exc)
-            if len(ready) >= COMMIT_EVERY or not futures:
-                flush()
+    def run(self, start: int | None) -> None:
+        """List from ``start`` (``None``: the listing is complete) and read every pending
+        ticket."""
+        self.start = start
+        with self.engine.connect() as conn:  # pending from an interrupted run
+            pending = list(conn.execute(select(tickets.c.id).where(
+                tickets.c.sync_pending.is_(True)).order_by(tickets.c.id)).scalars())
+        self._queue(pending)
+        self.resumed = set(pending)
+        if start is None:
+            self._listing_complete(listed_now=False)
+        else:
+            first = self._page(start)
+            self.total = first.total
+            _save(self.engine, total=self.total)
+            self.listing = True
+            self.next_offset = start
+            self.pages[start] = first
+            self.offsets.extend(range(start + self.page_size, self.total, self.page_size))
+            self._write_pages()
+        futures: dict[Future, tuple[str, int]] = {}
+        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="sync")
+        try:
+            while True:
+                # a backlog of one extra task per worker: a worker never idles while this
+                # thread writes; list pages still go first, they are what makes more work
+                while len(futures) < 2 * self.concurrency and (self.offsets or self.reads):
+                    if self.offsets:
+                        off = self.offsets.popleft()
+                        futures[pool.submit(self._page, off)] = (PAGE, off)
+                    else:
+                        tid = self.reads.popleft()
+                        futures[pool.submit(self.client.get_ticket, tid)] = (READ, tid)
+                if not futures:
+                    break
+                done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    kind, key = futures.pop(fut)
+                    if kind == PAGE:
+                        self.pages[key] = fut.result()  # a failed page aborts: offset kept
+                    else:
+                        self._take_read(key, fut)
+                self._write_pages()
+                if len(self.ready) >= COMMIT_EVERY or not futures:
+                    self._flush()
+            self._flush()
+        except BaseException:
+            for fut in futures:
+                fut.cancel()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _write_pages(self) -> None:
+        while self.listing and self.next_offset in self.pages:
+            page = self.pages.pop(self.next_offset)
+            self.summary.listed += len(page.items)
+            self.listed.update(t.id for t in page.items)
+            self._queue(_mark_page(self.engine, page.items, full=self.full, now=self.now))
+            assert self.total is not None
+            self.next_offset += self.page_size if page.items else self.total
+            _save(self.engine, next_offset=self.next_offset, updated_at=self.now)
+            if self.progress:
+                self.progress("listing", len(page.items), self.total)
+            if self.next_offset >= self.total:
+                self.offsets.clear()  # an empty page ends the listing early
+                self._listing_complete(listed_now=True)
+
+    def _listing_complete(self, *, listed_now: bool) -> None:
+        self.listing = False
+        self.pages.clear()
+        if listed_now:
+            if self.full and self.start == 0:  # saw the whole list: absent means deleted
+                self.summary.deleted += _mark_deleted(self.engine, self.listed, self.now)
+            _save(self.engine, phase="fetching", updated_at=self.now)
+        self.read_total = self.queued
+        if self.progress:
+            self.progress("fetching", 0, self.read_total)
+            if self.read_done:
+                self.progress("fetching", self.read_done, self.read_total)
+
+    def _take_read(self, tid: int, fut: Future) -> None:
+        from whmcs_bridge.api.errors import AuthenticationError, NotFoundError
+
+        try:
+            self.ready.append(fut.result())
+        except AuthenticationError:
+            # WHMCS refused the credential: no other ticket can be read, and the client
+            # already refuses to try (each try would be one more failed login towards an IP
+            # ban). Keep what was read, leave the rest pending; the caller cancels the rest.
+            self._flush()
+            raise
+        except NotFoundError:
+            with self.engine.begin() as conn:
+                conn.execute(update(tickets).where(tickets.c.id == tid)
+                             .values(deleted=True, sync_pending=False))
+            self.summary.deleted += 1
+        except Exception as exc:  # left pending for the next run
+            self.summary.failed += 1
+            self.summary.errors.append(f"ticket {tid}: {exc}")
+            log.warning("sync: GetTicket %s failed: %s", tid, exc)
+
+    def _flush(self) -> None:
+        ready = self.ready
+        if not ready:
+            return
+        with self.engine.begin() as conn:
+            before = dict(conn.execute(
+                select(tickets.c.id, tickets.c.fetched_signature)
+                .where(tickets.c.id.in_([t.id for t in ready]))).all())
+            apply_fetched_batch(conn, ready, settings=self.settings, now=self.now)
+        self.summary.fetched += len(ready)
+        self.summary.changed += sum(before.get(t.id) != signature(t) for t in ready)
+        n = len(ready)
+        self.ready = []
+        self.read_done += n
+        if self.progress and self.read_total is not None:
+            self.progress("fetching", n, self.read_total)
 
 
 def run_sync(engine: Engine, settings: Any, client: Any, *, full: bool = False,
@@ -248,15 +313,9 @@ def run_sync(engine: Engine, settings: Any, client: Any, *, full: bool = False,
         with engine.begin() as conn:  # the first sync of this WHMCS is its go-live
             golive.record(conn, now, golive.BY_SYNC)
     summary.mode = "full" if full else "incremental"
-    if start is not None:
-        listed: set[int] = set()
-        _list(engine, client, summary, full=full, start=start, concurrency=concurrency,
-              page_size=page_size, now=now, progress=progress, listed=listed)
-        if full and start == 0:  # saw the whole list in this run: absent means deleted
-            summary.deleted += _mark_deleted(engine, listed, now)
-        _save(engine, phase="fetching", updated_at=now)
-    _fetch(engine, client, settings, summary, concurrency=concurrency, now=now,
-           progress=progress)
+    pipe = _Pipeline(engine, client, settings, summary, full=full, concurrency=concurrency,
+                     page_size=page_size, now=now, progress=progress)
+    pipe.run(start)
     summary.duration = time.monotonic() - started
     done = {"phase": "done", "updated_at": now, "last_completed_at": now,
             "stats": summary.as_dict()}

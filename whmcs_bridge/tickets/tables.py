@@ -6,10 +6,13 @@ priority/status/department changes with who made them; ``ticket_pauses`` clock p
 reason; ``ticket_escalations`` what the bridge did (once per cycle, enforced by a unique key);
 ``bridge_replies`` what the bridge itself posted (so its replies never meet an SLA);
 ``piped_mail`` recently piped e-mails (channel detection); ``sync_state`` named rows: the
-resumable sync checkpoint (``tickets``) and the go-live time (``go_live``).
+resumable sync checkpoint (``tickets``) and the go-live time (``go_live``); ``sla_schedule``
+the policy the next-transition times were computed under.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
@@ -27,6 +30,8 @@ from sqlalchemy import (
 from whmcs_bridge.store.base import UTCDateTime, metadata
 
 _ID = BigInteger().with_variant(Integer, "sqlite")
+#: ``tickets.sla_next_at`` of a ticket whose SLA inputs changed since it was last evaluated
+SLA_DIRTY = datetime(1970, 1, 1, tzinfo=UTC)
 
 tickets = Table(
     "tickets", metadata,
@@ -57,8 +62,24 @@ tickets = Table(
     # cached evaluation (for listings and the sweep's cheap pre-filter)
     Column("sla_state", String(20), nullable=True),
     Column("sla_due_at", UTCDateTime, nullable=True),
+    # the earliest instant the cached evaluation can change with no event (at-risk time, due
+    # time, a recorded item not yet reached); NULL: never without an event. The sweep reads
+    # only rows whose time has come (ix_tickets_sla_next_at). A write that changes the SLA's
+    # inputs sets it to SLA_DIRTY (the epoch: "due at once"), so a row inserted with no value
+    # is due too (the default).
+    Column("sla_next_at", UTCDateTime, nullable=True, default=SLA_DIRTY),
     Index("ix_tickets_status", "status"),
     Index("ix_tickets_pending", "sync_pending"),
+    Index("ix_tickets_sla_next_at", "sla_next_at"),
+)
+
+#: the policy the stored ``sla_next_at`` times were computed under (one row, name "sweep"):
+#: when the ``[sla]``/``[escalation]`` settings change, every open ticket is due again.
+sla_schedule = Table(
+    "sla_schedule", metadata,
+    Column("name", String(40), primary_key=True),
+    Column("policy_digest", String(64), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )
 
 ticket_messages = Table(
