@@ -42,6 +42,7 @@ from webhooks.throttle import Throttle
 from whmcs_bridge.dashboard import charts, i18n, sessions
 from whmcs_bridge.dashboard.data import (
     LEVELS,
+    PER_PAGE,
     SLA_ORDER,
     WINDOWS,
     apply_filters,
@@ -70,6 +71,8 @@ REFERRER_POLICY = "same-origin"
 REFRESH_SECONDS = 60
 #: rows of the Breaches and Ownership verification sections (the rest: filter or "n more")
 SECTION_ROWS = 10
+#: rows of one page of the open-tickets table (bench/dashboard.py lifts it for its baseline)
+PAGE_ROWS = PER_PAGE
 
 
 @bp.record_once
@@ -216,7 +219,7 @@ def dashboard() -> Response:
     data = load_dashboard(state.engine, state.settings, now)
     t = i18n.translator(_lang())
     tz = state.settings.tz
-    shown = paginate(apply_filters(data.open_tickets, filters), filters.page)
+    shown = paginate(apply_filters(data.open_tickets, filters), filters.page, PAGE_ROWS)
     return _page("dashboard.html", data=data, charts=_charts(data, t),
                  colours=charts.STATE_COLOURS, now_iso=now.isoformat(),
                  now_text=f"{now.astimezone(tz):%H:%M:%S %d/%m/%Y} ({state.settings.timezone})",
