@@ -167,3 +167,22 @@ def test_dashboard_fits_a_phone(bridge_url: str, browser: Any) -> None:
         page.screenshot(path=str(ARTIFACTS / "dashboard-phone.png"), full_page=True)
     finally:
         context.close()
+
+
+def test_the_page_reloads_itself_keeping_its_filters(bridge_url: str, page: Any,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The live server runs in this process: a 1-second period shows the nonced script's
+    reload happening (a CSP refusal would be a console error) and keeping the address."""
+    import webhooks.dashboard as view
+
+    _sign_in(page, bridge_url, "en")
+    monkeypatch.setattr(view, "REFRESH_SECONDS", 1)
+    page.goto(f"{bridge_url}/dashboard?lang=en&sla=breached")
+    page.wait_for_selector("main[data-refresh='1']")
+    loaded = page.evaluate("performance.timeOrigin")
+    page.wait_for_event("load", timeout=10000)  # the reload, not a navigation of ours
+    page.wait_for_selector("#open-tickets")
+    assert page.evaluate("performance.timeOrigin") > loaded
+    assert "sla=breached" in page.url
+    assert _row_states(page) == ["breached", "breached"]
+    assert page.problems == [], page.problems
