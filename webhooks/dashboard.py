@@ -228,6 +228,9 @@ def dashboard() -> Response:
                  sla_states=SLA_ORDER, channels=CHANNELS,
                  due_text=lambda iso: local_time(iso, tz), section_rows=SECTION_ROWS,
                  refresh_seconds=REFRESH_SECONDS,
+                 lang_links={code: url_for("dashboard.dashboard", lang=code,
+                                           **filters.query(page=shown.number))
+                             for code in i18n.LANGUAGES},
                  link=lambda **changes: url_for("dashboard.dashboard",
                                                 **filters.query(**changes)))
 

@@ -319,3 +319,10 @@ def test_the_page_refreshes_itself_with_its_nonced_script(volume_app: Any) -> No
     script = html[html.index(f'<script nonce="{nonce}">'):]
     assert "location.reload()" in script
     assert "@media (max-width: 700px)" in html  # fits a phone (checked in the browser too)
+
+
+def test_the_language_toggle_keeps_the_filters_and_page(volume_app: Any) -> None:
+    _, html = _get(volume_app, "channel=chat&page=2&q=Problem")  # 60 rows: 2 pages
+    assert 'href="/dashboard?lang=vi&amp;channel=chat&amp;q=Problem&amp;page=2" lang="vi"' in html
+    page = volume_app.test_client().get("/dashboard?lang=en").get_data(as_text=True)
+    assert 'href="?lang=vi" lang="vi"' in page  # the sign-in page switches in place
