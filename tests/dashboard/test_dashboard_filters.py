@@ -64,6 +64,13 @@ def test_bad_values_are_ignored_and_named() -> None:
                         Problem("page", "-2")]
 
 
+def test_ignored_values_are_named_short_and_printable() -> None:
+    _, problems = parse_filters({"channel": "x" * 5000, "sla": "a\x00b\x1b[31m"})
+    by_field = {p.field: p.value for p in problems}
+    assert by_field["channel"] == "x" * 40 + "…"
+    assert by_field["sla"] == "a\ufffdb\ufffd[31m"
+
+
 def test_numbers_must_be_plain_positive_and_bounded() -> None:
     for raw in ("0", "1.5", "1e3", "٣", "9" * 10, "0x10"):
         f, problems = parse_filters({"page": raw})

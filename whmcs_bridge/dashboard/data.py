@@ -186,6 +186,17 @@ class Problem:
     value: str
 
 
+#: characters of an ignored value echoed back on the page
+SHOWN_VALUE = 40
+
+
+def _shown(raw: str) -> str:
+    """An ignored value as the page names it: printable characters only, cut short (the
+    query string is the visitor's, and may be long or hold control characters)."""
+    text = "".join(ch if ch.isprintable() else "\ufffd" for ch in raw)
+    return text if len(text) <= SHOWN_VALUE else text[:SHOWN_VALUE] + "…"
+
+
 def _positive_int(raw: str) -> int | None:
     raw = raw.strip()
     if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
@@ -206,19 +217,19 @@ def parse_filters(args: Mapping[str, str]) -> tuple[Filters, list[Problem]]:
         if raw and raw in allowed:
             values[name] = raw
         elif raw:
-            problems.append(Problem(name, raw))
+            problems.append(Problem(name, _shown(raw)))
     for name in ("department", "page"):
         raw = (args.get(name) or "").strip()
         if not raw:
             continue
         number = _positive_int(raw)
         if number is None:
-            problems.append(Problem(name, raw))
+            problems.append(Problem(name, _shown(raw)))
         else:
             values[name] = number
     q = " ".join((args.get("q") or "").split())
     if len(q) > MAX_QUERY:
-        problems.append(Problem("q", q[:20] + "…"))
+        problems.append(Problem("q", _shown(q)))
         q = q[:MAX_QUERY]
     return Filters(q=q, **values), problems
 
