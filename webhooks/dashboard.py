@@ -40,8 +40,19 @@ from webhooks.app import bridge
 from webhooks.auth import bearer_token, token_is_valid
 from webhooks.throttle import Throttle
 from whmcs_bridge.dashboard import charts, i18n, sessions
-from whmcs_bridge.dashboard.data import LEVELS, SLA_ORDER, WINDOWS
+from whmcs_bridge.dashboard.data import (
+    LEVELS,
+    PER_PAGE,
+    SLA_ORDER,
+    WINDOWS,
+    apply_filters,
+    departments,
+    local_time,
+    paginate,
+    parse_filters,
+)
 from whmcs_bridge.dashboard.source import load_dashboard
+from whmcs_bridge.sla.settings import CHANNELS
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +67,12 @@ _SALT = "whmcs-bridge.dashboard.session"
 #: only stops a flood of guesses, per process). Successful sign-ins take nothing.
 SIGNIN_BURST, SIGNIN_PER_SECOND = 5, 1 / 60
 REFERRER_POLICY = "same-origin"
+#: the page reloads itself this often (its script skips a reload while a filter is being typed)
+REFRESH_SECONDS = 60
+#: rows of the Breaches and Ownership verification sections (the rest: filter or "n more")
+SECTION_ROWS = 10
+#: rows of one page of the open-tickets table (bench/dashboard.py lifts it for its baseline)
+PAGE_ROWS = PER_PAGE
 
 
 @bp.record_once
@@ -190,16 +207,32 @@ def root() -> Response:
 
 @bp.get("/dashboard")
 def dashboard() -> Response:
+    """The page. The open-tickets table is filtered and paged from the query string
+    (``department``, ``level``, ``sla``, ``channel``, ``q``, ``page``): every open ticket is
+    still evaluated (the counts and charts cover them all), but only one page of rows is
+    rendered. A bad value is ignored and named on the page, never an error."""
     if not (_session_is_valid() or token_is_valid(bearer_token())):
         return _page("dashboard_login.html")
     state = bridge()
     now = datetime.now(UTC)
+    filters, problems = parse_filters(request.args)
     data = load_dashboard(state.engine, state.settings, now)
     t = i18n.translator(_lang())
-    local = now.astimezone(state.settings.tz)
+    tz = state.settings.tz
+    shown = paginate(apply_filters(data.open_tickets, filters), filters.page, PAGE_ROWS)
     return _page("dashboard.html", data=data, charts=_charts(data, t),
                  colours=charts.STATE_COLOURS, now_iso=now.isoformat(),
-                 now_text=f"{local:%H:%M:%S %d/%m/%Y} ({state.settings.timezone})")
+                 now_text=f"{now.astimezone(tz):%H:%M:%S %d/%m/%Y} ({state.settings.timezone})",
+                 filters=filters, problems=problems, shown=shown,
+                 departments=departments(data.open_tickets), levels=LEVELS,
+                 sla_states=SLA_ORDER, channels=CHANNELS,
+                 due_text=lambda iso: local_time(iso, tz), section_rows=SECTION_ROWS,
+                 refresh_seconds=REFRESH_SECONDS,
+                 lang_links={code: url_for("dashboard.dashboard", lang=code,
+                                           **filters.query(page=shown.number))
+                             for code in i18n.LANGUAGES},
+                 link=lambda **changes: url_for("dashboard.dashboard",
+                                                **filters.query(**changes)))
 
 
 @bp.post("/dashboard/login")

@@ -111,3 +111,78 @@ def test_ticket_panel_renders_and_ticks(bridge_url: str, page: Any) -> None:
 HOST_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>WHMCS admin</title>
 <link rel="icon" href="data:,"></head><body><h1>Ticket #</h1>
 <div id="panel-host">{fragment}</div></body></html>"""
+
+
+def _row_states(page: Any) -> list[str]:
+    return page.eval_on_selector_all("#open-tickets tbody tr",
+                                     "els => els.map(e => e.dataset.slaState)")
+
+
+def test_filters_and_search_narrow_the_table(bridge_url: str, page: Any) -> None:
+    """The filter form is a plain GET: choosing a state and submitting shows only those
+    tickets and keeps the choice in the address (so the self-refresh keeps it too)."""
+    _sign_in(page, bridge_url, "en")
+    assert len(_row_states(page)) == 6
+    page.select_option("#filters select[name=sla]", "breached")
+    page.click("#filters button[type=submit]")
+    page.wait_for_url("**sla=breached**")
+    assert _row_states(page) == ["breached", "breached"]
+    assert page.locator("#filters select[name=sla]").input_value() == "breached"
+    page.select_option("#filters select[name=channel]", "chat")
+    page.click("#filters button[type=submit]")
+    page.wait_for_selector(".none-match")
+    page.click("#filters a.clear")
+    page.wait_for_selector("#open-tickets tbody tr")
+    assert len(_row_states(page)) == 6
+
+    page.fill("#filters input[name=q]", "SIM-000002")
+    page.press("#filters input[name=q]", "Enter")
+    page.wait_for_url("**q=SIM-000002**")
+    ids = page.eval_on_selector_all("#open-tickets tbody tr",
+                                    "els => els.map(e => e.dataset.ticketId)")
+    assert ids == ["2"]
+    due = page.inner_text("#open-tickets tbody tr .due-at")
+    assert due.endswith("+07"), due  # the absolute due time, local with the zone
+
+    page.goto(f"{bridge_url}/dashboard?lang=en&level=critical")
+    assert "Ignored Level" in page.inner_text("#open-tickets")
+    assert len(_row_states(page)) == 6
+    assert page.problems == [], page.problems
+
+
+def test_dashboard_fits_a_phone(bridge_url: str, browser: Any) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US",
+                                  is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        _sign_in(page, bridge_url, "en")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"the page is {width} px wide on a 390 px phone"
+        # the table itself fits: no sideways scrolling inside its wrapper either
+        wrap = page.evaluate("(() => { const w = document.querySelector('.table-wrap');"
+                             " return [w.scrollWidth, w.clientWidth]; })()")
+        assert wrap[0] <= wrap[1], f"the table needs {wrap[0]} px in {wrap[1]} px"
+        assert page.locator("#open-tickets th.opt").first.is_hidden()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "dashboard-phone.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_the_page_reloads_itself_keeping_its_filters(bridge_url: str, page: Any,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The live server runs in this process: a 1-second period shows the nonced script's
+    reload happening (a CSP refusal would be a console error) and keeping the address."""
+    import webhooks.dashboard as view
+
+    _sign_in(page, bridge_url, "en")
+    monkeypatch.setattr(view, "REFRESH_SECONDS", 1)
+    page.goto(f"{bridge_url}/dashboard?lang=en&sla=breached")
+    page.wait_for_selector("main[data-refresh='1']")
+    loaded = page.evaluate("performance.timeOrigin")
+    page.wait_for_event("load", timeout=10000)  # the reload, not a navigation of ours
+    page.wait_for_selector("#open-tickets")
+    assert page.evaluate("performance.timeOrigin") > loaded
+    assert "sla=breached" in page.url
+    assert _row_states(page) == ["breached", "breached"]
+    assert page.problems == [], page.problems

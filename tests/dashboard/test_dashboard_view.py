@@ -11,6 +11,7 @@ import pytest
 import webhooks.dashboard as view
 from tests.conftest import TEST_TOKEN, make_settings
 from webhooks.app import create_app
+from whmcs_bridge.dashboard import data as view_data
 from whmcs_bridge.dashboard.data import Compliance, shape
 
 NOW = datetime.now(UTC)
@@ -194,3 +195,134 @@ def test_cross_site_fetch_metadata_without_origin_is_refused(app: Any) -> None:
     assert resp.status_code == 403
     assert client.post("/dashboard/login", data={"token": TEST_TOKEN},
                        headers={"Sec-Fetch-Site": "same-origin"}).status_code == 303
+
+
+# --------------------------------------------------------------------------- issue 15: volume
+
+def many_tickets(n: int = 120) -> list[dict[str, Any]]:
+    """``n`` open tickets: every third breached, departments 1/2/5 (5 = billing), channels
+    alternating; ids sort by urgency within a state."""
+    out = []
+    for i in range(1, n + 1):
+        breached = i % 3 == 0
+        out.append({
+            "id": i, "tid": f"VOL-{i:04d}", "subject": f"Problem number {i}",
+            "level": ("urgent", "normal", "low")[i % 3 - 1] if not breached else "urgent",
+            "status": "Open", "channel": ("email", "chat")[i % 2],
+            "department_id": (1, 2, 5)[i % 3],
+            "sla": {"state": "breached" if breached else "on_track",
+                    "remaining_seconds": -i * 60 if breached else i * 60,
+                    "first_response_due_at": "2026-01-05T03:10:00+00:00"},
+            "verification": {"state": "not_required"}})
+    return out
+
+
+@pytest.fixture
+def volume_app(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    def load(engine: Any, settings: Any, now: datetime) -> Any:
+        return shape(many_tickets(), now=now, admin_url=None,
+                     billing_department_ids=settings.channels.billing_department_ids)
+
+    monkeypatch.setattr(view, "load_dashboard", load)
+    # the default time zone (Asia/Ho_Chi_Minh) shows due times as "+07"
+    settings = make_settings(sqlite_url, server={"secret_key": "k" * 32},
+                             channels={"billing_department_ids": [5]})
+    return create_app(settings)
+
+
+def _get(app: Any, query: str = "") -> tuple[int, str]:
+    resp = app.test_client().get(f"/dashboard?lang=en&{query}",
+                                 headers={"Authorization": f"Bearer {TEST_TOKEN}"})
+    return resp.status_code, resp.get_data(as_text=True)
+
+
+def _table_ids(html: str) -> list[int]:
+    table = html[html.index('<table class="tickets">'):html.index("</table>")]
+    return [int(x) for x in re.findall(r'data-ticket-id="(\d+)"', table)]
+
+
+def test_the_open_tickets_table_is_paged_breaches_first(volume_app: Any) -> None:
+    status, html = _get(volume_app)
+    assert status == 200
+    ids = _table_ids(html)
+    assert len(ids) == view_data.PER_PAGE
+    assert ids[:3] == [120, 117, 114]  # breached, most overdue first
+    assert "1–50 of 120" in html and "Page 1 of 3" in html
+    assert 'rel="next" href="/dashboard?page=2"' in html and 'rel="prev"' not in html
+    _, last = _get(volume_app, "page=3")
+    assert len(_table_ids(last)) == 20 and 'rel="next"' not in last
+    assert 'rel="prev" href="/dashboard?page=2"' in last
+
+
+def test_filters_narrow_the_table_and_links_keep_them(volume_app: Any) -> None:
+    _, html = _get(volume_app, "sla=breached&channel=chat")
+    ids = _table_ids(html)
+    assert ids and all(i % 3 == 0 and i % 2 == 1 for i in ids)
+    assert '<option value="breached" selected>' in html
+    _, html = _get(volume_app, "department=5&level=normal")
+    assert len(_table_ids(html)) == 40 and all(i % 3 == 2 for i in _table_ids(html))
+    _, html = _get(volume_app, "department=2&level=low")
+    assert "No open tickets match these filters." in html
+    _, html = _get(volume_app, "level=normal")
+    assert 'rel="next"' not in html and len(_table_ids(html)) == 40
+    _, html = _get(volume_app, "department=1&page=1")
+    assert "Clear filters" in html
+
+
+def test_search_by_ticket_number_or_subject(volume_app: Any) -> None:
+    assert _table_ids(_get(volume_app, "q=%23VOL-0042")[1]) == [42]
+    assert set(_table_ids(_get(volume_app, "q=number+7")[1])) == {
+        i for i in range(1, 121) if "7" in str(i)}
+    _, html = _get(volume_app, "q=nothing+like+this")
+    assert "No open tickets match these filters." in html
+
+
+def test_bad_query_values_are_ignored_with_a_message_not_an_error(volume_app: Any) -> None:
+    for query in ("level=critical", "page=abc", "department=-1", "sla=%00",
+                  "channel=" + "x" * 5000, "page=99999999999999999999"):
+        status, html = _get(volume_app, query)
+        assert status == 200, query
+        assert 'class="error problem"' in html, query
+        assert len(_table_ids(html)) == view_data.PER_PAGE, query
+    status, html = _get(volume_app, "q=" + "y" * 5000)  # searched for its first 100 characters
+    assert status == 200 and 'data-field="q"' in html
+    _, html = _get(volume_app, "level=critical")
+    assert "Ignored Level = “critical”: not a valid value." in html
+
+
+def test_department_column_due_time_and_billing_mark(volume_app: Any) -> None:
+    _, html = _get(volume_app, "q=VOL-0001")
+    row = html[html.index('data-ticket-id="1"'):]
+    row = row[:row.index("</tr>")]
+    assert "billing hotline" not in row  # department 2
+    assert "10:10 05/01/2026 +07" in row  # the due time, local with the zone
+    _, html = _get(volume_app, "q=VOL-0002")
+    row = html[html.index('data-ticket-id="2"'):]
+    assert 'class="billing"' in row[:200] and "billing hotline" in row[:row.index("</tr>")]
+    assert ">5<" in row[:row.index("</tr>")]
+
+
+def test_breaches_section_is_capped_with_a_link_to_the_filter(volume_app: Any) -> None:
+    _, html = _get(volume_app)
+    section = html[html.index('<section id="breaches">'):]
+    section = section[:section.index("</section>")]
+    assert section.count("data-ticket-id") == view.SECTION_ROWS
+    assert "All 40 breaches" in section and "sla=breached" in section
+
+
+def test_the_page_refreshes_itself_with_its_nonced_script(volume_app: Any) -> None:
+    resp = volume_app.test_client().get("/dashboard",
+                                        headers={"Authorization": f"Bearer {TEST_TOKEN}"})
+    html = resp.get_data(as_text=True)
+    nonce = re.search(r"'nonce-([^']+)'", resp.headers["Content-Security-Policy"]).group(1)
+    assert f'data-refresh="{view.REFRESH_SECONDS}"' in html
+    script = html[html.index(f'<script nonce="{nonce}">'):]
+    assert "location.reload()" in script
+    assert "@media (max-width: 700px)" in html  # fits a phone (checked in the browser too)
+
+
+def test_the_language_toggle_keeps_the_filters_and_page(volume_app: Any) -> None:
+    _, html = _get(volume_app, "channel=chat&page=2&q=Problem")  # 60 rows: 2 pages
+    assert 'href="/dashboard?lang=vi&amp;channel=chat&amp;q=Problem&amp;page=2" lang="vi"' in html
+    page = volume_app.test_client().get("/dashboard?lang=en").get_data(as_text=True)
+    assert 'href="?lang=vi" lang="vi"' in page  # the sign-in page switches in place

@@ -71,4 +71,5 @@ def load_dashboard(engine: Engine, settings: Any, now: datetime) -> DashboardDat
     with engine.connect() as conn:
         tickets = _enriched_open_tickets(conn, settings, now)
         compliance = _compliance(conn, settings, now)
-    return shape(tickets, now=now, admin_url=settings.whmcs.admin_url, compliance=compliance)
+    return shape(tickets, now=now, admin_url=settings.whmcs.admin_url, compliance=compliance,
+                 billing_department_ids=settings.channels.billing_department_ids)
