@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import click
 
 from whmcs_bridge.cli import CliState, Failed, pass_state
+from whmcs_bridge.cli.output import local_time
 
 
 @click.group("sla")
@@ -84,8 +85,8 @@ def go_live_cmd(state: CliState, set_to: str | None, list_backlog: bool, as_json
     if current is None:
         click.echo("go-live: not recorded yet (the first `whmcs-bridge sync` records it)")
     else:
-        local = current.at.astimezone(state.settings.tz)
-        click.echo(f"go-live: {local:%Y-%m-%d %H:%M:%S %Z} ({state.settings.timezone}; "
+        click.echo(f"go-live: {local_time(current.at, state.settings.tz)} "
+                   f"({state.settings.timezone}; "
                    f"{current.source}); {len(ids)} ticket(s) were already overdue then")
     for r in rows:
         click.echo(f"  #{r.tid:<12} {r.id:>7}  {r.status:<12} {r.subject[:60]}")
@@ -135,8 +136,8 @@ def report_cmd(state: CliState, since: str | None, until: str | None, by: str,
     elif fmt == "csv":
         click.echo(to_csv(rows), nl=False)
     else:
-        tz, shape = state.settings.tz, "%Y-%m-%d %H:%M"
-        window = f"{start.astimezone(tz):{shape}} to {end.astimezone(tz):{shape}}"
+        tz = state.settings.tz
+        window = f"{local_time(start, tz)} to {local_time(end, tz)}"
         click.echo(f"first-reply compliance of tickets opened {window} "
                    f"({state.settings.timezone}), by {by}; all departments")
         click.echo(to_table(rows, by))
