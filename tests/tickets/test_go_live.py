@@ -162,6 +162,18 @@ def test_setting_pins_go_live_and_cli_sets_and_lists(sqlite_url: str, tmp_path: 
     assert out.exit_code == 0, out.output
     assert '"go_live_at": "2026-11-20T10:00:00+00:00"' in out.output
     assert '"source": "admin"' in out.output and '"overdue_at_go_live": 1' in out.output
+    engine = make_engine(sqlite_url)
+    with engine.begin() as conn:
+        store.upsert_ticket(conn, 9, now=datetime.now(UTC), tid="OLD-9", subject="Old one",
+                            status="Closed")  # closed: the dry-run sweep below sees no ticket
+    engine.dispose()
+    out = runner.invoke(cli, ["--config", str(config), "sla", "go-live", "--list"], env={})
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    # the go-live time as every CLI time (bridge zone +07), then a headed list
+    assert lines[0].startswith("go-live: 2026-11-20 17:00 +07 (Asia/Ho_Chi_Minh; admin)")
+    assert lines[1].split() == ["TICKET", "ID", "STATUS", "SUBJECT"]
+    assert lines[2].split() == ["#OLD-9", "9", "Closed", "Old", "one"]
     out = runner.invoke(cli, ["--config", str(config), "sla", "sweep", "--dry-run"], env={})
     assert out.exit_code == 0, out.output
     assert out.output.startswith("dry run: evaluated 0 open ticket(s)")

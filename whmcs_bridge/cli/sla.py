@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import click
 
 from whmcs_bridge.cli import CliState, Failed, pass_state
-from whmcs_bridge.cli.output import local_time
+from whmcs_bridge.cli.output import local_time, table
 
 
 @click.group("sla")
@@ -88,8 +88,10 @@ def go_live_cmd(state: CliState, set_to: str | None, list_backlog: bool, as_json
         click.echo(f"go-live: {local_time(current.at, state.settings.tz)} "
                    f"({state.settings.timezone}; "
                    f"{current.source}); {len(ids)} ticket(s) were already overdue then")
-    for r in rows:
-        click.echo(f"  #{r.tid:<12} {r.id:>7}  {r.status:<12} {r.subject[:60]}")
+    if rows:
+        for line in table(["TICKET", "ID", "STATUS", "SUBJECT"],
+                          [[f"#{r.tid}", r.id, r.status, (r.subject or "")[:60]] for r in rows]):
+            click.echo("  " + line)
 
 
 def _when(value: str | None, param: str, default: datetime) -> datetime:
