@@ -177,3 +177,20 @@ def test_setting_pins_go_live_and_cli_sets_and_lists(sqlite_url: str, tmp_path: 
     out = runner.invoke(cli, ["--config", str(config), "sla", "sweep", "--dry-run"], env={})
     assert out.exit_code == 0, out.output
     assert out.output.startswith("dry run: evaluated 0 open ticket(s)")
+
+
+def test_sweep_text_names_go_live_in_the_cli_time_format(sqlite_url: str, tmp_path: Any,
+                                                         monkeypatch: Any) -> None:
+    from whmcs_bridge.tickets import escalate
+
+    def fake_sweep(*_: Any, **__: Any) -> escalate.SweepResult:
+        return escalate.SweepResult(evaluated=1, withheld=[(9, "breached", "note")],
+                                    go_live_at="2026-11-20T10:00:00+00:00")
+
+    monkeypatch.setattr(escalate, "sweep", fake_sweep)
+    config = tmp_path / "b.toml"
+    config.write_text(f'[database]\nurl = "{sqlite_url}"\n')
+    out = CliRunner().invoke(cli, ["--config", str(config), "sla", "sweep", "--dry-run"],
+                             env={})
+    assert out.exit_code == 0, out.output
+    assert "crossed before go-live (2026-11-20 17:00 +07)" in out.output, out.output

@@ -40,7 +40,8 @@ def sweep_cmd(state: CliState, as_json: bool, dry_run: bool) -> None:
             tickets = len({t for t, _, _ in result.withheld})
             click.echo(f"{'would withhold' if dry_run else 'withheld'} "
                        f"{len(result.withheld)} action(s) on {tickets} ticket(s) whose "
-                       f"threshold was crossed before go-live ({result.go_live_at})")
+                       f"threshold was crossed before go-live "
+                       f"({local_time(result.go_live_at, state.settings.tz)})")
         if result.backlog_summary:
             click.echo(f"queued one summary for staff: {result.backlog_summary} ticket(s) "
                        "were already overdue at go-live")
