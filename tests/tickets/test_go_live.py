@@ -185,6 +185,7 @@ def test_sweep_text_names_go_live_in_the_cli_time_format(sqlite_url: str, tmp_pa
 
     def fake_sweep(*_: Any, **__: Any) -> escalate.SweepResult:
         return escalate.SweepResult(evaluated=1, withheld=[(9, "breached", "note")],
+                                    actions=[(8, "breached", "raise_priority", "done")],
                                     go_live_at="2026-11-20T10:00:00+00:00")
 
     monkeypatch.setattr(escalate, "sweep", fake_sweep)
@@ -194,3 +195,4 @@ def test_sweep_text_names_go_live_in_the_cli_time_format(sqlite_url: str, tmp_pa
                              env={})
     assert out.exit_code == 0, out.output
     assert "crossed before go-live (2026-11-20 17:00 +07)" in out.output, out.output
+    assert "  ticket 8: Reply overdue: priority raised\n" in out.output  # words, not codes

@@ -9,6 +9,7 @@ import click
 
 from whmcs_bridge.cli import CliState, Failed, pass_state
 from whmcs_bridge.cli.output import local_time, table
+from whmcs_bridge.tickets.escalation_text import describe
 
 
 @click.group("sla")
@@ -35,7 +36,8 @@ def sweep_cmd(state: CliState, as_json: bool, dry_run: bool) -> None:
         click.echo(f"{'dry run: ' if dry_run else ''}evaluated {result.evaluated} open "
                    f"ticket(s): {states}; {verb} {len(result.actions)} escalation action(s)")
         for t, trig, act, out in result.actions:
-            click.echo(f"  ticket {t}: {trig} {act} {out}")
+            click.echo(f"  ticket {t}: "
+                       + describe({"trigger": trig, "action": act, "outcome": out}, "en"))
         if result.withheld:
             tickets = len({t for t, _, _ in result.withheld})
             click.echo(f"{'would withhold' if dry_run else 'withheld'} "
