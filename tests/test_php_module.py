@@ -208,6 +208,33 @@ def test_php_unit_suite(tmp_path: Path) -> None:
     assert result["passed"] >= 20
 
 
+def test_panel_form_fields_are_the_fields_the_bridge_reads() -> None:
+    """Each method's form (Panel::METHOD_FIELDS) carries exactly what build_proof needs: with
+    them the proof builds, without any one required field it names that field."""
+    from whmcs_bridge.verification import LINK, METHODS
+    from whmcs_bridge.verification.proofs import ProofInputError, build_proof
+
+    script = ("define('WHMCS', 1); require $argv[1]; echo json_encode("
+              "\\WHMCS\\Module\\Addon\\WhmcsBridge\\Panel::METHOD_FIELDS);")
+    proc = subprocess.run([PHP, "-r", script, str(MODULE_DIR / "lib" / "autoload.php")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    fields = json.loads(proc.stdout)
+    assert list(fields) == list(METHODS) and fields[LINK] == []
+    sample = {"email": "a@example.com", "password": "pw", "service_id": "12", "username": "u",
+              "last4": "4242", "payment_method": "paypal", "amount": "10.00",
+              "date": "2026-01-01", "reference": "passport"}
+    optional = {"service_id"}
+    for method, names in fields.items():
+        if method == LINK:
+            continue
+        build_proof(method, {n: sample[n] for n in names})
+        for missing in set(names) - optional:
+            with pytest.raises(ProofInputError) as err:
+                build_proof(method, {n: sample[n] for n in names if n != missing})
+            assert err.value.field == missing
+
+
 def test_php_signature_verifies_in_python() -> None:
     """The PHP signer's output passes our verifier and the public standardwebhooks package."""
     from standardwebhooks.webhooks import Webhook

@@ -5,6 +5,10 @@ The panel is one self-contained fragment (inline style and script, no external a
 PHP module can print it as-is: level, state colour, due time in the agent's zone (``?tz=``,
 default the bridge's zone), a live countdown, channel, verification state and escalations,
 in Vietnamese or English (``?lang=vi|en``).
+
+The root element's ``data-wb-verify-methods`` lists, space-separated, the proofs staff can
+record now (empty when ownership is not required, already verified or refused): the PHP module
+prints its verification form only for those methods.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ from webhooks.app import bridge
 from webhooks.auth import require_token
 from whmcs_bridge.settings import zone_named
 from whmcs_bridge.tickets.enrich import enrich
+from whmcs_bridge.tickets.escalation_text import describe
 from whmcs_bridge.verification.messages import OWNER_TEXTS
+from whmcs_bridge.verification.status import staff_methods
 
 bp = Blueprint("tickets_api", __name__)
 
@@ -33,7 +39,8 @@ TEXT: dict[str, dict[str, Any]] = {
     "en": {
         "title": "SLA", "level": {"urgent": "Urgent", "normal": "Normal", "low": "Low"},
         "state": {"on_track": "On track", "at_risk": "At risk", "breached": "Breached",
-                  "met": "Met", "paused": "Paused", "not_applicable": "No SLA"},
+                  "met": "Met", "paused": "Paused", "not_applicable": "No SLA",
+                  "no_reply_owed": "No reply owed"},
         "channel": {"client_area": "Client area", "email": "E-mail", "phone": "Phone",
                     "chat": "Chat", "staff": "Opened by staff", None: "Unknown"},
         "verification": {"not_required": "Not required", "required": "Required",
@@ -46,7 +53,8 @@ TEXT: dict[str, dict[str, Any]] = {
     "vi": {
         "title": "SLA", "level": {"urgent": "Khẩn cấp", "normal": "Bình thường", "low": "Thấp"},
         "state": {"on_track": "Đúng hạn", "at_risk": "Sắp trễ", "breached": "Đã trễ",
-                  "met": "Đã đáp ứng", "paused": "Tạm dừng", "not_applicable": "Không áp dụng"},
+                  "met": "Đã đáp ứng", "paused": "Tạm dừng", "not_applicable": "Không áp dụng",
+                  "no_reply_owed": "Không chờ phản hồi"},
         "channel": {"client_area": "Khu vực khách hàng", "email": "Email",
                     "phone": "Điện thoại", "chat": "Chat", "staff": "Nhân viên tạo",
                     None: "Không rõ"},
@@ -62,14 +70,15 @@ TEXT: dict[str, dict[str, Any]] = {
 
 PANEL = """\
 <div class="wb-sla" id="wb-sla-{{ t.id }}" lang="{{ lang }}" \
+data-wb-verify-methods="{{ methods | join(' ') }}" \
 style="font:13px/1.4 sans-serif;border:1px solid #dadce0;border-left:6px solid {{ colour }};\
 padding:8px 12px;margin:6px 0;background:#fff">
  <div style="display:flex;gap:12px;align-items:center;flex-wrap:wrap">
   <strong>{{ x.title }}</strong>
   <span class="wb-level">{{ x.level[t.level] }} ({{ t.priority }})</span>
   <span class="wb-state" style="color:#fff;background:{{ colour }};border-radius:3px;\
-padding:1px 6px">{{ x.state[t.sla.state] }}</span>
-  {% if t.sla.target_minutes %}<span>{{ x.target }}: {{ t.sla.target_minutes }} \
+padding:1px 6px">{{ x.state[state_key] }}</span>
+  {% if show_target %}<span>{{ x.target }}: {{ t.sla.target_minutes }} \
 {{ x.minutes }}</span>{% endif %}
  </div>
  {% if due %}<div>{{ x.due }}: <time datetime="{{ due_iso }}">{{ due }}</time>
@@ -83,8 +92,7 @@ data-remaining="{{ remaining }}" data-running="{{ running }}">{{ remaining_text 
 {% if t.verification.owner and t.verification.owner.warning %} · <strong class="wb-owner" \
 style="color:#d93025">{{ owner_texts[t.verification.owner.state] }}</strong>{% endif %}</div>
  <div>{{ x.escalations }}: {% if t.escalations %}<ul style="margin:2px 0 0 18px;padding:0">
-  {% for e in t.escalations %}<li>{{ e.trigger }} · {{ e.action }} · {{ e.outcome }}\
-{% if e.detail %} — {{ e.detail }}{% endif %}</li>{% endfor %}</ul>\
+  {% for e in escalations %}<li>{{ e }}</li>{% endfor %}</ul>\
 {% else %}{{ x.none }}{% endif %}</div>
  <script>(function(){var el=document.querySelector("#wb-sla-{{ t.id }} .wb-countdown");
  if(!el||el.getAttribute("data-running")!=="1")return;var left=parseInt(el.getAttribute(
@@ -129,8 +137,15 @@ def _countdown(seconds: int) -> str:
     return f"-{text}" if seconds < 0 else text
 
 
-def render_panel(data: dict[str, Any], lang: str, zone: ZoneInfo) -> str:
+def render_panel(data: dict[str, Any], lang: str, zone: ZoneInfo, *,
+                 link_available: bool = True) -> str:
     sla = data["sla"]
+    # "No SLA" only when the ticket has no promise at all (no target); a ticket with a target
+    # but no cycle running (opened by staff, closed before its due time) owes no reply now.
+    # Either way no target is shown beside a state that says nothing is due.
+    state_key = sla["state"]
+    if state_key == "not_applicable" and sla["target_minutes"] is not None:
+        state_key = "no_reply_owed"
     due_iso = sla["next_response_due_at"] or (sla["first_response_due_at"]
                                               if sla["first_response_at"] is None else None)
     due = (datetime.fromisoformat(due_iso).astimezone(zone).strftime("%H:%M %d/%m/%Y ")
@@ -139,7 +154,10 @@ def render_panel(data: dict[str, Any], lang: str, zone: ZoneInfo) -> str:
                 .strftime("%H:%M %d/%m/%Y") if sla["first_response_at"] else None)
     remaining = sla["remaining_seconds"]
     return _panel.render(
-        t=data, x=TEXT[lang], lang=lang, owner_texts=OWNER_TEXTS[lang],
+        t=data, x=TEXT[lang], lang=lang, owner_texts=OWNER_TEXTS[lang], state_key=state_key,
+        show_target=bool(sla["target_minutes"]) and sla["state"] != "not_applicable",
+        methods=staff_methods(data["verification"]["state"], link_available=link_available),
+        escalations=[describe(e, lang) for e in data["escalations"]],
         colour=COLOURS.get(sla["state"], "#80868b"),
         due=due, due_iso=due_iso, remaining=remaining, answered=answered,
         running="1" if remaining is not None and sla["state"] != "paused" else "0",
@@ -156,5 +174,6 @@ def panel(ticket_id: int) -> Any:
     zone = zone_named(tz_name)
     if zone is None:
         _bad("tz", f"unknown time zone {tz_name!r}")
-    html = render_panel(_load(ticket_id), lang, zone)
+    html = render_panel(_load(ticket_id), lang, zone,
+                        link_available=bool(bridge().settings.server.public_url))
     return Response(html, mimetype="text/html", headers={"Cache-Control": "no-store"})

@@ -156,3 +156,10 @@ def play(call: Callable[..., dict[str, Any]], client_detail: Callable[[int], dic
             call("UpdateTicket", ticketid=ticket_id, status=step.status)
         opened.append((step, ticket_id))
     return opened
+
+
+def summary(made: list[tuple[str, int]]) -> str:
+    """The demo's last line: every sample ticket it made (the scenario's and the logged call),
+    each with what it shows."""
+    return (f"{len(made)} sample tickets, scenario: "
+            + ", ".join(f"#{ticket_id} {label}" for label, ticket_id in made))

@@ -16,14 +16,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 
+from whmcs_bridge.cli.output import local_time
 from whmcs_bridge.logs import scrub
 from whmcs_bridge.settings import Settings, reply_writers
 from whmcs_bridge.store import inbox, is_current
 from whmcs_bridge.store.tables import DEAD, FAILED, PENDING, PROCESSING, events
+
+_UTC = ZoneInfo("UTC")
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 
@@ -89,7 +93,7 @@ def check_queue(engine: Engine) -> Check:
     return Check("queue", OK, summary, {"counts": counts, "depth": depth, "dead": dead})
 
 
-def check_addon(engine: Engine) -> Check:
+def check_addon(engine: Engine, zone: ZoneInfo = _UTC) -> Check:
     """The newest ``events.source``: which addon module version last called in, and when."""
     with engine.connect().execution_options(sqlite_readonly=True) as conn:
         row = conn.execute(
@@ -99,7 +103,7 @@ def check_addon(engine: Engine) -> Check:
         ).first()
     if row is None:
         return Check("addon", WARN, "no event received from the WHMCS addon module yet")
-    return Check("addon", OK, f"{row.source}, last event {row.received_at.isoformat()}",
+    return Check("addon", OK, f"{row.source}, last event {local_time(row.received_at, zone)}",
                  {"source": row.source, "received_at": row.received_at.isoformat()})
 
 
@@ -140,7 +144,7 @@ MODULE_REPORT = "WhmcsBridgeConnectionTest"
 PIPING_EVIDENCE_DAYS = 30
 
 
-def check_piping(engine: Engine, now: datetime | None = None) -> Check:
+def check_piping(engine: Engine, now: datetime | None = None, zone: ZoneInfo = _UTC) -> Check:
     """Does the module forward ``TicketPiping``? Without it, mail from a spoofed registered
     sender looks like a client-area ticket and skips ownership proof.
 
@@ -176,14 +180,14 @@ def check_piping(engine: Engine, now: datetime | None = None) -> Check:
         details.update(reported_at=report.received_at.isoformat(), forwarded=forwarded)
         if "TicketPiping" not in forwarded:
             return Check("piping", FAIL, "the addon module does not forward TicketPiping "
-                         f"(its connection test of {report.received_at.isoformat()} lists "
+                         f"(its connection test of {local_time(report.received_at, zone)} lists "
                          f"{len(forwarded)} other events): piped mail from a registered "
                          f"sender would skip ownership proof; {fix}", details)
         return Check("piping", OK, "TicketPiping forwarded (the module's connection test of "
-                     f"{report.received_at.isoformat()})", details)
+                     f"{local_time(report.received_at, zone)})", details)
     if last_piping is not None:
         return Check("piping", OK, f"TicketPiping events received (last "
-                     f"{last_piping.isoformat()})", details)
+                     f"{local_time(last_piping, zone)})", details)
     if mailed:
         return Check("piping", FAIL, f"{mailed} ticket(s) came by e-mail in the last "
                      f"{PIPING_EVIDENCE_DAYS} days but no TicketPiping event arrived: the "
@@ -264,7 +268,8 @@ def run_checks(settings: Settings, engine: Engine, *,
     checks = [check_settings(settings), check_database(settings, engine)]
     store_ok = checks[-1].state != FAIL
     if store_ok:
-        checks += [check_queue(engine), check_addon(engine), check_piping(engine)]
+        checks += [check_queue(engine), check_addon(engine, settings.tz),
+                   check_piping(engine, zone=settings.tz)]
     client_factory = shared_client(client_factory)
     checks.append(check_whmcs(settings, client_factory))
     if checks[-1].state == FAIL:  # unreachable or refused: asking again helps nobody
@@ -302,8 +307,7 @@ def check_go_live(settings: Settings, engine: Engine) -> Check:
     if current is None:
         return Check("go-live", OK, "not recorded yet: the first `whmcs-bridge sync` records "
                      "it (tickets overdue before it are not escalated)")
-    local = current.at.astimezone(settings.tz)
-    return Check("go-live", OK, f"{local:%Y-%m-%d %H:%M:%S} ({settings.timezone}, "
+    return Check("go-live", OK, f"{local_time(current.at, settings.tz)} ({settings.timezone}, "
                  f"{current.source}): thresholds crossed before it are not escalated",
                  {"go_live_at": current.at.isoformat(), "source": current.source})
 

@@ -261,7 +261,9 @@ OPERATIONS: dict[str, dict[str, Op]] = {
         security="bearer")},
     "/api/tickets/<int:ticket_id>/panel": {"get": Op(
         "HTML fragment for the WHMCS admin ticket page", "staff",
-        {200: _html("the panel"), 400: _json("bad `lang` or `tz`"), 401: UNAUTHORIZED,
+        {200: _html("the panel; its root's `data-wb-verify-methods` lists the proofs staff "
+                    "can record now (empty: no form)"),
+         400: _json("bad `lang` or `tz`"), 401: UNAUTHORIZED,
          404: _json("unknown ticket")},
         security="bearer", parameters=[LANG_QUERY, TZ_QUERY])},
     "/api/tickets/<int:ticket_id>/verification": {

@@ -126,5 +126,5 @@ def test_go_live_is_shown(sqlite_url: str) -> None:
         golive.record(conn, datetime(2026, 12, 1, 1, 0, tzinfo=UTC), golive.BY_SYNC)
     c = D.check_go_live(settings, engine)
     assert c.details == {"go_live_at": "2026-12-01T01:00:00+00:00", "source": "first_sync"}
-    assert c.summary.startswith("2026-12-01 08:00:00 (Asia/Ho_Chi_Minh")
+    assert c.summary.startswith("2026-12-01 08:00 +07 (Asia/Ho_Chi_Minh")
     engine.dispose()

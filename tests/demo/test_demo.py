@@ -67,6 +67,10 @@ def test_demo_reaches_every_sla_state(tmp_path: Path) -> None:
         base = dashboard.rsplit("/dashboard", 1)[0]
         ids = sorted(set(map(int, re.findall(r'data-ticket-id="(\d+)"', html))))
         assert len(ids) >= 10
+        # the summary counts every sample ticket, the logged phone call too (it said 10 of 11)
+        counted = re.search(r"^(\d+) sample tickets, scenario: (.*)$", text, re.M)
+        assert counted and int(counted.group(1)) == len(ids), (counted, ids)
+        assert sorted(map(int, re.findall(r"#(\d+) ", counted.group(2) + " "))) == ids
         tickets = [requests.get(f"{base}/api/tickets/{ticket_id}", headers=auth,
                                 timeout=30).json() for ticket_id in ids]
         api_states = {t["sla"]["state"] for t in tickets}

@@ -7,7 +7,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from whmcs_bridge.demo import SCENARIO, DemoSecrets, demo_settings, play, to_toml, whmcs_time
+from whmcs_bridge.demo import (
+    SCENARIO,
+    DemoSecrets,
+    demo_settings,
+    play,
+    summary,
+    to_toml,
+    whmcs_time,
+)
 from whmcs_bridge.settings import load_settings
 
 
@@ -51,3 +59,8 @@ def test_play_opens_in_the_past_and_acts_like_customers_and_staff() -> None:
     assert any(p.get("admin") for p in opens)
     assert [a for a, _ in calls].count("AddTicketReply") == 1
     assert ("UpdateTicket", {"ticketid": 6, "status": "On Hold"}) in calls
+
+
+def test_summary_counts_every_ticket_it_lists() -> None:
+    made = [("on_track", 1), ("breached", 2), ("phone", 11)]
+    assert summary(made) == "3 sample tickets, scenario: #1 on_track, #2 breached, #11 phone"

@@ -73,6 +73,11 @@ def test_outbox_list_and_replay(config, sqlite_url, capsys) -> None:
     assert row["last_error"] == "webhook: HTTP 500" and row["dedupe_key"] == "dl:cli"
     code, out, _ = run(["--config", config, "outbox", "list"], capsys)
     assert code == 0 and "dead" in out and "webhook: HTTP 500" in out
+    header, *lines = out.splitlines()
+    assert header.split() == ["ID", "CREATED", "STATUS", "NOTIFICATION", "CHANNEL",
+                              "RECIPIENT", "TRIES", "ERROR"]
+    # 08:00 UTC in the bridge's default zone, with the zone's abbreviation
+    assert any("2026-11-25 15:00 +07" in line for line in lines), out
     code, _, err = run(["--config", config, "outbox", "replay"], capsys)
     assert code == 2
     code, _, err = run(["--config", config, "outbox", "replay", "999"], capsys)

@@ -7,7 +7,8 @@
  *   /gate/allow/...      {"allow": true}
  *   /gate/refuse/...     {"allow": false, "reason": "verification_required", "message": ..., "ticket_id": 7}
  *   /gate/garbage/...    200 with a body that is not a gate answer
- *   /panel/...           an HTML fragment for GET .../api/tickets/<id>/panel, JSON for POST .../verification
+ *   /panel/...           an HTML fragment for GET .../api/tickets/<id>/panel (ticket 5 offers
+ *                        three proof methods, 6 none), JSON for POST .../verification
  *   /switch/<name>/...   503 while the file <tmp>/wb-switch-<name> says "down" (or is missing);
  *                        when it says "up": {"allow": true} for gates, a panel fragment, else 202
  * Every request is appended (method, path, headers, body) to $WB_FAKE_LOG as one JSON line.
@@ -69,8 +70,13 @@ if (str_starts_with($path, '/panel/')) {
         echo json_encode(['error' => 'not_found']);
         return true;
     }
+    // ticket 5 awaits proof (three methods offered, one unknown name the module must drop);
+    // ticket 6 is verified (nothing offered); others send no attribute (an older bridge)
+    $offered = ['5' => 'client_login card_last4 in_person made_up', '6' => ''];
+    $id = preg_match('#/api/tickets/(\d+)/panel#', $path, $t) ? $t[1] : '';
     header('Content-Type: text/html; charset=utf-8');
-    echo '<section id="fake-panel">SLA on track</section>';
+    echo '<section id="fake-panel"' . (isset($offered[$id]) ? ' data-wb-verify-methods="' . $offered[$id] . '"' : '')
+        . '>SLA on track</section>';
     return true;
 }
 http_response_code(404);

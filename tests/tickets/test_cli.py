@@ -4,6 +4,7 @@ report, and the exit codes (0 ok, 1 failed, 2 usage or settings)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,7 @@ def test_sync_show_log_call_sweep_report(tmp_path, sqlite_url, sim, capsys) -> N
                                                                         "on_track")
     code, out, _ = run(capsys, "--config", cfg, "tickets", "show", str(new_id))
     assert code == 0 and "channel phone" in out and "SLA on_track" in out
+    assert re.search(r"first reply due \d{4}-\d\d-\d\d \d\d:\d\d \+07\b", out), out
     # the ticket number staff see works too, with or without '#'
     for ref in (opened.tid, f"#{opened.tid}"):
         code, out, _ = run(capsys, "--config", cfg, "tickets", "show", ref)
@@ -96,7 +98,7 @@ def test_sync_show_log_call_sweep_report(tmp_path, sqlite_url, sim, capsys) -> N
     code, out, _ = run(capsys, "--config", cfg, "sla", "report", "--since", "2000-01-01",
                        "--until", "2000-01-08")
     assert code == 0 and out.startswith("first-reply compliance of tickets opened 2000-01-01 "
-                                        "07:00 to 2000-01-08 07:00 (Asia/Ho_Chi_Minh), by "
+                                        "07:00 +07 to 2000-01-08 07:00 +07 (Asia/Ho_Chi_Minh), by "
                                         "priority"), out
     code, out, _ = run(capsys, "--config", cfg, "sla", "report", "--since", "2000-01-01",
                        "--format", "csv")

@@ -162,6 +162,37 @@ def test_setting_pins_go_live_and_cli_sets_and_lists(sqlite_url: str, tmp_path: 
     assert out.exit_code == 0, out.output
     assert '"go_live_at": "2026-11-20T10:00:00+00:00"' in out.output
     assert '"source": "admin"' in out.output and '"overdue_at_go_live": 1' in out.output
+    engine = make_engine(sqlite_url)
+    with engine.begin() as conn:
+        store.upsert_ticket(conn, 9, now=datetime.now(UTC), tid="OLD-9", subject="Old one",
+                            status="Closed")  # closed: the dry-run sweep below sees no ticket
+    engine.dispose()
+    out = runner.invoke(cli, ["--config", str(config), "sla", "go-live", "--list"], env={})
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    # the go-live time as every CLI time (bridge zone +07), then a headed list
+    assert lines[0].startswith("go-live: 2026-11-20 17:00 +07 (Asia/Ho_Chi_Minh; admin)")
+    assert lines[1].split() == ["TICKET", "ID", "STATUS", "SUBJECT"]
+    assert lines[2].split() == ["#OLD-9", "9", "Closed", "Old", "one"]
     out = runner.invoke(cli, ["--config", str(config), "sla", "sweep", "--dry-run"], env={})
     assert out.exit_code == 0, out.output
     assert out.output.startswith("dry run: evaluated 0 open ticket(s)")
+
+
+def test_sweep_text_names_go_live_in_the_cli_time_format(sqlite_url: str, tmp_path: Any,
+                                                         monkeypatch: Any) -> None:
+    from whmcs_bridge.tickets import escalate
+
+    def fake_sweep(*_: Any, **__: Any) -> escalate.SweepResult:
+        return escalate.SweepResult(evaluated=1, withheld=[(9, "breached", "note")],
+                                    actions=[(8, "breached", "raise_priority", "done")],
+                                    go_live_at="2026-11-20T10:00:00+00:00")
+
+    monkeypatch.setattr(escalate, "sweep", fake_sweep)
+    config = tmp_path / "b.toml"
+    config.write_text(f'[database]\nurl = "{sqlite_url}"\n')
+    out = CliRunner().invoke(cli, ["--config", str(config), "sla", "sweep", "--dry-run"],
+                             env={})
+    assert out.exit_code == 0, out.output
+    assert "crossed before go-live (2026-11-20 17:00 +07)" in out.output, out.output
+    assert "  ticket 8: Reply overdue: priority raised\n" in out.output  # words, not codes

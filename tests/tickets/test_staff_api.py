@@ -129,3 +129,77 @@ def test_panel_paused_ticket_has_a_frozen_countdown(app_and_bridge) -> None:
     assert body["sla"]["state"] == "paused" and body["sla"]["remaining_seconds"] == 119 * 60
     html = client.get("/api/tickets/6/panel?lang=en", headers=AUTH).get_data(as_text=True)
     assert "Paused" in html and 'data-running="0"' in html and "1:59:00" in html
+
+
+def test_panel_escalations_in_words(app_and_bridge) -> None:
+    client, b = app_and_bridge
+    opened = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
+    _open(b, 11, opened)
+    key = f"first_reply:{int(opened.timestamp())}"
+    with b.engine.begin() as conn:
+        store.record_escalation(conn, 11, key, "breached", "note", outcome="done", at=opened)
+        store.record_escalation(conn, 11, key, "breached", "raise_priority", outcome="skipped",
+                                at=opened, detail="threshold crossed before go-live")
+    en = client.get("/api/tickets/11/panel?lang=en", headers=AUTH).get_data(as_text=True)
+    assert "<li>First reply overdue: internal note added</li>" in en
+    assert "First reply overdue: priority raise not done (overdue before go-live)" in en
+    assert "breached ·" not in en and "add_note" not in en and "raise_priority" not in en
+    vi = client.get("/api/tickets/11/panel?lang=vi", headers=AUTH).get_data(as_text=True)
+    assert "<li>Trễ hạn phản hồi đầu: đã thêm ghi chú nội bộ</li>" in vi
+
+
+def test_panel_never_shows_no_sla_beside_a_target(app_and_bridge) -> None:
+    """A ticket staff opened owes no first reply (state not_applicable) but its department has
+    a target: the panel said "No SLA · Target: 30 min"."""
+    client, b = app_and_bridge
+    opened = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+    b.deliver("TicketOpenAdmin", {"ticketid": 12, "ticketmask": "ABC-000012", "userid": 42,
+                                  "deptid": 1, "subject": "Renewal", "message": "m",
+                                  "priority": "High", "admin": "Lan"}, opened)
+    body = client.get("/api/tickets/12", headers=AUTH).get_json()
+    assert body["sla"]["state"] == "not_applicable" and body["sla"]["target_minutes"] == 30
+    en = client.get("/api/tickets/12/panel?lang=en", headers=AUTH).get_data(as_text=True)
+    assert "Target:" not in en and "No SLA" not in en and "No reply owed" in en
+    vi = client.get("/api/tickets/12/panel?lang=vi", headers=AUTH).get_data(as_text=True)
+    assert "Mục tiêu" not in vi and "Không chờ phản hồi" in vi
+    # a chat ticket has no promise at all: "No SLA", and still no target
+    b.deliver("TicketOpen", {"ticketid": 13, "ticketmask": "ABC-000013", "userid": 42,
+                             "deptid": 1, "subject": "[chat] hi", "message": "m",
+                             "priority": "High"}, opened)
+    chat = client.get("/api/tickets/13/panel?lang=en", headers=AUTH).get_data(as_text=True)
+    assert "No SLA" in chat and "Target:" not in chat
+
+
+def _methods(html: str) -> list[str]:
+    m = re.search(r'data-wb-verify-methods="([^"]*)"', html)
+    assert m, html[:300]
+    return m.group(1).split()
+
+
+@pytest.mark.parametrize(("state", "expected"), [
+    (None, []),
+    ("required", ["client_login", "service_login", "card_last4", "payment", "in_person"]),
+    ("locked", ["in_person"]),
+    ("verified", []),
+    ("refused", []),
+])
+def test_panel_lists_the_proofs_staff_can_record(app_and_bridge, state, expected) -> None:
+    """The module prints its form only for these methods (none unless proof is required);
+    ``link`` only when the bridge has a public URL (make_settings sets none)."""
+    client, b = app_and_bridge
+    opened = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+    _open(b, 14, opened)
+    if state is not None:
+        with b.engine.begin() as conn:
+            vstore.create_request(conn, ticket_id=14, client_id=42, tid="ABC-000014",
+                                  changes=["package_change"], channel="email", language="vi",
+                                  state=state, now=opened)
+    html = client.get("/api/tickets/14/panel?lang=en", headers=AUTH).get_data(as_text=True)
+    assert _methods(html) == expected
+
+
+def test_staff_methods_offer_the_link_only_with_a_public_url() -> None:
+    from whmcs_bridge.verification.status import staff_methods
+    assert staff_methods("required", link_available=True)[-1] == "link"
+    assert staff_methods("locked", link_available=True) == ("in_person", "link")
+    assert "link" not in staff_methods("required", link_available=False)

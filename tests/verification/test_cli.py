@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,12 @@ def test_card_digits_from_stdin_verify(cli_env, sim_client, capsys, monkeypatch)
     assert code == 0 and shown["state"] == "verified" and shown["verified_by"] == "alice"
     assert [a["outcome"] for a in shown["attempts"]] == ["failed", "verified"]
     assert card.card_last_four not in out
+    code, out, _ = run(capsys, monkeypatch, "--config", config, "verify", "status",
+                       "--ticket", str(ticket.id))
+    lines = out.splitlines()
+    assert lines[2].split() == ["AT", "METHOD", "OUTCOME", "REASON", "ACTOR", "CHANNEL"], out
+    # the attempt's time as every CLI time: local (the default zone, +07) with the zone
+    assert re.match(r"  \d{4}-\d\d-\d\d \d\d:\d\d \+07  card_last4", lines[3]), out
 
 
 def test_service_password_from_stdin_and_never_argv(cli_env, sim_client, capsys,

@@ -4,6 +4,7 @@ schema handling (SQLite upgraded by itself, PostgreSQL refused until ``db upgrad
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,10 @@ def test_events_list_filters_and_json(seeded: str) -> None:
     result = run(seeded, "events", "list", "--type", "InvoicePaid", "--limit", "1")
     assert result.exit_code == 0
     lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and "InvoicePaid" in lines[0] and "pending" in lines[0]
+    assert lines[0].split() == ["RECEIVED", "STATUS", "TRIES", "TYPE", "ID", "ERROR"]
+    assert len(lines) == 2 and "InvoicePaid" in lines[1] and "pending" in lines[1]
+    # received_at in the bridge's zone with its abbreviation (the default zone is +07)
+    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d \+07  ", lines[1]), lines[1]
 
     text = run(seeded, "events", "list", "--status", "dead").output
     assert "tic-dead" in text and "tickets.opened: boom" in text

@@ -148,7 +148,7 @@ Try the CLI against the demo (in another terminal):
               help="Stop by itself after this many seconds (for CI).")
 def demo(port: int, exit_after: float | None) -> None:
     """Start the WHMCS simulator and the bridge with sample traffic; Ctrl-C stops it."""
-    from whmcs_bridge.demo import DemoSecrets, demo_settings, play, to_toml
+    from whmcs_bridge.demo import DemoSecrets, demo_settings, play, summary, to_toml
     from whmcs_bridge.settings import SettingsError, load_settings
     from whmcs_bridge.sim import SimConfig, run_in_thread
     from whmcs_bridge.sim.config import DEFAULT_IDENTIFIER, DEFAULT_SECRET
@@ -192,14 +192,17 @@ def demo(port: int, exit_after: float | None) -> None:
 
         client = sim.client()
         opened = play(client.call, person, datetime.now(UTC))
+        made = [(step.expect, tid) for step, tid in opened]
         if has_command("tickets", "log-call"):  # the phone channel: staff log a call
+            before = set(state.tickets)
             run_cli(["tickets", "log-call", "--client", "11", "--priority", "High",
                      "--subject", "Phone: cannot log in to cPanel",
                      "--message", "Customer called: cPanel rejects the password."], env, log)
+            made += [("phone", tid) for tid in sorted(set(state.tickets) - before)]
         sim.flush_events()
         if has_command("sync"):
             run_cli(["sync"], env, log)
-        missing = wait_for_tickets(base, keys.staff_token, [tid for _, tid in opened])
+        missing = wait_for_tickets(base, keys.staff_token, [tid for _, tid in made])
         if missing:
             click.echo(f"warning: the bridge has not processed tickets {missing} yet "
                        f"(see {log})", err=True)
@@ -208,8 +211,7 @@ def demo(port: int, exit_after: float | None) -> None:
                           config=config, log=log, exit_after=exit_after,
                           breached=by_expect["breached"],
                           verification=by_expect["verification"]))
-        click.echo(f"\n{len(opened)} sample tickets, scenario: "
-                   + ", ".join(f"#{tid} {step.expect}" for step, tid in opened))
+        click.echo("\n" + summary(made))
         ready_at = time.monotonic()
         previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
         cleanup.callback(signal.signal, signal.SIGTERM, previous)

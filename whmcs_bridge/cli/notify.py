@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from whmcs_bridge.cli import WHMCS_ID, CliState, Failed, pass_state
+from whmcs_bridge.cli.output import local_time, table
 
 
 def _whmcs_factory(state: CliState) -> Any:
@@ -121,10 +122,13 @@ def outbox_list(state: CliState, status: str | None, limit: int, as_json: bool) 
     if not rows:
         click.echo("no deliveries")
         return
-    for r in rows:
-        error = f"  {r['last_error']}" if r["last_error"] else ""
-        click.echo(f"{r['id']:>6}  {r['status']:<7}  {r['notification']:<26} "
-                   f"{r['channel']:<18} {r['recipient']:<28} tries={r['attempts']}{error}")
+    tz = state.settings.tz
+    for line in table(["ID", "CREATED", "STATUS", "NOTIFICATION", "CHANNEL", "RECIPIENT",
+                       "TRIES", "ERROR"], [
+            [r["id"], local_time(r["created_at"], tz), r["status"], r["notification"],
+             r["channel"], r["recipient"], r["attempts"], r["last_error"] or ""]
+            for r in rows]):
+        click.echo(line)
 
 
 @outbox_group.command("replay")

@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 import click
 
 from whmcs_bridge.cli import CliState, Failed, pass_state
+from whmcs_bridge.cli.output import local_time, table
+from whmcs_bridge.tickets.escalation_text import describe
 
 
 @click.group("sla")
@@ -34,12 +36,14 @@ def sweep_cmd(state: CliState, as_json: bool, dry_run: bool) -> None:
         click.echo(f"{'dry run: ' if dry_run else ''}evaluated {result.evaluated} open "
                    f"ticket(s): {states}; {verb} {len(result.actions)} escalation action(s)")
         for t, trig, act, out in result.actions:
-            click.echo(f"  ticket {t}: {trig} {act} {out}")
+            click.echo(f"  ticket {t}: "
+                       + describe({"trigger": trig, "action": act, "outcome": out}, "en"))
         if result.withheld:
             tickets = len({t for t, _, _ in result.withheld})
             click.echo(f"{'would withhold' if dry_run else 'withheld'} "
                        f"{len(result.withheld)} action(s) on {tickets} ticket(s) whose "
-                       f"threshold was crossed before go-live ({result.go_live_at})")
+                       f"threshold was crossed before go-live "
+                       f"({local_time(result.go_live_at, state.settings.tz)})")
         if result.backlog_summary:
             click.echo(f"queued one summary for staff: {result.backlog_summary} ticket(s) "
                        "were already overdue at go-live")
@@ -84,11 +88,13 @@ def go_live_cmd(state: CliState, set_to: str | None, list_backlog: bool, as_json
     if current is None:
         click.echo("go-live: not recorded yet (the first `whmcs-bridge sync` records it)")
     else:
-        local = current.at.astimezone(state.settings.tz)
-        click.echo(f"go-live: {local:%Y-%m-%d %H:%M:%S %Z} ({state.settings.timezone}; "
+        click.echo(f"go-live: {local_time(current.at, state.settings.tz)} "
+                   f"({state.settings.timezone}; "
                    f"{current.source}); {len(ids)} ticket(s) were already overdue then")
-    for r in rows:
-        click.echo(f"  #{r.tid:<12} {r.id:>7}  {r.status:<12} {r.subject[:60]}")
+    if rows:
+        for line in table(["TICKET", "ID", "STATUS", "SUBJECT"],
+                          [[f"#{r.tid}", r.id, r.status, (r.subject or "")[:60]] for r in rows]):
+            click.echo("  " + line)
 
 
 def _when(value: str | None, param: str, default: datetime) -> datetime:
@@ -135,8 +141,8 @@ def report_cmd(state: CliState, since: str | None, until: str | None, by: str,
     elif fmt == "csv":
         click.echo(to_csv(rows), nl=False)
     else:
-        tz, shape = state.settings.tz, "%Y-%m-%d %H:%M"
-        window = f"{start.astimezone(tz):{shape}} to {end.astimezone(tz):{shape}}"
+        tz = state.settings.tz
+        window = f"{local_time(start, tz)} to {local_time(end, tz)}"
         click.echo(f"first-reply compliance of tickets opened {window} "
                    f"({state.settings.timezone}), by {by}; all departments")
         click.echo(to_table(rows, by))

@@ -10,8 +10,10 @@ from typing import Any
 import click
 
 from whmcs_bridge.cli import WHMCS_ID, CliState, Failed, pass_state
+from whmcs_bridge.cli.output import local_time
 from whmcs_bridge.digits import MAX_ID
 from whmcs_bridge.settings import SettingsError
+from whmcs_bridge.tickets.escalation_text import describe
 
 
 def whmcs_client(settings: Any) -> Any:
@@ -134,8 +136,7 @@ def show(state: CliState, ticket: str, as_json: bool) -> None:
     tz = state.settings.tz
 
     def local(value: str | None) -> str:
-        return (datetime.fromisoformat(value).astimezone(tz).strftime("%Y-%m-%d %H:%M")
-                if value else "-")
+        return local_time(value, tz)
     click.echo(f"#{data['id']} {data['tid']}  {data['subject']}")
     click.echo(f"  {data['priority']} ({data['level']}), {data['status']}, department "
                f"{data['department_id']}, client {data['client_id']}, channel {data['channel']}")
@@ -150,8 +151,7 @@ def show(state: CliState, ticket: str, as_json: bool) -> None:
     v = data["verification"]
     click.echo(f"  verification {v['state']}" + (f" ({v['method']})" if v["method"] else ""))
     for e in data["escalations"]:
-        click.echo(f"  escalation {e['trigger']} {e['action']} {e['outcome']}"
-                   + (f": {e['detail']}" if e["detail"] else ""))
+        click.echo(f"  escalation {local(e['at'])}: {describe(e, 'en')}")
 
 
 @tickets_group.command("log-call")

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from whmcs_bridge.cli import WHMCS_ID, CliState, Failed, pass_state
+from whmcs_bridge.cli.output import local_time, table
 from whmcs_bridge.settings import SettingsError
 
 
@@ -180,7 +181,8 @@ def link(state: CliState, ticket_id: int) -> None:
         raise Failed(str(exc)) from None
     except tokens.KeyNotConfigured as exc:
         raise SettingsError(str(exc)) from None
-    click.echo(f"ticket {ticket_id}: link queued for the client's e-mail, valid until {expires}")
+    click.echo(f"ticket {ticket_id}: link queued for the client's e-mail, valid until "
+               f"{local_time(expires, state.settings.tz)}")
 
 
 @verify.command("status")
@@ -207,9 +209,11 @@ def show(state: CliState, ticket_id: int, as_json: bool) -> None:
     click.echo(f"ticket {ticket_id} ({req.tid or '-'}): {info['state']}"
                f"{' by ' + req.verified_by + ' via ' + req.method if info['method'] else ''}")
     click.echo(f"  changes: {req.changes}")
-    for r in rows:
-        click.echo(f"  {r['at']}  {r['method']:<13} {r['outcome']:<9} {r['reason'] or '':<22}"
-                   f" {r['actor'] or ''} ({r['channel'] or ''})")
+    tz = state.settings.tz
+    for line in table(["AT", "METHOD", "OUTCOME", "REASON", "ACTOR", "CHANNEL"], [
+            [local_time(a.at, tz), a.method, a.outcome, a.reason or "", a.actor or "",
+             a.channel or ""] for a in attempts]):
+        click.echo("  " + line)
 
 
 commands = [verify]

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from whmcs_bridge.cli import CliState, Failed, WhmcsRefused, pass_state
+from whmcs_bridge.cli.output import local_time, table
 from whmcs_bridge.digits import is_digits
 from whmcs_bridge.settings import SUPERVISOR_ENV, SettingsError
 
@@ -163,11 +164,11 @@ def events_list(state: CliState, statuses: tuple[str, ...], types: tuple[str, ..
     if not rows:
         click.echo("no events")
         return
-    for r in rows:
-        line = (f"{r.received_at:%Y-%m-%d %H:%M:%S}  {r.status:<10} {r.attempts:>2}  "
-                f"{r.type:<24} {r.id}")
-        if r.status in ("failed", "dead") and r.last_error:
-            line += f"  {r.last_error[:120]}"
+    tz = state.settings.tz
+    for line in table(["RECEIVED", "STATUS", "TRIES", "TYPE", "ID", "ERROR"], [
+            [local_time(r.received_at, tz), r.status, r.attempts, r.type, r.id,
+             r.last_error[:120] if r.status in ("failed", "dead") and r.last_error else ""]
+            for r in rows]):
         click.echo(line)
 
 

@@ -7,8 +7,31 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from whmcs_bridge.verification import NOT_REQUIRED, VERIFIED, messages
+from whmcs_bridge.verification import (
+    LINK,
+    LOCKED,
+    METHODS,
+    NOT_REQUIRED,
+    REQUIRED,
+    STRONG_METHODS,
+    VERIFIED,
+    messages,
+)
 from whmcs_bridge.verification.store import OW, R, get_request, owners_of, split_changes
+
+
+def staff_methods(state: str, *, link_available: bool) -> tuple[str, ...]:
+    """The proofs staff can still record for a ticket in ``state`` (the panel offers these
+    and nothing else): every method while proof is required, only the ones that cannot be
+    guessed once the client is locked out (the service refuses the others), none once the
+    ticket is verified, refused or never needed proof. ``link`` needs ``server.public_url``."""
+    if state == REQUIRED:
+        offered: tuple[str, ...] = METHODS
+    elif state == LOCKED:
+        offered = tuple(m for m in METHODS if m in STRONG_METHODS)
+    else:
+        return ()
+    return tuple(m for m in offered if m != LINK or link_available)
 
 
 def for_ticket(conn: Connection, ticket_id: int) -> dict[str, Any]:

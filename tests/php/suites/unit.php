@@ -375,7 +375,7 @@ t('panel: fragment and form from the bridge; small line when it is down or does 
     StandIn::loginAdmin(1, 'alice');
     configure($url . '/panel');
     $html = StandIn::runHook('AdminAreaViewTicketPage', ['ticketid' => 5])[0];
-    contains('<section id="fake-panel">SLA on track</section>', $html);
+    contains('<section id="fake-panel" data-wb-verify-methods="client_login card_last4 in_person made_up">SLA on track</section>', $html);
     contains('name="wb_csrf" value="' . Panel::csrfToken(Settings::load()->secret, 1, '', 5) . '"', $html);
     contains('action="addonmodules.php?module=whmcs_bridge&amp;action=verify"', $html);
     lacks(Settings::load()->token, $html, 'the staff token never reaches the browser');
@@ -389,6 +389,39 @@ t('panel: fragment and form from the bridge; small line when it is down or does 
     contains('whmcs-bridge unavailable', $down);
     StandIn::loginAdmin(2, 'binh');
     contains('whmcs-bridge không phản hồi', StandIn::runHook('AdminAreaViewTicketPage', ['ticketid' => 5])[0], 'admin language');
+    StandIn::logout();
+});
+
+t('panel form: only the offered methods, each with only its own fields, in WHMCS admin styling; none when nothing is offered', function () {
+    [$url] = start_fake_bridge();
+    StandIn::loginAdmin(1, 'alice');
+    configure($url . '/panel');
+    $html = StandIn::runHook('AdminAreaViewTicketPage', ['ticketid' => 5])[0];
+    contains('<div class="panel panel-default whmcs-bridge-verify"><div class="panel-heading"><h3 class="panel-title">', $html);
+    preg_match_all('#<details class="whmcs-bridge-method"[^>]*>(.*?)</details>#s', $html, $blocks);
+    same(3, count($blocks[1]), 'one block per offered method, the unknown name dropped');
+    $fields = [];
+    foreach ($blocks[1] as $block) {
+        preg_match('/name="method" value="([a-z0-9_]+)"/', $block, $m);
+        preg_match_all('/name="f_([a-z_0-9]+)"/', $block, $f);
+        $fields[$m[1]] = $f[1];
+        same(1, substr_count($block, '<form '), "{$m[1]}: its own form");
+        contains('name="wb_csrf" value="' . Panel::csrfToken(Settings::load()->secret, 1, '', 5) . '"', $block);
+        contains('class="btn btn-primary btn-sm"', $block);
+    }
+    same(['client_login' => ['email', 'password'], 'card_last4' => ['last4'], 'in_person' => ['reference']], $fields);
+    contains('<div class="form-group"><label for="wb-5-card_last4-last4">Card last 4 digits</label><input class="form-control input-sm" id="wb-5-card_last4-last4"', $html);
+    lacks('<script', substr($html, strpos($html, 'whmcs-bridge-verify')), 'the form needs no script');
+    same(['in_person'], Panel::offeredMethods('<div data-wb-verify-methods="in_person">'));
+    same([], Panel::offeredMethods('<div class="x">'), 'no attribute: no form');
+    foreach ([6, 7] as $noProof) { // verified (empty list), and a fragment without the attribute
+        $page = StandIn::runHook('AdminAreaViewTicketPage', ['ticketid' => $noProof])[0];
+        contains('fake-panel', $page);
+        lacks('<form', $page, "ticket {$noProof}: no form");
+        lacks('wb_csrf', $page, "ticket {$noProof}: no token");
+    }
+    same('', Panel::form(5, 'tok', 'english', []));
+    contains('Send the link', Panel::form(5, 'tok', 'english', ['link']));
     StandIn::logout();
 });
 

@@ -25,6 +25,30 @@ final class Panel
     public const FIELDS = ['email', 'password', 'service_id', 'username', 'last4', 'payment_method',
         'amount', 'date', 'reference'];
     public const METHODS = ['client_login', 'service_login', 'card_last4', 'payment', 'in_person', 'link'];
+    /**
+     * The fields each method's form shows (the bridge's build_proof reads the same names;
+     * tests/test_php_module.py checks the two agree). `link` needs none: the bridge sends it.
+     */
+    public const METHOD_FIELDS = [
+        'client_login' => ['email', 'password'],
+        'service_login' => ['service_id', 'username', 'password'],
+        'card_last4' => ['last4'],
+        'payment' => ['payment_method', 'amount', 'date'],
+        'in_person' => ['reference'],
+        'link' => [],
+    ];
+    /** Input type and hints per field (the browser's date picker sends YYYY-MM-DD). */
+    private const INPUT_ATTRIBUTES = [
+        'email' => ' type="email" required',
+        'password' => ' type="password" required',
+        'service_id' => ' type="text" inputmode="numeric" pattern="[0-9]*"',
+        'username' => ' type="text" required',
+        'last4' => ' type="text" inputmode="numeric" pattern="[0-9]{4}" maxlength="4" required',
+        'payment_method' => ' type="text" required',
+        'amount' => ' type="text" inputmode="decimal" required',
+        'date' => ' type="date" required',
+        'reference' => ' type="text" maxlength="500" required',
+    ];
     /** The most the panel adds to the admin's ticket page, in ms (both panel hooks share one fetch). */
     public const BUDGET_MS = 800;
     private const NOT_ASKED = 'not asked: circuit open after a failure';
@@ -93,7 +117,7 @@ final class Panel
         }
         $csrf = self::csrfToken($this->settings->secret, $adminId, $sessionId, $ticketId);
         return '<div class="whmcs-bridge-panel">' . $answer->body . '</div>'
-            . self::form($ticketId, $csrf, $language);
+            . self::form($ticketId, $csrf, $language, self::offeredMethods($answer->body));
     }
 
     public static function notice(string $text): string
@@ -108,39 +132,68 @@ final class Panel
         return hash_hmac('sha256', 'verify|' . $adminId . '|' . $sessionId . '|' . $ticketId, 'csrf|' . $secret);
     }
 
-    /** Pure: the verification form posting to the module page. */
-    public static function form(int $ticketId, string $csrf, string $language): string
+    /**
+     * Pure: the methods the bridge's fragment offers (its root's data-wb-verify-methods), in
+     * METHODS order; none when the attribute is missing or empty (ownership not required,
+     * already verified or refused), so the form never appears where it cannot be used.
+     */
+    public static function offeredMethods(string $fragment): array
     {
+        if (preg_match('/\sdata-wb-verify-methods="([a-z0-9_ ]*)"/', substr($fragment, 0, 2000), $m) !== 1) {
+            return [];
+        }
+        $named = preg_split('/\s+/', trim($m[1]), -1, PREG_SPLIT_NO_EMPTY);
+        return array_values(array_intersect(self::METHODS, $named));
+    }
+
+    /**
+     * Pure: the verification form posting to the module page, in WHMCS's admin (Bootstrap 3)
+     * styling: one <details> per offered method, each holding a small form with only that
+     * method's fields. Opening a method shows its inputs; no script, so it works without JS and
+     * under any CSP (the shared `name` makes them an accordion where browsers support it).
+     */
+    public static function form(int $ticketId, string $csrf, string $language, array $methods = self::METHODS): string
+    {
+        $methods = array_values(array_intersect(self::METHODS, $methods));
+        if ($methods === []) {
+            return '';
+        }
         $e = static fn (string $s): string => htmlspecialchars($s, ENT_QUOTES);
-        $html = '<form class="whmcs-bridge-verify" method="post" action="' . $e(self::MODULE_LINK . '&action=verify') . '">'
-            . '<input type="hidden" name="ticketid" value="' . $ticketId . '">'
+        $hidden = '<input type="hidden" name="ticketid" value="' . $ticketId . '">'
             . '<input type="hidden" name="wb_csrf" value="' . $e($csrf) . '">';
         if (function_exists('generate_token')) {
-            $html .= (string) generate_token('form'); // WHMCS's own CSRF field, when present
+            $hidden .= (string) generate_token('form'); // WHMCS's own CSRF field, when present
         }
-        $html .= '<strong>' . $e(Lang::get('verify_title', $language)) . '</strong> '
-            . '<label>' . $e(Lang::get('verify_method', $language)) . ' <select name="method">';
-        foreach (self::METHODS as $method) {
-            $html .= '<option value="' . $method . '">' . $e(Lang::get('method_' . $method, $language)) . '</option>';
+        $html = '<div class="panel panel-default whmcs-bridge-verify">'
+            . '<div class="panel-heading"><h3 class="panel-title">' . $e(Lang::get('verify_title', $language)) . '</h3></div>'
+            . '<div class="panel-body"><p class="help-block">' . $e(Lang::get('verify_hint', $language)) . '</p>';
+        foreach ($methods as $method) {
+            $html .= '<details class="whmcs-bridge-method" name="wb-verify-' . $ticketId . '">'
+                . '<summary><strong>' . $e(Lang::get('method_' . $method, $language)) . '</strong></summary>'
+                . '<form method="post" action="' . $e(self::MODULE_LINK . '&action=verify') . '">' . $hidden
+                . '<input type="hidden" name="method" value="' . $method . '">';
+            foreach (self::METHOD_FIELDS[$method] as $field) {
+                $id = 'wb-' . $ticketId . '-' . $method . '-' . $field;
+                $html .= '<div class="form-group"><label for="' . $id . '">' . $e(Lang::get('verify_field_' . $field, $language))
+                    . '</label><input class="form-control input-sm" id="' . $id . '" name="f_' . $field . '"'
+                    . self::INPUT_ATTRIBUTES[$field] . ' autocomplete="off"></div>';
+            }
+            $submit = $method === 'link' ? Lang::get('verify_send_link', $language) : Lang::get('verify_submit', $language);
+            $html .= '<button type="submit" class="btn btn-primary btn-sm">' . $e($submit)
+                . '</button></form></details>';
         }
-        $html .= '</select></label> ';
-        foreach (self::FIELDS as $field) {
-            $type = $field === 'password' ? 'password' : 'text';
-            $html .= '<label>' . $e(Lang::get('verify_field_' . $field, $language))
-                . ' <input type="' . $type . '" name="f_' . $field . '" autocomplete="off"></label> ';
-        }
-        return $html . '<button type="submit" class="btn btn-default btn-sm">' . $e(Lang::get('verify_submit', $language))
-            . '</button> <small>' . $e(Lang::get('verify_hint', $language)) . '</small></form>';
+        return $html . '</div></div>';
     }
 
     /**
      * Pure: the JSON request for the bridge from the posted form: the method, the admin's
-     * username and the non-empty known method fields (bounded), nothing else.
+     * username and the non-empty fields of that method (bounded), nothing else.
      */
     public static function verificationRequest(array $post, string $adminUsername): array
     {
-        $request = ['method' => (string) ($post['method'] ?? ''), 'admin' => $adminUsername];
-        foreach (self::FIELDS as $field) {
+        $method = (string) ($post['method'] ?? '');
+        $request = ['method' => $method, 'admin' => $adminUsername];
+        foreach (self::METHOD_FIELDS[$method] ?? [] as $field) { // an unknown method: the bridge says so
             $value = $post['f_' . $field] ?? null;
             if (is_string($value) && trim($value) !== '') {
                 $request[$field] = Text::cut(trim($value), 500);
