@@ -21,11 +21,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 
-from whmcs_bridge.cli.output import local_time
 from whmcs_bridge.logs import scrub
 from whmcs_bridge.settings import Settings, reply_writers
 from whmcs_bridge.store import inbox, is_current
 from whmcs_bridge.store.tables import DEAD, FAILED, PENDING, PROCESSING, events
+from whmcs_bridge.timefmt import local_time
 
 _UTC = ZoneInfo("UTC")
 
