@@ -190,6 +190,10 @@ class WhmcsSettings(StrictSchema):
     timezone = TimeZoneField(load_default=None)
     admin_url = fields.Url(load_default=None, require_tld=False, schemes={"http", "https"})
     admin_username = fields.String(load_default=None)
+    # the write budget: replies, notes and ticket changes leave the outbox at most this fast
+    write_rate_per_second = fields.Integer(load_default=4,
+                                           validate=validate.Range(min=1, max=1000))
+    write_max_attempts = fields.Integer(load_default=8, validate=validate.Range(min=1, max=100))
 
 
 class ServerSettings(StrictSchema):
