@@ -48,7 +48,9 @@ class TxGuard:
 
     def check(self, what: str) -> None:
         if self._open():
-            where = "".join(traceback.format_stack(limit=8)[:-2])
+            frames = [f for f in traceback.format_stack(limit=40)[:-2]
+                      if "/requests/" not in f and "txguard.py" not in f]
+            where = "".join(frames[-8:])
             self.violations.append(f"{what} while a write transaction was open:\n{where}")
             raise HttpInTransaction(f"{what} while a write transaction was open")
 

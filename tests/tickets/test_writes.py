@@ -289,3 +289,18 @@ def test_sender_is_run_by_the_worker_after_the_batch(db_url, bridge_factory) -> 
         post_note(b.ctx(conn, T0), 3, "queued elsewhere (a staff proof)", dedupe_key="w")
     assert worker.run_batch() == 0
     assert b.whmcs.named("add_ticket_note") == [((3, "queued elsewhere (a staff proof)"), {})]
+
+
+def test_doctor_warns_about_dead_whmcs_writes(db_url, bridge_factory) -> None:
+    from whmcs_bridge.doctor import WARN, check_writes
+
+    b = bridge_factory(db_url, make_settings(db_url))
+    assert check_writes(b.engine).state == "ok"
+    with b.engine.begin() as conn:
+        post_note(b.ctx(conn, T0), 1, "a", dedupe_key="a")
+        post_note(b.ctx(conn, T0), 1, "b", dedupe_key="b")
+        conn.execute(update(whmcs_writes).where(whmcs_writes.c.key == "note:a")
+                     .values(status="dead"))
+    check = check_writes(b.engine)
+    assert check.state == WARN and (check.details["dead"], check.details["depth"]) == (1, 1)
+    assert "outbox list --queue whmcs --status dead" in check.summary
