@@ -5,12 +5,12 @@
 
 Issue 14.2: on SQLite a write transaction holds the writer lock, so a WHMCS call made inside
 one stalls every webhook behind it. Each phase starts a fresh SQLite database (WAL,
-``synchronous=FULL``), ``--tickets`` breached tickets and a WHMCS simulator, runs the real
-worker in a thread (its first SLA sweep queues a note and a flag for every ticket, its sender
-posts them within the write budget), waits until the sweep has queued them, then for
-``--seconds`` times, one request every 20 ms, a signed ``TicketUserReply`` webhook
-(``POST /webhooks/whmcs``) and a signed gate (``POST /gates/ClientDetailsValidation``) through
-the bridge app in-process:
+``synchronous=FULL``), ``--tickets`` breached tickets and a WHMCS simulator (in a thread), runs
+the real worker in its own process (``whmcs-bridge worker``, as ``serve`` runs it: its first
+SLA sweep queues a note and a flag for every ticket, its sender posts them within the write
+budget), waits until the sweep has queued them, then for ``--seconds`` times, one request
+every 20 ms, a signed ``TicketUserReply`` webhook (``POST /webhooks/whmcs``) and a signed gate
+(``POST /gates/ClientDetailsValidation``) through the bridge app in this process:
 
 * ``idle``: the simulator answers at once (the baseline, measured in the same run);
 * ``slow``: the simulator answers every call after ``--latency-ms`` (default 2 s);
@@ -30,7 +30,9 @@ import argparse
 import base64
 import contextlib
 import json
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -45,7 +47,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import func, select, update
 
 from webhooks.app import create_app
-from whmcs_bridge.context import Services
 from whmcs_bridge.settings import load_settings
 from whmcs_bridge.signing import signed_headers
 from whmcs_bridge.sim import SimConfig, run_in_thread
@@ -54,7 +55,6 @@ from whmcs_bridge.store import make_engine, upgrade
 from whmcs_bridge.store.base import utcnow
 from whmcs_bridge.tickets import store
 from whmcs_bridge.tickets.tables import tickets as tickets_table
-from whmcs_bridge.worker import Worker
 from whmcs_bridge.writes.tables import SENT, whmcs_writes
 
 SECRET = "whsec_" + base64.b64encode(b"s" * 32).decode()
@@ -120,27 +120,53 @@ def legacy_writer(engine: Any, client: Any, ids: list[int], stop: threading.Even
                 client.add_ticket_note(tid, f"[bench] held inside a transaction #{n}")
 
 
+CONFIG = """
+[database]
+url = "{url}"
+[webhooks]
+secrets = ["{secret}"]
+[whmcs]
+url = "{whmcs_url}"
+identifier = "{identifier}"
+secret = "{whmcs_secret}"
+admin_username = "bench"
+timeout = 30
+[worker]
+poll_interval_seconds = 0.2
+[escalation]
+flag_admin_id = 1
+[escalation.levels.urgent]
+at_risk = []
+breached = ["note", "flag_admin"]
+[escalation.levels.normal]
+at_risk = []
+breached = ["note", "flag_admin"]
+[escalation.levels.low]
+at_risk = []
+breached = ["note", "flag_admin"]
+"""
+
+
 def phase(name: str, args: argparse.Namespace, latency_ms: float,
           contrast: bool = False) -> dict[str, Any]:
+    """One phase: the web app in this process, the worker in its own (as ``serve`` runs it),
+    the simulator in a thread (it mostly sleeps)."""
     tmp = tempfile.TemporaryDirectory()
     url = f"sqlite:///{tmp.name}/bridge.db"
-    settings = load_settings(data={
-        "database": {"url": url}, "webhooks": {"secrets": [SECRET]},
-        "whmcs": {"admin_username": "bench"},
-        "escalation": {"flag_admin_id": 1, "levels": {
-            lvl: {"at_risk": [], "breached": ["note", "flag_admin"]}
-            for lvl in ("urgent", "normal", "low")}},
-    }, environ={})
-    engine = make_engine(url, pool_size=10)
-    upgrade(engine)
     sim = run_in_thread(SimConfig(seed=3, clients=50, tickets=args.tickets,
                                   latency_ms=latency_ms))
+    config = Path(tmp.name) / "bridge.toml"
+    config.write_text(CONFIG.format(url=url, secret=SECRET, whmcs_url=sim.url,
+                                    identifier=sim.identifier, whmcs_secret=sim.secret))
+    settings = load_settings(str(config), environ={})
+    engine = make_engine(url, pool_size=10)
+    upgrade(engine)
     ids = seed(engine, sim)
-    whmcs = sim.client(retries=0, timeout=30)
-    worker = Worker(settings, engine, services=Services(settings, whmcs=whmcs))
-    runner = threading.Thread(target=worker.run, name="bench-worker", daemon=True)
-    runner.start()
+    worker = subprocess.Popen([sys.executable, "-c", "from whmcs_bridge.cli import main; main()",
+                               "--config", str(config), "worker"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
+    queued = 0
     while time.monotonic() < deadline:  # the first sweep queues the backlog's writes
         with engine.connect().execution_options(sqlite_readonly=True) as conn:
             queued = conn.execute(select(func.count()).select_from(whmcs_writes)).scalar()
@@ -153,7 +179,7 @@ def phase(name: str, args: argparse.Namespace, latency_ms: float,
         legacy = threading.Thread(target=legacy_writer, daemon=True,
                                   args=(engine, sim.client(retries=0, timeout=30), ids, stop))
         legacy.start()
-    app = create_app(settings, engine=engine, whmcs=whmcs)
+    app = create_app(settings, engine=engine)
     web = app.test_client()
     sent_before = _sent(engine)
     hooks, gates, bad = [], [], 0
@@ -170,12 +196,15 @@ def phase(name: str, args: argparse.Namespace, latency_ms: float,
         time.sleep(INTERVAL)
     sent = _sent(engine) - sent_before
     stop.set()
-    worker.stop()
-    runner.join(timeout=60)
+    worker.send_signal(signal.SIGTERM)
+    try:
+        worker.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
     if legacy is not None:
         legacy.join(timeout=60)
     sim.stop()
-    whmcs.close()
     engine.dispose()
     tmp.cleanup()
     result = {"name": name, "hooks": hooks, "gates": gates, "bad": bad, "sent": sent,
