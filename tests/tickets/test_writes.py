@@ -304,3 +304,21 @@ def test_doctor_warns_about_dead_whmcs_writes(db_url, bridge_factory) -> None:
     check = check_writes(b.engine)
     assert check.state == WARN and (check.details["dead"], check.details["depth"]) == (1, 1)
     assert "outbox list --queue whmcs --status dead" in check.summary
+
+
+class Refused(FakeWhmcs):
+    def add_ticket_note(self, ticketid: int, message: str, **kw: Any) -> None:
+        self._rec("add_ticket_note", ticketid, message)
+        raise AuthenticationError("AddTicketNote", 200, "Authentication Failed")
+
+
+def test_a_refused_credential_stops_the_pass_and_counts_no_attempt(db_url, bridge_factory):
+    b = bridge_factory(db_url, make_settings(db_url), Refused())
+    _open(b, 1)
+    with b.engine.begin() as conn:
+        for n in range(3):
+            post_note(b.ctx(conn, T0), 1, f"note {n}", dedupe_key=f"n{n}")
+    report = b.send_writes(T0)
+    assert isinstance(report.refused, AuthenticationError)
+    assert len(b.whmcs.named("add_ticket_note")) == 1  # no second login to be refused
+    assert [(r["status"], r["attempts"]) for r in _rows(b)] == [("pending", 0)] * 3

@@ -211,8 +211,11 @@ def outbox_send(state: CliState, as_json: bool) -> None:
 
     _schema(state)
     report = send_due(state.engine, state.settings, whmcs=_whmcs_factory(state))
+    if report.refused is not None:
+        raise Failed(f"WHMCS refused the API credential ({report.refused}); nothing was sent: "
+                     "fix the whmcs settings, then run it again")
     if as_json:
-        click.echo(json.dumps(report.__dict__))
+        click.echo(json.dumps({k: v for k, v in report.__dict__.items() if k != "refused"}))
         return
     click.echo(f"claimed {report.claimed}, sent {report.sent}, already in WHMCS "
                f"{report.deduped}, failed {report.failed}, dead {report.dead}"

@@ -35,9 +35,10 @@ class Verdict:
 
 def judge(exc: BaseException) -> Verdict:
     """A WHMCS answer that refuses the write (validation, not found, permission) is permanent
-    and certain; an auth failure is certain but not the write's fault (retried, so fixing the
-    credential sends it); no answer, a 5xx or an unreadable answer may hide a write that
-    happened; anything else (a bug) is retried and treated as unknown."""
+    and certain; an auth failure is certain but not the write's fault (the sender hands the
+    write back uncounted, so fixing the credential sends it); no answer, a 5xx or an
+    unreadable answer may hide a write that happened; anything else (a bug) is retried and
+    treated as unknown."""
     from whmcs_bridge.api.errors import InvalidResponseError, TransportError, WhmcsError
 
     if isinstance(exc, (TransportError, InvalidResponseError)):

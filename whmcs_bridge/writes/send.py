@@ -64,6 +64,9 @@ class Report:
     failed: int = 0
     dead: int = 0
     held: bool = False  # due writes were left for a later pass by the budget
+    #: WHMCS refused the credential: the pass stopped and handed its writes back uncounted
+    #: (every later call would be refused too; the caller decides whether to stop)
+    refused: BaseException | None = None
 
 
 class Sender:
@@ -189,14 +192,30 @@ class Sender:
                 "write_id": row["id"], "action": row["action"], "ticket_id": row["ticket_id"],
                 "attempts": attempts, "retry_in_seconds": round(delay, 1), "error": text})
 
+    def release(self, rows: list[dict[str, Any]]) -> None:
+        """Hand claimed rows back as they were, no attempt counted."""
+        with self.engine.begin() as conn:
+            for row in rows:
+                status = PENDING if row["status"] == SENDING else row["status"]
+                conn.execute(update(W).where(W.c.id == row["id"]).values(
+                    status=status, lease_until=None))
+
     def run_once(self, now: datetime | None = None) -> Report:
         report = Report()
         now = now or self.clock()
-        for row in self.claim(now, report):
+        rows = self.claim(now, report)
+        for i, row in enumerate(rows):
             try:
                 deduped, error = self.send(row), None
             except Exception as exc:  # WHMCS errors and bugs alike: recorded, never lost
                 deduped, error = False, exc
+            if error is not None and getattr(error, "auth_failure", False):
+                # not this write's fault, and WHMCS bans the IP after 3 failed logins
+                self.release(rows[i:])
+                report.refused = error
+                log.error("WHMCS refused the API credential; WHMCS writes wait",
+                          extra={"error": scrub(str(error))})
+                break
             self.record(row, now, error, deduped, report)
         return report
 
