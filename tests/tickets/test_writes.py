@@ -274,6 +274,12 @@ def test_outbox_cli_shows_and_replays_dead_whmcs_writes(tmp_path, sqlite_url, ca
     code, out, _ = run(["--config", str(config), "outbox", "list", "--queue", "whmcs",
                         "--status", "pending", "--json"], capsys)
     assert [r["attempts"] for r in json.loads(out)] == [0]
+    # sending needs WHMCS: without whmcs.url the pass fails with one line, the write waits
+    code, _, err = run(["--config", str(config), "outbox", "send"], capsys)
+    assert code == 1 and "Traceback" not in err and err.count("\n") == 1
+    code, out, _ = run(["--config", str(config), "outbox", "list", "--queue", "whmcs",
+                        "--json"], capsys)
+    assert [(r["status"], r["attempts"]) for r in json.loads(out)] == [("pending", 0)]
 
 
 def test_sender_is_run_by_the_worker_after_the_batch(db_url, bridge_factory) -> None:

@@ -204,6 +204,12 @@ class Sender:
         report = Report()
         now = now or self.clock()
         rows = self.claim(now, report)
+        if rows:
+            try:
+                self.whmcs()
+            except BaseException:  # not configured (no whmcs.url): the writes wait, uncounted
+                self.release(rows)
+                raise
         for i, row in enumerate(rows):
             try:
                 deduped, error = self.send(row), None
