@@ -174,8 +174,8 @@ class Sender:
             verdict = policy.judge(error)
             attempts = row["attempts"] + 1
             dead = verdict.permanent or attempts >= self.settings.whmcs.write_max_attempts
-            delay = backoff_seconds(attempts, self.settings.worker.backoff_base_seconds,
-                                    self.settings.worker.backoff_max_seconds, self.rng)
+            delay = backoff_seconds(attempts, base=self.settings.worker.backoff_base_seconds,
+                                    cap=self.settings.worker.backoff_max_seconds, rng=self.rng)
             text = scrub(f"{type(error).__name__}: {error}")[:2000]
             conn.execute(update(W).where(W.c.id == row["id"]).values(
                 status=DEAD if dead else FAILED, attempts=attempts, last_error=text,
