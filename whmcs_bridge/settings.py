@@ -193,6 +193,10 @@ class WhmcsSettings(StrictSchema):
     #: ``adminusername``). Required while a reply-writing feature is on: see
     #: :func:`reply_writers`.
     admin_username = fields.String(load_default=None, validate=validate.Length(min=1))
+    # the write budget: replies, notes and ticket changes leave the outbox at most this fast
+    write_rate_per_second = fields.Integer(load_default=4,
+                                           validate=validate.Range(min=1, max=1000))
+    write_max_attempts = fields.Integer(load_default=8, validate=validate.Range(min=1, max=100))
 
 
 class ServerSettings(StrictSchema):
