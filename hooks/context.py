@@ -4,6 +4,6 @@ Defined in :mod:`whmcs_bridge.context` (the library builds them as well); third-
 import them from here, as the built-in ones do.
 """
 
-from whmcs_bridge.context import Event, HandlerContext, JobContext, Services
+from whmcs_bridge.context import Event, HandlerContext, JobContext, PrepareContext, Services
 
-__all__ = ["Event", "HandlerContext", "JobContext", "Services"]
+__all__ = ["Event", "HandlerContext", "JobContext", "PrepareContext", "Services"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from hooks.context import Event, HandlerContext, JobContext
+from hooks.context import Event, HandlerContext, JobContext, PrepareContext
 from hooks.registry import on, periodic
 from whmcs_bridge.notify import preferences
 from whmcs_bridge.notify.deliver import Deliverer
@@ -41,17 +41,30 @@ def deliver(ctx: JobContext) -> None:
             "failed": report.failed, "dead": report.dead, "held": report.held})
 
 
-def _field_preference(ctx: HandlerContext, data: dict[str, Any], field_id: int,
-                      client_id: int | None) -> str | None:
+def _text_preference(data: dict[str, Any]) -> str | None:
+    return preferences.detect(f"{data.get('subject') or ''}\n{data.get('message') or ''}")
+
+
+def client_field(event: Event, ctx: PrepareContext) -> Any:
+    """Before the transaction: the client's custom field value (GetClientsDetails), when the
+    preference custom field is configured and neither the text nor the event carries it."""
+    cfg = ctx.settings.notifications["preferences"]
+    data = event.data
+    field_id, client_id = cfg["custom_field"], int(data.get("userid") or 0)
+    if not cfg["enabled"] or not field_id or not client_id or _text_preference(data) \
+            or preferences.field_value(data.get("customfields"), field_id) is not None:
+        return None
+    client = ctx.whmcs.get_client(client_id)
+    return preferences.field_value(client.extra.get("customfields"), field_id)
+
+
+def _field_preference(ctx: HandlerContext, data: dict[str, Any], field_id: int) -> str | None:
     value = preferences.field_value(data.get("customfields"), field_id)
-    if value is None and client_id:
-        client = ctx.whmcs.get_client(client_id)
-        value = preferences.field_value(client.extra.get("customfields"), field_id)
-    return preferences.from_field(value)
+    return preferences.from_field(value if value is not None else ctx.prepared)
 
 
-@on("TicketOpen", priority=60, name="notify.contact_preference")
-@on("TicketUserReply", priority=60, name="notify.contact_preference")
+@on("TicketOpen", priority=60, name="notify.contact_preference", prepare=client_field)
+@on("TicketUserReply", priority=60, name="notify.contact_preference", prepare=client_field)
 def contact_preference(event: Event, ctx: HandlerContext) -> None:
     cfg = ctx.settings.notifications["preferences"]
     if not cfg["enabled"]:
@@ -62,9 +75,9 @@ def contact_preference(event: Event, ctx: HandlerContext) -> None:
     ticket_id = int(data["ticketid"])
     record = store.get_ticket(ctx.conn, ticket_id)
     client_id = int(data.get("userid") or 0) or (record.client_id if record else None)
-    value = preferences.detect(f"{data.get('subject') or ''}\n{data.get('message') or ''}")
+    value = _text_preference(data)
     if value is None and cfg["custom_field"]:
-        value = _field_preference(ctx, data, cfg["custom_field"], client_id)
+        value = _field_preference(ctx, data, cfg["custom_field"])
     if value is None or (record is not None and record.contact_preference == value):
         return
     store.set_contact_preference(ctx.conn, ticket_id, value)

@@ -48,6 +48,8 @@ class HandlerSpec:
     name: str
     hook: str = field(compare=False)
     func: Handler = field(compare=False, repr=False)
+    #: ``prepare(event, PrepareContext)``: WHMCS reads, run before the handler's transaction
+    prepare: Handler | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -59,12 +61,17 @@ class JobSpec:
     func: Handler = field(repr=False)
 
 
-def on(hook: str, *, priority: int = 50, name: str | None = None) -> Callable[[Handler], Handler]:
-    """Mark ``func`` as a handler of WHMCS hook ``hook``. May be stacked for several hooks."""
+def on(hook: str, *, priority: int = 50, name: str | None = None,
+       prepare: Handler | None = None) -> Callable[[Handler], Handler]:
+    """Mark ``func`` as a handler of WHMCS hook ``hook``. May be stacked for several hooks.
+
+    ``prepare(event, ctx)`` (optional) reads what the handler needs from WHMCS *before* the
+    handler's transaction opens (check, then commit: no WHMCS call may wait inside one); the
+    handler gets its return value as ``ctx.prepared``."""
 
     def mark(func: Handler) -> Handler:
         marks = list(getattr(func, _MARK, []))
-        marks.append((hook, priority, name))
+        marks.append((hook, priority, name, prepare))
         setattr(func, _MARK, marks)
         return func
 
@@ -89,13 +96,14 @@ class HookRegistry:
         self._jobs: dict[str, JobSpec] = {}
 
     def register(self, hook: str, func: Handler, *, priority: int = 50,
-                 name: str | None = None) -> HandlerSpec:
+                 name: str | None = None, prepare: Handler | None = None) -> HandlerSpec:
         if hook not in KNOWN_HOOKS:
             raise UnknownHookError(
                 f"{hook!r} is not a WHMCS hook point (handler "
                 f"{name or func.__qualname__}); see hooks/names.py"
             )
-        spec = HandlerSpec(priority, name or f"{func.__module__}.{func.__qualname__}", hook, func)
+        spec = HandlerSpec(priority, name or f"{func.__module__}.{func.__qualname__}", hook, func,
+                           prepare)
         existing = self._handlers.setdefault(hook, [])
         if any(s.name == spec.name for s in existing):
             raise ValueError(f"handler {spec.name!r} registered twice for {hook}")
@@ -113,8 +121,8 @@ class HookRegistry:
     def register_module(self, module: ModuleType | Any) -> None:
         """Register every marked function found on ``module`` (or any object)."""
         for _, member in inspect.getmembers(module):
-            for hook, priority, name in getattr(member, _MARK, []):
-                self.register(hook, member, priority=priority, name=name)
+            for hook, priority, name, prepare in getattr(member, _MARK, []):
+                self.register(hook, member, priority=priority, name=name, prepare=prepare)
             job = getattr(member, _JOB_MARK, None)
             if job:
                 self.register_job(job[0], member, every_seconds=job[1])

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
-from hooks.context import Event, HandlerContext
+from hooks.context import Event, HandlerContext, PrepareContext
 from hooks.registry import on
 from whmcs_bridge.i18n import customer_language
 from whmcs_bridge.sla import engine as E
@@ -182,21 +182,33 @@ def piping(event: Event, ctx: HandlerContext) -> None:
         subject_hash=subject_hash(event.data.get("subject")), at=event_time(event)))
 
 
-@on("TicketOpen", priority=20, name="tickets.billing_redirect")
+def _wants_billing_reply(event: Event, settings: Any) -> bool:
+    channels = settings.channels
+    return bool(channels.billing_auto_reply) and is_billing(event.data.get("deptid"), channels)
+
+
+def client_language(event: Event, ctx: PrepareContext) -> str | None:
+    """Before the transaction: the client's WHMCS language (GetClientsDetails), for a billing
+    ticket of a known client; None otherwise."""
+    userid = event.data.get("userid")
+    if not userid or not _wants_billing_reply(event, ctx.settings):
+        return None
+    return ctx.whmcs.get_client(userid).language
+
+
+@on("TicketOpen", priority=20, name="tickets.billing_redirect", prepare=client_language)
 def billing_redirect(event: Event, ctx: HandlerContext) -> None:
     """Billing tickets get an automatic reply pointing to the hotline (vi/en by the client's
-    language). Posted as the bridge, so it never counts as the SLA's first reply."""
+    language, read before the transaction by :func:`client_language`). Posted as the bridge,
+    so it never counts as the SLA's first reply; queued, so it leaves after commit."""
     channels = ctx.settings.channels
     d = event.data
-    if not channels.billing_auto_reply or not is_billing(d.get("deptid"), channels):
+    if not _wants_billing_reply(event, ctx.settings):
         return
     rec = store.get_ticket(ctx.conn, d["ticketid"])
     language = rec.language if rec and rec.language else None
     if language is None:
-        whmcs_language = None
-        if d.get("userid"):
-            whmcs_language = ctx.whmcs.get_client(d["userid"]).language
-        language = customer_language(whmcs_language, channels.default_language)
+        language = customer_language(ctx.prepared, channels.default_language)
         ctx.conn.execute(update(tickets).where(tickets.c.id == d["ticketid"])
                          .values(language=language))
     posted = post_bridge_reply(ctx, d["ticketid"], billing_reply(language,

@@ -36,6 +36,8 @@ def make_settings(db_url: str = "sqlite://", **sections: Any) -> Settings:
         "database": {"url": db_url},
         "webhooks": {"secrets": [TEST_SECRET]},
         "api": {"tokens": [TEST_TOKEN]},
+        # tests drain the WHMCS write outbox in one pass; the budget has its own tests
+        "whmcs": {"write_rate_per_second": 1000},
     }
     for name, values in sections.items():
         data.setdefault(name, {}).update(values)
@@ -142,6 +144,19 @@ def counted(engine: Engine) -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+def no_http_in_transaction() -> Iterator[Any]:
+    """Fail the test when any HTTP call (WHMCS, a channel) is made while the calling thread
+    holds a write transaction (see :mod:`tests.txguard`). Suites that talk to WHMCS use it
+    for every test (their conftest makes it autouse)."""
+    from tests.txguard import guarded
+
+    with guarded() as guard:
+        yield guard
+    assert not guard.violations, "HTTP inside a write transaction:\n" + "\n".join(
+        guard.violations)
 
 
 @pytest.fixture(autouse=True)

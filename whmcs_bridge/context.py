@@ -6,9 +6,12 @@ handlers, never back. Handlers import it as :mod:`hooks.context`, their public n
 
 A handler runs inside one database transaction together with the record of its own outcome,
 so whatever it writes (ticket state, an outbox notification) commits if and only if the
-handler is recorded as succeeded. Calls to WHMCS are side effects that transaction cannot undo:
-handlers make them idempotent (dedupe keys, checking state first). They are made while it is
-open, so on SQLite they hold the write lock that arriving webhooks queue for: keep them few.
+handler is recorded as succeeded. No call to WHMCS is made while it is open (on SQLite it
+holds the write lock every arriving webhook queues for, as long as WHMCS takes to answer):
+writes to WHMCS are queued in the WHMCS write outbox in the transaction
+(:mod:`whmcs_bridge.tickets.replies`) and sent after it commits; what a handler must read from
+WHMCS its ``prepare`` step reads before the transaction opens (:class:`PrepareContext`), and
+the handler finds it in ``ctx.prepared``.
 """
 
 from __future__ import annotations
@@ -71,12 +74,31 @@ class HandlerContext:
     def whmcs(self) -> Any:
         return self.services.whmcs
 
+    @property
+    def prepared(self) -> Any:
+        """What the handler's ``prepare`` step read from WHMCS (None without one)."""
+        return self.extra.get("prepared")
+
     def notify(self, notification: str, payload: dict[str, Any], *, dedupe_key: str,
                **options: Any) -> Any:
         """Queue a notification in the outbox, in this handler's transaction."""
         return outbox.enqueue(self.conn, notification=notification, payload=payload,
                               dedupe_key=dedupe_key, now=self.now, settings=self.settings,
                               **options)
+
+
+@dataclass(frozen=True)
+class PrepareContext:
+    """What a handler's ``prepare`` step receives: no database connection, so it cannot hold
+    one while it asks WHMCS. Its return value reaches the handler as ``ctx.prepared``."""
+
+    settings: Settings
+    now: datetime
+    services: Services
+
+    @property
+    def whmcs(self) -> Any:
+        return self.services.whmcs
 
 
 @dataclass

@@ -93,6 +93,26 @@ def check_queue(engine: Engine) -> Check:
     return Check("queue", OK, summary, {"counts": counts, "depth": depth, "dead": dead})
 
 
+def check_writes(engine: Engine) -> Check:
+    """The WHMCS write outbox (replies, notes, ticket changes): waiting and dead writes."""
+    from whmcs_bridge.writes import outbox as writes
+    from whmcs_bridge.writes.tables import DEAD as W_DEAD
+    from whmcs_bridge.writes.tables import FAILED as W_FAILED
+    from whmcs_bridge.writes.tables import PENDING as W_PENDING
+    from whmcs_bridge.writes.tables import SENDING as W_SENDING
+
+    with engine.connect().execution_options(sqlite_readonly=True) as conn:
+        counts = writes.counts(conn)
+    depth = sum(counts.get(s, 0) for s in (W_PENDING, W_SENDING, W_FAILED))
+    dead = counts.get(W_DEAD, 0)
+    details = {"counts": counts, "depth": depth, "dead": dead}
+    summary = f"{depth} WHMCS writes waiting ({counts.get(W_FAILED, 0)} retrying), {dead} dead"
+    if dead:
+        return Check("whmcs_writes", WARN, summary + " (see `whmcs-bridge outbox list --queue "
+                     "whmcs --status dead`)", details)
+    return Check("whmcs_writes", OK, summary, details)
+
+
 def check_addon(engine: Engine, zone: ZoneInfo = _UTC) -> Check:
     """The newest ``events.source``: which addon module version last called in, and when."""
     with engine.connect().execution_options(sqlite_readonly=True) as conn:
@@ -268,7 +288,8 @@ def run_checks(settings: Settings, engine: Engine, *,
     checks = [check_settings(settings), check_database(settings, engine)]
     store_ok = checks[-1].state != FAIL
     if store_ok:
-        checks += [check_queue(engine), check_addon(engine, settings.tz),
+        checks += [check_queue(engine), check_writes(engine),
+                   check_addon(engine, settings.tz),
                    check_piping(engine, zone=settings.tz)]
     client_factory = shared_client(client_factory)
     checks.append(check_whmcs(settings, client_factory))

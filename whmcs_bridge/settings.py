@@ -193,6 +193,11 @@ class WhmcsSettings(StrictSchema):
     #: ``adminusername``). Required while a reply-writing feature is on: see
     #: :func:`reply_writers`.
     admin_username = fields.String(load_default=None, validate=validate.Length(min=1))
+    #: The write budget: replies, notes and ticket changes sent to WHMCS per second at most.
+    write_rate_per_second = fields.Integer(load_default=4,
+                                           validate=validate.Range(min=1, max=1000))
+    #: Tries of one WHMCS write before it is dead-lettered (`outbox list --queue whmcs`).
+    write_max_attempts = fields.Integer(load_default=8, validate=validate.Range(min=1, max=100))
 
 
 class ServerSettings(StrictSchema):

@@ -12,6 +12,12 @@ backoff with full jitter, only for the handlers that have not succeeded, and dea
 after ``worker.max_attempts`` attempts (with a ``dead_letter`` notification when the
 notifications room is installed).
 
+What handlers write to WHMCS (replies, notes, ticket changes) they queue in the WHMCS write
+outbox inside that transaction; after each batch, with no transaction open, the worker sends
+what is due within the write budget (:mod:`whmcs_bridge.writes.send`). What a handler needs to
+*read* from WHMCS its ``prepare`` step reads before the transaction opens
+(:func:`hooks.registry.on`), so no handler transaction waits on WHMCS either.
+
 Periodic jobs from the registry run between batches, each at most once at a time across all
 workers (:mod:`whmcs_bridge.store.job_runs`). :meth:`Worker.stop` (SIGTERM/SIGINT) lets the
 running handler finish, hands unstarted events back, and returns. The worker stops the same
@@ -38,7 +44,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from hooks.registry import BUILTIN_MODULES, HandlerSpec, HookRegistry, JobSpec, load_registry
-from whmcs_bridge.context import Event, HandlerContext, JobContext, Services
+from whmcs_bridge.context import Event, HandlerContext, JobContext, PrepareContext, Services
 from whmcs_bridge.event_schemas import load_event_data
 from whmcs_bridge.logs import scrub
 from whmcs_bridge.notify import outbox as notify_outbox
@@ -46,6 +52,7 @@ from whmcs_bridge.retry import backoff_seconds
 from whmcs_bridge.settings import Settings, StrictSchema
 from whmcs_bridge.store import inbox, job_runs
 from whmcs_bridge.store.base import utcnow
+from whmcs_bridge.writes.send import Sender
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +137,8 @@ class Worker:
         self._last_heartbeat = time.monotonic()
         #: The WHMCS refusal (an ``AuthenticationError``) that stopped this worker, if any.
         self.refused: Exception | None = None
+        self.writes = Sender(engine, settings, whmcs=lambda: self.services.whmcs, clock=clock,
+                             rng=self.rng)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -201,7 +210,27 @@ class Worker:
         One connection is held for the batch: every handler transaction reuses it.
         """
         with self.engine.connect() as conn:
-            return self._run_batch(conn)
+            claimed = self._run_batch(conn)
+        self.send_writes()
+        return claimed
+
+    def send_writes(self) -> None:
+        """Send the WHMCS writes that are due, after the batch committed and with no
+        transaction open; a database error goes to the run loop, anything else is logged
+        (the rows stay queued)."""
+        try:
+            report = self.writes.run_once(self.clock())
+        except DBAPIError:
+            raise
+        except Exception as exc:
+            log.error("sending WHMCS writes failed", extra={"error": describe(exc)})
+            return
+        if isinstance(report.refused, Exception):  # the pass handed its writes back
+            self._stop_if_refused(report.refused)
+        if report.claimed:
+            log.info("WHMCS writes sent", extra={
+                "claimed": report.claimed, "sent": report.sent, "deduped": report.deduped,
+                "failed": report.failed, "dead": report.dead, "held": report.held})
 
     def _run_batch(self, conn: Connection) -> int:
         lease = float(self.conf.lease_seconds)
@@ -268,11 +297,16 @@ class Worker:
         bind = bind if bind is not None else self.engine
         now = self.clock()
         try:
+            extra: dict[str, Any] = {}
+            if spec.prepare is not None:  # WHMCS reads, before the transaction opens
+                extra["prepared"] = spec.prepare(event, PrepareContext(
+                    settings=self.settings, now=now, services=self.services))
             with inbox.transaction(bind) as conn:
                 if not inbox.claim_outcome(conn, event.id, spec.name, now=now):
                     return None  # succeeded meanwhile (another worker after a lease expiry)
                 spec.func(event, HandlerContext(settings=self.settings, conn=conn, now=now,
-                                                services=self.services, event=event))
+                                                services=self.services, event=event,
+                                                extra=extra))
         except Exception as exc:
             error = describe(exc)
             if not self._stop_if_refused(exc):

@@ -123,11 +123,13 @@ def test_doctor_without_whmcs_or_without_replies_skips() -> None:
 
 
 def test_bridge_replies_name_the_admin(sim: SimHandle, sqlite_url: str) -> None:
-    """post_bridge_reply sends ``adminusername``: WHMCS (and the simulator) accept it."""
+    """post_bridge_reply queues the reply with ``adminusername``; the write sender sends it
+    (as the worker does after commit) and WHMCS (and the simulator) accept it."""
     from types import SimpleNamespace
 
     from whmcs_bridge.store import make_engine
     from whmcs_bridge.tickets.replies import post_bridge_reply
+    from whmcs_bridge.writes.send import send_due
 
     settings = _settings(sim, ADMIN_USERNAME)
     engine = make_engine(sqlite_url)
@@ -136,6 +138,8 @@ def test_bridge_replies_name_the_admin(sim: SimHandle, sqlite_url: str) -> None:
         ctx = SimpleNamespace(conn=conn, now=sim.state.now(), settings=settings,
                               whmcs=client)
         assert post_bridge_reply(ctx, 1, "Hello from the bridge", dedupe_key="t:1")
+    report = send_due(engine, settings, whmcs=client, now=sim.state.now())
     engine.dispose()
+    assert (report.sent, report.dead, report.failed) == (1, 0, 0)
     last = client.get_ticket(1).replies[-1]
     assert last.is_staff and last.message == "Hello from the bridge"

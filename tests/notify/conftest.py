@@ -129,3 +129,9 @@ def hook_server() -> Iterator[HookServer]:
     finally:
         server.server.shutdown()
         server.server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def _no_http_in_transaction(no_http_in_transaction: Any) -> Any:
+    """Every test here fails if WHMCS (or any HTTP) is called inside a write transaction."""
+    return no_http_in_transaction

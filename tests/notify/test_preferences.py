@@ -8,8 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from hooks.context import Event, HandlerContext, Services
-from hooks.notify import contact_preference
+from hooks.context import Event, HandlerContext, PrepareContext, Services
+from hooks.notify import client_field, contact_preference
 from hooks.registry import load_registry
 from tests.notify.conftest import NOW, notify_settings
 from whmcs_bridge.notify import outbox, preferences
@@ -68,9 +68,12 @@ def _event(message: str, event_id: str = "evt-1", **data) -> Event:
 
 
 def _run(engine, settings, event: Event, whmcs=None) -> None:
+    """As the worker runs it: the WHMCS read (``prepare``) before the transaction."""
+    services = Services(settings, whmcs=whmcs)
+    prepared = client_field(event, PrepareContext(settings=settings, now=NOW, services=services))
     with engine.begin() as conn:
-        ctx = HandlerContext(settings=settings, conn=conn, now=NOW,
-                             services=Services(settings, whmcs=whmcs), event=event)
+        ctx = HandlerContext(settings=settings, conn=conn, now=NOW, services=services,
+                             event=event, extra={"prepared": prepared})
         contact_preference(event, ctx)
 
 

@@ -13,27 +13,47 @@ from typing import Any
 
 import pytest
 
-from hooks.context import Event, HandlerContext, Services
+from hooks.context import Event, HandlerContext, PrepareContext, Services
 from hooks.registry import load_registry
+from tests import txguard
+from whmcs_bridge.api.errors import WhmcsTimeoutError
+from whmcs_bridge.api.models import Note, Reply
 from whmcs_bridge.store import make_engine
+from whmcs_bridge.writes.send import Sender
 
 _ids = itertools.count(1)
 
 
 class FakeWhmcs:
-    """Records write calls; ``fail`` makes the next call of that method raise."""
+    """Records write calls. ``fail`` makes the next call of that method time out before
+    WHMCS applied it; ``lose`` applies it and then times out (the answer is lost), as a
+    reply that reached WHMCS while the connection dropped. ``get_ticket`` shows what the
+    recorded replies and notes left in the ticket."""
 
     def __init__(self, language: str = "english") -> None:
         self.calls: list[tuple[str, tuple, dict]] = []
         self.language = language
         self.fail: set[str] = set()
+        self.lose: set[str] = set()
         self.next_ticket_id = 900
 
     def _rec(self, name: str, *args: Any, **kwargs: Any) -> None:
+        txguard.check(f"FakeWhmcs.{name}")  # the rule a real HTTP call is held to
         if name in self.fail:
             self.fail.discard(name)
-            raise RuntimeError(f"{name} failed (injected)")
+            raise WhmcsTimeoutError(name, None, "no answer (injected)")
         self.calls.append((name, args, kwargs))
+        if name in self.lose:
+            self.lose.discard(name)
+            raise WhmcsTimeoutError(name, None, "answer lost (injected)")
+
+    def get_ticket(self, ticketid: int, **kw: Any) -> Any:
+        self._rec("get_ticket", ticketid)
+        replies = [Reply(replyid=i + 1, message=a[1], admin="Bridge")
+                   for i, (a, _) in enumerate(self.named("add_ticket_reply")) if a[0] == ticketid]
+        notes = [Note(noteid=i + 1, message=a[1], admin="Bridge")
+                 for i, (a, _) in enumerate(self.named("add_ticket_note")) if a[0] == ticketid]
+        return SimpleNamespace(id=ticketid, replies=replies, notes=notes)
 
     def add_ticket_note(self, ticketid: int, message: str, **kw: Any) -> None:
         self._rec("add_ticket_note", ticketid, message, **kw)
@@ -97,13 +117,25 @@ class Bridge:
 
     def deliver(self, type_: str, data: dict[str, Any], at: datetime,
                 now: datetime | None = None) -> Event:
+        """Like the worker: each handler's ``prepare`` before the transaction, then the
+        handlers, then (committed) one pass of the WHMCS write sender."""
         ev = event(type_, data, at)
+        specs = self.registry.handlers_for(type_)
+        prepared = {spec.name: spec.prepare(ev, PrepareContext(
+            settings=self.settings, now=now or at, services=self.services))
+            for spec in specs if spec.prepare is not None}
         with self.engine.begin() as conn:
-            ctx = HandlerContext(settings=self.settings, conn=conn, now=now or at,
-                                 services=self.services, event=ev)
-            for spec in self.registry.handlers_for(type_):
+            for spec in specs:
+                ctx = HandlerContext(settings=self.settings, conn=conn, now=now or at,
+                                     services=self.services, event=ev,
+                                     extra={"prepared": prepared.get(spec.name)})
                 spec.func(ev, ctx)
+        self.send_writes(now or at)
         return ev
+
+    def send_writes(self, now: datetime) -> Any:
+        """One pass of the WHMCS write outbox (what the worker runs after each batch)."""
+        return Sender(self.engine, self.settings, whmcs=self.whmcs).run_once(now)
 
     def ctx(self, conn: Any, now: datetime) -> HandlerContext:
         return HandlerContext(settings=self.settings, conn=conn, now=now,
@@ -126,3 +158,9 @@ def bridge_factory(notified: list) -> Iterator[Any]:
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _no_http_in_transaction(no_http_in_transaction: Any) -> Any:
+    """Every test here fails if WHMCS (or any HTTP) is called inside a write transaction."""
+    return no_http_in_transaction

@@ -25,6 +25,7 @@ from whmcs_bridge.tickets.enrich import enrich
 from whmcs_bridge.tickets.escalate import evaluate_loaded, state_at_go_live, sweep
 from whmcs_bridge.tickets.sync import run_sync
 from whmcs_bridge.tickets.tables import ticket_escalations, tickets
+from whmcs_bridge.writes.send import send_due
 
 WRITES = ("AddTicketNote", "UpdateTicket", "AddTicketReply", "SendAdminEmail",
           "TriggerNotificationEvent")
@@ -78,6 +79,8 @@ def test_backlog_gives_one_summary_and_later_breaches_escalate(db_url: str, sim:
     assert _kinds(engine) == {}
 
     first = sweep(engine, settings, services, go_live + timedelta(seconds=30))
+    # the worker's sender pass after the sweep: nothing was queued for WHMCS either
+    assert send_due(engine, settings, whmcs=api, now=go_live + timedelta(seconds=30)).claimed == 0
     policy = E.Policy.from_settings(settings)
     with engine.connect() as conn:  # open cycles overdue (not merely answered late)
         recs = store.get_tickets(conn, list(store.open_ticket_ids(conn, ["Closed"])))
@@ -113,6 +116,7 @@ def test_backlog_gives_one_summary_and_later_breaches_escalate(db_url: str, sim:
     second = sweep(engine, settings, services, later)
     touched = {t for t, _, _, outcome in second.actions if outcome == "done"}
     assert new.id in touched
+    send_due(engine, settings, whmcs=api, now=later)  # the worker's sender pass after the sweep
     assert sim.state.calls["AddTicketNote"] == len(touched)
     with engine.connect() as conn:
         gl = golive.effective(conn, settings)

@@ -3,7 +3,8 @@ idempotence — on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -26,6 +27,13 @@ def open_ticket(b, tid=1, priority="High", dept=1, user=42, at=T0, admin=False, 
               {"ticketid": tid, "ticketmask": f"ABC-{tid:06d}", "userid": user, "deptid": dept,
                "subject": extra.pop("subject", "Server down"), "message": "help",
                "priority": priority, **extra}, at)
+
+
+def swept(b: Any, now: datetime) -> Any:
+    """A sweep, then the pass of the WHMCS write sender that follows it in the worker."""
+    res = sweep(b.engine, b.settings, b.services, now)
+    b.send_writes(now)
+    return res
 
 
 def test_store_contract(db_url: str, bridge_factory) -> None:
@@ -86,6 +94,8 @@ def test_bridge_replies_and_auto_responses_do_not_meet(db_url: str, bridge_facto
         assert post_bridge_reply(b.ctx(conn, T0 + MIN), 1, "We are on it.")
         assert post_note(b.ctx(conn, T0 + MIN), 1, "internal", dedupe_key="n1")
         assert not post_note(b.ctx(conn, T0 + MIN), 1, "internal", dedupe_key="n1")
+    assert b.whmcs.calls == []  # queued: nothing reaches WHMCS before the commit
+    b.send_writes(T0 + MIN)
     assert len(b.whmcs.named("add_ticket_note")) == 1
     # WHMCS reports the bridge's reply back, and an escalation-rule auto reply
     b.deliver("TicketAdminReply", {"ticketid": 1, "replyid": 2, "admin": "Bridge Bot",
@@ -139,17 +149,17 @@ def test_escalation_runs_once_per_cycle(db_url: str, bridge_factory, notified) -
     b = bridge_factory(db_url, settings)
     open_ticket(b, priority="Medium")
     for _ in range(10):
-        sweep(b.engine, settings, b.services, T0 + 20 * MIN)  # on track
+        swept(b, T0 + 20 * MIN)  # on track
     assert b.whmcs.calls == [] and [n[0] for n in notified] == []
     for _ in range(10):
-        sweep(b.engine, settings, b.services, T0 + 50 * MIN)  # at risk
+        swept(b, T0 + 50 * MIN)  # at risk
     assert len(b.whmcs.named("add_ticket_note")) == 1
     assert "SLA at risk" in b.whmcs.named("add_ticket_note")[0][0][1]
     assert [n[0] for n in notified].count("sla_at_risk") == 1
-    res = sweep(b.engine, settings, b.services, T0 + 70 * MIN)  # breached
+    res = swept(b, T0 + 70 * MIN)  # breached
     assert res.states == {"breached": 1}
     for _ in range(9):  # breached and escalated: due again only when an event changes it
-        assert sweep(b.engine, settings, b.services, T0 + 70 * MIN).evaluated == 0
+        assert swept(b, T0 + 70 * MIN).evaluated == 0
     assert len(b.whmcs.named("add_ticket_note")) == 2
     assert [k for _, k in b.whmcs.named("update_ticket")] == [{"priority": "High"}, {"flag": 7}]
     names = [n[0] for n in notified]
@@ -185,8 +195,8 @@ def test_changes_made_outside_the_bridge_are_recorded_not_fought(db_url, bridge_
     with b.engine.begin() as conn:
         ext = [r for r in store.list_escalations(conn, 1) if r["trigger"] == "external"]
         assert [(r["action"], r["outcome"]) for r in ext] == [("priority_changed", "observed")]
-    sweep(b.engine, settings, b.services, T0 + 130 * MIN)
-    sweep(b.engine, settings, b.services, T0 + 131 * MIN)
+    swept(b, T0 + 130 * MIN)
+    swept(b, T0 + 131 * MIN)
     assert b.whmcs.named("update_ticket") == []
     assert len(b.whmcs.named("add_ticket_note")) == 1
     with b.engine.begin() as conn:
@@ -196,16 +206,20 @@ def test_changes_made_outside_the_bridge_are_recorded_not_fought(db_url, bridge_
     assert "outside the bridge" in rows["raise_priority"]["detail"]
 
 
-def test_failed_action_is_retried_by_the_next_sweep(db_url, bridge_factory) -> None:
-    settings = make_settings(db_url)
+def test_failed_write_is_retried_by_the_sender_not_the_sweep(db_url, bridge_factory) -> None:
+    settings = make_settings(db_url, whmcs={"write_rate_per_second": 1000})
     b = bridge_factory(db_url, settings)
     open_ticket(b, priority="High")
     b.whmcs.fail.add("add_ticket_note")
     res = sweep(b.engine, settings, b.services, T0 + 25 * MIN)
-    assert res.failed and b.whmcs.named("add_ticket_note") == []
-    sweep(b.engine, settings, b.services, T0 + 26 * MIN)
-    sweep(b.engine, settings, b.services, T0 + 27 * MIN)
+    assert not res.failed and b.whmcs.calls == []  # the sweep queued it, WHMCS not asked
+    report = b.send_writes(T0 + 25 * MIN)
+    assert (report.failed, b.whmcs.named("add_ticket_note")) == (1, [])
+    swept(b, T0 + 26 * MIN)  # past the backoff: sent now, and the sweep queues nothing more
+    swept(b, T0 + 27 * MIN)
     assert len(b.whmcs.named("add_ticket_note")) == 1
+    # it timed out before WHMCS applied it, so the retry looked (GetTicket) and then posted
+    assert [c[0] for c in b.whmcs.calls] == ["get_ticket", "add_ticket_note"]
     with b.engine.begin() as conn:
         n = conn.execute(select(func.count()).select_from(ticket_escalations).where(
             ticket_escalations.c.action == "note")).scalar_one()

@@ -140,17 +140,27 @@ def test_a_changed_policy_makes_every_open_ticket_due(db_url, bridge_factory,
     assert next_at(b, 1) == T0 + 8 * MIN and next_at(b, 2) == T0 + 16 * MIN
 
 
-def test_a_failed_escalation_stays_due_and_a_done_one_does_not(db_url, bridge_factory) -> None:
+def test_a_failed_escalation_stays_due_and_a_done_one_does_not(db_url, bridge_factory,
+                                                               monkeypatch) -> None:
     settings = make_settings(db_url)
     b = bridge_factory(db_url, settings)
     open_ticket(b, 1, "High")
-    b.whmcs.fail.add("add_ticket_note")
+    # the note is queued in the WHMCS write outbox (WHMCS failures are the sender's to retry):
+    # what fails in the sweep is the action's own transaction, here queueing the note
+    queue_note = escalate.replies.post_note
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("queueing the note failed (injected)")
+
+    monkeypatch.setattr(escalate.replies, "post_note", broken)
     res = sweep(b.engine, settings, b.services, T0 + 25 * MIN)
     assert res.failed and next_at(b, 1) == T0 + 25 * MIN  # retried by the next sweep
-    b.whmcs.fail.clear()
+    monkeypatch.setattr(escalate.replies, "post_note", queue_note)
     res = sweep(b.engine, settings, b.services, T0 + 26 * MIN)
     assert not res.failed and {a[2] for a in res.actions} >= {"note"}
     assert next_at(b, 1) == T0 + 30 * MIN  # at-risk actions done: look again when due
+    b.send_writes(T0 + 26 * MIN)  # the worker's sender pass after the sweep
+    assert len(b.whmcs.named("add_ticket_note")) == 1
     assert escalate.policy_digest(settings) == escalate.policy_digest(make_settings(db_url))
 
 

@@ -33,3 +33,9 @@ def sim_client(sim: Any) -> Any:
         if has_card and has_paid and client.services:
             return client
     raise AssertionError("seeded simulator has no client with a card and a paid invoice")
+
+
+@pytest.fixture(autouse=True)
+def _no_http_in_transaction(no_http_in_transaction: Any) -> Any:
+    """Every test here fails if WHMCS (or any HTTP) is called inside a write transaction."""
+    return no_http_in_transaction

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -38,6 +38,15 @@ def job(settings: Settings, engine: Any, whmcs: Any, now: datetime = NOW) -> Job
     transactions: call it with none open)."""
     return JobContext(settings=settings, engine=engine, now=now,
                       services=Services(settings, whmcs=whmcs))
+
+
+def send_writes(settings: Settings, engine: Any, whmcs: Any,
+                now: datetime = NOW + timedelta(hours=1)) -> Any:
+    """One pass of the WHMCS write sender, as the worker runs after the flows' transactions
+    committed: the replies and notes they queued reach the simulator."""
+    from whmcs_bridge.writes.send import Sender
+
+    return Sender(engine, settings, whmcs=whmcs).run_once(now)
 
 
 def add_ticket(conn: Any, sim: Any, *, client_id: int, channel: str = "email",

@@ -49,7 +49,7 @@ def run(capsys: Any, monkeypatch: Any, *args: str, stdin: str = "") -> tuple[int
     return exc.value.code, out, err
 
 
-def test_card_digits_from_stdin_verify(cli_env, sim_client, capsys, monkeypatch) -> None:
+def test_card_digits_from_stdin_verify(cli_env, sim, sim_client, capsys, monkeypatch) -> None:
     config, _engine, ticket = cli_env
     card = next(p for p in sim_client.paymethods if "Card" in p.type)
     wrong = "0000" if card.card_last_four != "0000" else "0001"
@@ -67,6 +67,9 @@ def test_card_digits_from_stdin_verify(cli_env, sim_client, capsys, monkeypatch)
     assert code == 0 and shown["state"] == "verified" and shown["verified_by"] == "alice"
     assert [a["outcome"] for a in shown["attempts"]] == ["failed", "verified"]
     assert card.card_last_four not in out
+    # the audit notes were queued in the proof's transactions and posted once they committed
+    _, notes = sim.state.conversation(sim.state.tickets[ticket.id])
+    assert any("VERIFIED" in n.message and "alice" in n.message for n in notes)
     code, out, _ = run(capsys, monkeypatch, "--config", config, "verify", "status",
                        "--ticket", str(ticket.id))
     lines = out.splitlines()

@@ -15,6 +15,7 @@ from tests.verification.helpers import (
     job,
     notifications,
     pauses,
+    send_writes,
     vsettings,
 )
 from whmcs_bridge.sim.data import client_password, service_password
@@ -71,6 +72,7 @@ def test_required_flow_then_verified_by_card(env, sim, sim_client) -> None:
         assert [(a.method, a.outcome, a.actor, a.channel) for a in attempts] == [
             ("card_last4", "verified", "alice", "cli")]
         assert card.card_last_four not in (attempts[0].fingerprint or "")
+    send_writes(settings, engine, whmcs)
     assert any("VERIFIED" in n and "alice" in n for n in _notes(sim, ticket.id))
 
 
@@ -136,6 +138,7 @@ def test_lockout_at_fifth_failure_alerts_owner(env, sim, sim_client) -> None:
         rows = store.attempts_for_ticket(conn, first.id)
     assert [r.outcome for r in rows] == ["failed"] * 5 + ["rejected", "verified"]
     assert rows[-1].reference == "VISIT-7"
+    send_writes(settings, engine, whmcs)
     notes = _notes(sim, first.id)
     assert sum("Ownership verification for" in n for n in notes) >= 7
 

@@ -11,7 +11,15 @@ import pytest
 from hooks.context import Event
 from hooks.registry import load_registry
 from hooks.verification import on_closed, on_message, on_piping
-from tests.verification.helpers import NOW, add_ticket, context, job, notifications, vsettings
+from tests.verification.helpers import (
+    NOW,
+    add_ticket,
+    context,
+    job,
+    notifications,
+    send_writes,
+    vsettings,
+)
 from whmcs_bridge.store import make_engine
 from whmcs_bridge.verification import lockout, policy, service, status, store, tokens
 from whmcs_bridge.verification.proofs import build_proof
@@ -73,6 +81,7 @@ def test_chat_credentials_get_the_policy_warning(hk, sim, sim_client) -> None:
         assert store.get_request(conn, ticket.id) is None  # a fault report, not a change
         assert store.any_leaked(conn, tokens.fingerprints(settings, "leak:password",
                                                           "Qx7#mm2024"))
+    send_writes(settings, engine, whmcs)
     replies, notes = sim.state.conversation(sim.state.tickets[ticket.id])
     assert replies[-1].message.startswith("Theo quy định, không cung cấp")
     assert "Qx7#mm2024" not in replies[-1].message + "".join(n.message for n in notes)

@@ -120,6 +120,41 @@ def test_a_refused_periodic_job_stops_the_worker(sqlite_url: str) -> None:
     engine.dispose()
 
 
+def test_a_refused_whmcs_write_stops_the_worker(sqlite_url: str) -> None:
+    """The sender pass after a batch meets the refusal: the worker stops as for a handler's,
+    and the write waits uncounted for the fixed credential."""
+    from types import SimpleNamespace
+
+    from whmcs_bridge.context import Services
+    from whmcs_bridge.tickets.replies import post_note
+    from whmcs_bridge.writes.tables import whmcs_writes
+
+    refused = AuthenticationError("AddTicketNote", 200, "Authentication Failed")
+    notes: list[int] = []
+
+    class Refusing:
+        def add_ticket_reply(self, *args: Any, **kwargs: Any) -> None:
+            raise AssertionError("no reply was queued")
+
+        def add_ticket_note(self, ticket_id: int, message: str) -> None:
+            notes.append(ticket_id)
+            raise refused
+
+    settings = make_settings(sqlite_url)
+    engine = make_engine(sqlite_url)
+    with engine.begin() as conn:
+        post_note(SimpleNamespace(conn=conn, now=T0, settings=settings), 1, "note",
+                  dedupe_key="n1")
+    worker = Worker(settings, engine, HookRegistry(), clock=Clock(T0), rng=random.Random(7),
+                    services=Services(settings, whmcs=Refusing()), run_jobs=False)
+    worker.run(once=True)
+    assert notes == [1] and worker.refused is refused and worker.stopping
+    with engine.connect() as conn:
+        row = conn.execute(select(whmcs_writes.c.status, whmcs_writes.c.attempts)).one()
+    assert tuple(row) == ("pending", 0)
+    engine.dispose()
+
+
 def test_worker_cli_exits_78_in_one_line_after_one_failed_login(sqlite_url: str,
                                                                  sim: SimHandle) -> None:
     engine = make_engine(sqlite_url)

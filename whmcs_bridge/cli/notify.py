@@ -1,4 +1,5 @@
-"""Notification commands: ``notify test|deliver`` and ``outbox list|replay``."""
+"""Notification commands: ``notify test|deliver``, and ``outbox list|replay|send`` for both
+outboxes (notifications, and the WHMCS writes: replies, notes, ticket changes)."""
 
 from __future__ import annotations
 
@@ -93,7 +94,15 @@ def notify_deliver(state: CliState) -> None:
 
 @click.group("outbox")
 def outbox_group() -> None:
-    """The notifications outbox: what was sent, what failed, what is dead."""
+    """The outboxes: notifications (default) and WHMCS writes (--queue whmcs): what was
+    sent, what failed, what is dead."""
+
+
+QUEUES = click.Choice(["notifications", "whmcs"])
+_queue_option = click.option(
+    "--queue", type=QUEUES, default="notifications", show_default=True,
+    help="notifications: staff/customer messages; whmcs: replies, notes and ticket changes "
+         "the bridge writes into WHMCS.")
 
 
 def _row(r: dict[str, Any]) -> dict[str, Any]:
@@ -108,12 +117,17 @@ def _row(r: dict[str, Any]) -> dict[str, Any]:
 @click.option("--status", type=click.Choice(["pending", "sending", "failed", "sent", "dead"]))
 @click.option("--limit", type=click.IntRange(1, 10000), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_queue_option
 @pass_state
-def outbox_list(state: CliState, status: str | None, limit: int, as_json: bool) -> None:
-    """Deliveries, newest first."""
+def outbox_list(state: CliState, status: str | None, limit: int, as_json: bool,
+                queue: str) -> None:
+    """Deliveries (or WHMCS writes), newest first; --status dead is the dead-letter list."""
     from whmcs_bridge.notify import outbox
 
     _schema(state)
+    if queue == "whmcs":
+        _writes_list(state, status, limit, as_json)
+        return
     with state.engine.connect() as conn:
         rows = [_row(r) for r in outbox.list_deliveries(conn, status=status, limit=limit)]
     if as_json:
@@ -133,20 +147,83 @@ def outbox_list(state: CliState, status: str | None, limit: int, as_json: bool) 
 
 @outbox_group.command("replay")
 @click.argument("ids", nargs=-1, type=click.IntRange(1, 2**63 - 1))  # 64-bit row ids
-@click.option("--dead", "all_dead", is_flag=True, help="Replay every dead delivery.")
+@click.option("--dead", "all_dead", is_flag=True, help="Replay every dead row of the queue.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_queue_option
 @pass_state
-def outbox_replay(state: CliState, ids: tuple[int, ...], all_dead: bool) -> None:
-    """Queue dead (or failed) deliveries again with a fresh attempt count."""
+def outbox_replay(state: CliState, ids: tuple[int, ...], all_dead: bool, as_json: bool,
+                  queue: str) -> None:
+    """Queue dead (or failed) deliveries or WHMCS writes again with a fresh attempt count."""
     from whmcs_bridge.notify import outbox
+    from whmcs_bridge.writes import outbox as writes
 
     if not ids and not all_dead:
-        raise click.UsageError("give delivery ids or --dead")
+        raise click.UsageError("give ids or --dead")
     _schema(state)
+    replay = writes.replay if queue == "whmcs" else outbox.replay
     with state.engine.begin() as conn:
-        n = outbox.replay(conn, now=datetime.now(UTC), ids=ids, all_dead=all_dead)
+        n = replay(conn, now=datetime.now(UTC), ids=ids, all_dead=all_dead)
     if ids and n == 0:
         raise Failed("nothing to replay (unknown ids, or not dead/failed)")
-    click.echo(f"{n} deliver{'y' if n == 1 else 'ies'} queued again")
+    if as_json:
+        click.echo(json.dumps({"queue": queue, "replayed": n}))
+    elif queue == "whmcs":
+        click.echo(f"{n} WHMCS write{'' if n == 1 else 's'} queued again")
+    else:
+        click.echo(f"{n} deliver{'y' if n == 1 else 'ies'} queued again")
+
+
+def _write_row(r: dict[str, Any]) -> dict[str, Any]:
+    """A WHMCS write for the CLI: the text itself is not shown (a sent one keeps only its
+    hash), only what it is and where it goes."""
+    params = dict(r["params"] or {})
+    message = params.pop("message", None)
+    out = {k: r[k] for k in ("id", "key", "action", "ticket_id", "rank", "status", "attempts",
+                             "outcome_unknown", "last_error")}
+    out["fields"] = params.get("fields") or {k: v for k, v in params.items()
+                                             if k in ("status", "replyid")}
+    out["chars"] = len(message) if isinstance(message, str) else None
+    for k in ("next_attempt_at", "created_at", "sent_at"):
+        out[k] = r[k].isoformat() if r[k] else None
+    return out
+
+
+def _writes_list(state: CliState, status: str | None, limit: int, as_json: bool) -> None:
+    from whmcs_bridge.writes import outbox as writes
+
+    with state.engine.connect() as conn:
+        rows = [_write_row(r) for r in writes.list_writes(conn, status=status, limit=limit)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("no WHMCS writes")
+        return
+    for r in rows:
+        error = f"  {r['last_error']}" if r["last_error"] else ""
+        click.echo(f"{r['id']:>6}  {r['status']:<7}  {r['action']:<13} ticket={r['ticket_id']:<8} "
+                   f"tries={r['attempts']}  {r['key']}{error}")
+
+
+@outbox_group.command("send")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_state
+def outbox_send(state: CliState, as_json: bool) -> None:
+    """Send the WHMCS writes that are due now, within the write budget (the worker does this
+    after every batch)."""
+    from whmcs_bridge.writes.send import send_due
+
+    _schema(state)
+    report = send_due(state.engine, state.settings, whmcs=_whmcs_factory(state))
+    if report.refused is not None:
+        raise Failed(f"WHMCS refused the API credential ({report.refused}); nothing was sent: "
+                     "fix the whmcs settings, then run it again")
+    if as_json:
+        click.echo(json.dumps({k: v for k, v in report.__dict__.items() if k != "refused"}))
+        return
+    click.echo(f"claimed {report.claimed}, sent {report.sent}, already in WHMCS "
+               f"{report.deduped}, failed {report.failed}, dead {report.dead}"
+               + (", more waiting for the write budget" if report.held else ""))
 
 
 commands = [notify_group, outbox_group]

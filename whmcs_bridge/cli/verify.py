@@ -69,6 +69,15 @@ def _job(state: CliState) -> Any:
                       services=_services(state))
 
 
+def _send_writes(state: CliState, job: Any) -> None:
+    """Post the audit note and replies the proof queued, now that its transactions committed
+    (a worker would, within a second; the CLI may run where none does). One pass, within the
+    write budget; what it leaves, the worker sends."""
+    from whmcs_bridge.writes.send import send_due
+
+    send_due(state.engine, state.settings, whmcs=job.services.whmcs)
+
+
 def _submit(state: CliState, ticket_id: int, method: str, fields: dict[str, Any],
             admin: str) -> None:
     from whmcs_bridge.api import WhmcsError
@@ -79,12 +88,14 @@ def _submit(state: CliState, ticket_id: int, method: str, fields: dict[str, Any]
         proof = build_proof(method, fields)
     except ProofInputError as exc:
         raise click.UsageError(str(exc)) from None
+    job = _job(state)
     try:
-        out = service.submit_proof(_job(state), ticket_id, proof, actor=admin, channel="cli")
+        out = service.submit_proof(job, ticket_id, proof, actor=admin, channel="cli")
     except (ProofInputError, service.NotFound) as exc:
         raise Failed(str(exc)) from None
     except WhmcsError as exc:
         raise Failed(f"WHMCS could not check the proof: {type(exc).__name__}") from None
+    _send_writes(state, job)
     if out.outcome in ("verified", "already_verified"):
         click.echo(f"ticket {ticket_id}: {out.outcome.replace('_', ' ')}")
         return

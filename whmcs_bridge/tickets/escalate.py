@@ -2,7 +2,11 @@
 
 Each escalation action runs in its own transaction together with the row that records it
 (unique per ticket, cycle, trigger and action), so a sweep run ten times does each action
-once, and a failed WHMCS call leaves nothing recorded and is tried again by the next sweep.
+once. An action that changes WHMCS (a note, a priority raise, a department move, a flag) is
+queued in the WHMCS write outbox in that transaction (:mod:`whmcs_bridge.tickets.replies`),
+never called while it is open; the sender delivers it after commit within the write budget
+(``whmcs.write_rate_per_second``), so a backlog of breached tickets never reaches WHMCS as
+thousands of calls at once, and a WHMCS failure is retried by the sender, not by the sweep.
 The bridge does not fight WHMCS: a priority already raised, a department already moved or a
 flag already set by someone else is recorded as ``skipped`` with the reason.
 
@@ -35,9 +39,9 @@ from whmcs_bridge.sla.escalation import (
     split_go_live,
 )
 from whmcs_bridge.store.base import dialect_insert
-from whmcs_bridge.tickets import golive, store
-from whmcs_bridge.tickets.replies import post_note
+from whmcs_bridge.tickets import golive, replies, store
 from whmcs_bridge.tickets.tables import sla_schedule, ticket_escalations, ticket_history
+from whmcs_bridge.writes.tables import ESCALATION
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +121,8 @@ def perform(ctx: HandlerContext, rec: store.TicketRecord, cyc: E.Cycle, trigger:
     esc = ctx.settings.escalation
     conn = ctx.conn
     if action == "note":
-        post_note(ctx, rec.id, note_text(ctx.settings, trigger, cyc),
-                  dedupe_key=f"sla:{rec.id}:{key}:{trigger}:note")
+        replies.post_note(ctx, rec.id, note_text(ctx.settings, trigger, cyc),
+                          dedupe_key=f"sla:{rec.id}:{key}:{trigger}:note", rank=ESCALATION)
         return "done", None
     if action == "notify":
         ctx.notify(f"sla_{trigger}", sla_payload(rec, cyc),
@@ -130,7 +134,8 @@ def perform(ctx: HandlerContext, rec: store.TicketRecord, cyc: E.Cycle, trigger:
             return "skipped", f"priority already {rec.priority}"
         if _changed_outside(conn, rec.id, "priority", cyc.started_at):
             return "skipped", f"priority changed outside the bridge in this cycle ({rec.priority})"
-        ctx.whmcs.update_ticket(rec.id, priority=new)
+        replies.update_ticket(ctx, rec.id, key=f"sla:{rec.id}:{key}:{trigger}:{action}",
+                              rank=ESCALATION, priority=new)
         store.upsert_ticket(conn, rec.id, now=ctx.now, actor="bridge", source="bridge",
                             priority=new)
         return "done", f"priority {rec.priority} → {new}"
@@ -142,7 +147,8 @@ def perform(ctx: HandlerContext, rec: store.TicketRecord, cyc: E.Cycle, trigger:
             return "skipped", f"already in department {target}"
         if _changed_outside(conn, rec.id, "department", cyc.started_at):
             return "skipped", "department changed outside the bridge in this cycle"
-        ctx.whmcs.update_ticket(rec.id, deptid=target)
+        replies.update_ticket(ctx, rec.id, key=f"sla:{rec.id}:{key}:{trigger}:{action}",
+                              rank=ESCALATION, deptid=target)
         store.upsert_ticket(conn, rec.id, now=ctx.now, actor="bridge", source="bridge",
                             department_id=target)
         return "done", f"department {rec.department_id} → {target}"
@@ -152,7 +158,8 @@ def perform(ctx: HandlerContext, rec: store.TicketRecord, cyc: E.Cycle, trigger:
             return "skipped", "escalation.flag_admin_id is not set"
         if rec.flag_admin_id:
             return "skipped", f"already flagged to admin {rec.flag_admin_id}"
-        ctx.whmcs.update_ticket(rec.id, flag=admin)
+        replies.update_ticket(ctx, rec.id, key=f"sla:{rec.id}:{key}:{trigger}:{action}",
+                              rank=ESCALATION, flag=admin)
         store.upsert_ticket(conn, rec.id, now=ctx.now, actor="bridge", source="bridge",
                             flag_admin_id=admin)
         return "done", f"flagged to admin {admin}"

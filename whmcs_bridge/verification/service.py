@@ -38,6 +38,7 @@ from whmcs_bridge.verification import (
     store,
     tokens,
 )
+from whmcs_bridge.writes.tables import CUSTOMER
 
 log = logging.getLogger("whmcs_bridge.verification")
 
@@ -57,9 +58,10 @@ class Effects(Protocol):
 
 
 class BridgeEffects:
-    """The real effects: ticket replies/notes and SLA pauses through the tickets room, and
-    notifications through the outbox, all in ``ctx``'s transaction (WHMCS calls are the
-    side effects, made once per dedupe key)."""
+    """The real effects: ticket replies/notes/rewrites and SLA pauses through the tickets room,
+    and notifications through the outbox, all in ``ctx``'s transaction. Nothing here calls
+    WHMCS: writes are queued in the WHMCS write outbox, once per dedupe key, and sent after
+    the transaction commits."""
 
     def __init__(self, ctx: Any) -> None:
         self.ctx = ctx
@@ -82,10 +84,11 @@ class BridgeEffects:
         tstore.end_pause(self.ctx.conn, ticket_id, PAUSE_REASON, self.ctx.now)
 
     def rewrite_message(self, ticket_id: int, reply_id: int | None, text: str) -> None:
+        key = f"verification:rewrite:{ticket_id}:{reply_id or 0}"
         if reply_id:
-            self.ctx.whmcs.update_ticket_reply(reply_id, text)
+            replies.update_reply(self.ctx, ticket_id, reply_id, text, key=key)
         else:  # the opening message (UpdateTicket message=, WHMCS 7.7+)
-            self.ctx.whmcs.update_ticket(ticket_id, message=text)
+            replies.update_ticket(self.ctx, ticket_id, key=key, rank=CUSTOMER, message=text)
 
 
 class NotFound(LookupError):
