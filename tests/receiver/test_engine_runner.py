@@ -1,6 +1,7 @@
 """Which SQLite calls of a transaction go through store.cooperative's runner (the gevent hub's
-thread pool under ``serve``): a write's BEGIN IMMEDIATE (its lock waits) and its COMMIT (its
-fsync), never a read's. Recorded with a runner that notes what it runs."""
+thread pool under ``serve``): a write's BEGIN IMMEDIATE (its lock waits), and which go through the
+lock holder's own runner: its COMMIT (its fsync); never a read's. Recorded with runners that
+note what they run."""
 
 from __future__ import annotations
 
@@ -19,17 +20,20 @@ def test_write_waits_and_commit_go_through_the_runner_reads_do_not(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ran: list[str] = []
 
-    def call(fn: Any, *args: Any) -> Any:
-        ran.append(" ".join(str(a) for a in args if isinstance(a, str)) or fn.__name__)
-        return fn(*args)
+    def recorder(runner: str) -> Any:
+        def run(fn: Any, *args: Any) -> Any:
+            what = " ".join(str(a) for a in args if isinstance(a, str)) or fn.__name__
+            ran.append(f"{runner}: {what}")
+            return fn(*args)
+        return run
 
-    monkeypatch.setattr(engine_module, "current_mode",
-                        lambda: Mode("recording", call, ThreadWaiter))
+    monkeypatch.setattr(engine_module, "current_mode", lambda: Mode(
+        "recording", recorder("call"), ThreadWaiter, recorder("commit")))
     engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
     try:
         with engine.begin() as conn:
             conn.execute(text("CREATE TABLE t (x INTEGER)"))
-        assert ran == ["_begin_immediate", "COMMIT"]
+        assert ran == ["call: _begin_immediate", "commit: COMMIT"]
         ran.clear()
         with engine.connect() as conn:
             conn = conn.execution_options(sqlite_readonly=True)
@@ -39,7 +43,7 @@ def test_write_waits_and_commit_go_through_the_runner_reads_do_not(
         with engine.begin() as conn:  # a rolled-back write commits nothing
             conn.execute(text("INSERT INTO t VALUES (1)"))
             conn.rollback()
-        assert ran == ["_begin_immediate"]
+        assert ran == ["call: _begin_immediate"]
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 0
     finally:

@@ -251,23 +251,7 @@ def test_a_request_hidden_by_invisible_characters_is_refused(served: Served, sim
     assert served.verification(ticket.id)["state"] == "required"
 
 
-#: Why the SQLite run of the parallel guesses fails today (reported to the lead, not this
-#: change's area). It first failed because a proof's staff note was posted to WHMCS
-#: (AddTicketNote) inside the SQLite write transaction. Since the merge of i14-outbox no WHMCS
-#: call is made inside a transaction (notes go through the write outbox, proofs are checked
-#: between transactions), yet all 30 requests still time out under serve's gevent workers
-#: (PostgreSQL passes). The cause is not found yet: the serve log shows nothing at INFO, and a
-#: larger gevent hub thread pool (GEVENT_THREADPOOL_SIZE=64) did not help, so ``BEGIN
-#: IMMEDIATE`` waits filling the pool (:mod:`whmcs_bridge.store.cooperative`) look unlikely.
-#: Strict, so this marker must go once that is fixed.
-SQLITE_GEVENT_NOTE = ("30 parallel proofs on SQLite under serve's gevent workers time out "
-                      "(cause not found; no WHMCS call is inside a transaction any more)")
-
-
-def test_thirty_parallel_card_guesses_are_refused(served: Served, sim: Any,
-                                                  request: pytest.FixtureRequest) -> None:
-    if served.backend == "sqlite":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=SQLITE_GEVENT_NOTE))
+def test_thirty_parallel_card_guesses_are_refused(served: Served, sim: Any) -> None:
     victim = _client(sim, served, carded=True)
     card = next(p for p in victim.paymethods if "Card" in p.type).card_last_four
     text = "Khách gọi điện nhờ nâng cấp gói hosting lên gói Business"

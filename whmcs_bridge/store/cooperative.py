@@ -20,13 +20,20 @@ gunicorn's gevent worker has patched (so: on first use, never at import or app c
 
 The same runner serves every other SQLite write transaction (:mod:`whmcs_bridge.store.engine`):
 its ``BEGIN IMMEDIATE`` waits in C for the turnstile's ``flock`` and in SQLite's busy handler,
-and its ``COMMIT`` fsyncs; under gevent both go to the hub's thread pool, so a web request
-waiting for the write lock parks its greenlet instead of stopping its whole worker. A call made
-from a pool thread already (the group commit's writer) runs there directly.
+and its ``COMMIT`` fsyncs; under gevent both leave the hub, so a web request waiting for the
+write lock parks its greenlet instead of stopping its whole worker. A call made from a pool
+thread already (the group commit's writer) runs there directly.
+
+The two must not share threads: waits (``Mode.call``) go to the hub's thread pool, which they
+can fill (ten threads, and a burst of writers queues up to a thread each), while the one
+transaction that *holds* the write lock commits in a pool of its own (``Mode.commit``). Were
+the holder's ``COMMIT`` queued behind the waiters, they would wait for the lock it cannot give
+back: every writer stood still until SQLite's busy timeout (30 s) failed one of them.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +42,7 @@ from typing import Any, Protocol, TypeVar
 import gevent
 from gevent import monkey
 from gevent.hub import Waiter as HubWaiter
+from gevent.threadpool import ThreadPool
 
 T = TypeVar("T")
 #: Runs a blocking call and returns its result: ``runner(fn, *args)``.
@@ -62,6 +70,23 @@ def run_here(fn: Callable[..., T], *args: Any) -> T:
 def run_in_hub_threadpool(fn: Callable[..., T], *args: Any) -> T:
     """The gevent runner: ``fn`` runs in a real thread; the calling greenlet yields."""
     return gevent.get_hub().threadpool.apply(fn, args)
+
+
+#: Threads of the commit pool. SQLite has one writer per database, so a process has at most
+#: one holder per open database committing at a time: the pool never makes a holder queue.
+COMMIT_THREADS = 2
+#: The commit pool of this process (gunicorn forks its workers; a pool's threads do not
+#: survive a fork): (pid, pool).
+_commit_pool: tuple[int, ThreadPool] | None = None
+
+
+def run_in_commit_threadpool(fn: Callable[..., T], *args: Any) -> T:
+    """The gevent runner for the write lock's holder (its ``COMMIT``): a thread pool only
+    holders use, so the waiters filling the hub's pool never stand in its way."""
+    global _commit_pool
+    if _commit_pool is None or _commit_pool[0] != os.getpid():
+        _commit_pool = (os.getpid(), ThreadPool(COMMIT_THREADS))
+    return _commit_pool[1].apply(fn, args)
 
 
 class ThreadWaiter:
@@ -121,15 +146,18 @@ class GreenletWaiter:
 
 @dataclass(frozen=True)
 class Mode:
-    """One way of blocking and waiting: ``call`` for the writer, ``waiter`` per request."""
+    """One way of blocking and waiting: ``call`` for the writer and for the waits of a write
+    transaction's ``BEGIN``, ``waiter`` per request, ``commit`` for the ``COMMIT`` of the
+    transaction that holds SQLite's write lock (never queued behind ``call``'s waits)."""
 
     name: str
     call: Runner
     waiter: Callable[[], Waiter]
+    commit: Runner = run_here
 
 
-THREADS = Mode("threads", run_here, ThreadWaiter)
-GEVENT = Mode("gevent", run_in_hub_threadpool, GreenletWaiter)
+THREADS = Mode("threads", run_here, ThreadWaiter, run_here)
+GEVENT = Mode("gevent", run_in_hub_threadpool, GreenletWaiter, run_in_commit_threadpool)
 
 
 def current_mode() -> Mode:

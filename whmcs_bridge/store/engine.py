@@ -66,11 +66,13 @@ def _begin_immediate(turnstile: Turnstile | None, conn: Any) -> None:
 
 
 def _sqlite_commit(conn: Any) -> None:
-    """A write transaction's ``COMMIT`` (its fsync, and a WAL checkpoint now and then) runs
-    through the same runner as its ``BEGIN``; the driver's own commit afterwards finds no
+    """A write transaction's ``COMMIT`` (its fsync, and a WAL checkpoint now and then) leaves
+    the gevent hub like its ``BEGIN``, but through the holder's own runner: the hub's thread
+    pool may be full of ``BEGIN`` waits for the very lock this commit releases (see
+    :mod:`whmcs_bridge.store.cooperative`). The driver's own commit afterwards finds no
     transaction open and does nothing. Read-only transactions commit where they are."""
     if conn.info.pop(_WRITING, False):
-        current_mode().call(conn.exec_driver_sql, "COMMIT")
+        current_mode().commit(conn.exec_driver_sql, "COMMIT")
 
 
 def _sqlite_rollback(conn: Any) -> None:
