@@ -94,3 +94,19 @@ def test_bulk_verification_read_equals_the_per_ticket_one(db_url: str) -> None:
                              "verified_at": None}
     finally:
         engine.dispose()
+
+
+def test_the_dashboard_reads_without_taking_the_write_lock(sqlite_url: str) -> None:
+    """The page only reads: on SQLite it must not queue for BEGIN IMMEDIATE behind the
+    worker's write transactions."""
+    engine = make_engine(sqlite_url)
+    try:
+        add_tickets(engine, range(1, 11))
+        statements, data = load(engine, sqlite_url)
+        assert statements and data.open_tickets
+        with counted(engine) as sent:
+            source._CACHE.clear()
+            source.load_dashboard(engine, make_settings(sqlite_url), NOW)
+        assert sent and "BEGIN IMMEDIATE" not in sent
+    finally:
+        engine.dispose()

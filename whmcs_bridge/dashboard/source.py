@@ -68,7 +68,8 @@ def _compliance(conn: Any, settings: Any, now: datetime) -> list[Compliance]:
 
 
 def load_dashboard(engine: Engine, settings: Any, now: datetime) -> DashboardData:
-    with engine.connect() as conn:
+    # Only reads: on SQLite it must not queue for the write lock behind the worker's writes.
+    with engine.connect().execution_options(sqlite_readonly=True) as conn:
         tickets = _enriched_open_tickets(conn, settings, now)
         compliance = _compliance(conn, settings, now)
     return shape(tickets, now=now, admin_url=settings.whmcs.admin_url, compliance=compliance,
