@@ -90,6 +90,8 @@ final class StandIn
         $pdo->exec('CREATE TABLE IF NOT EXISTS tblmodulelog (id INTEGER PRIMARY KEY AUTOINCREMENT, date TEXT, module TEXT, action TEXT, request TEXT, response TEXT, arrdata TEXT)');
         $pdo->exec('CREATE TABLE IF NOT EXISTS tblactivitylog (id INTEGER PRIMARY KEY AUTOINCREMENT, date TEXT, description TEXT, userid INTEGER)');
         $pdo->exec('CREATE TABLE IF NOT EXISTS tblconfiguration (setting TEXT PRIMARY KEY, value TEXT)');
+        // WHMCS's clients table, with the two columns the module reads (UpdateClient by e-mail)
+        $pdo->exec('CREATE TABLE IF NOT EXISTS tblclients (id INTEGER PRIMARY KEY, email TEXT)');
         $pdo->exec("INSERT OR IGNORE INTO tbladmins (id, username, language) VALUES (1, 'alice', 'english'), (2, 'binh', 'vietnamese')");
         if (session_status() === PHP_SESSION_NONE) {
             $GLOBALS['_SESSION'] = [];

@@ -175,6 +175,14 @@ t('actor: client, masquerading admin, admin, api, system', function () {
     $_REQUEST['clientid'] = '12';
     same(12, Actor::clientIdFor([], Actor::make('api')));
     unset($_REQUEST['clientid']);
+    // ... or `clientemail` alone ("Either $clientid or $clientemail is required"): the gate
+    // must still check that client, not let the change through as a client-less one.
+    \WHMCS\Database\Capsule::pdo()->exec("INSERT OR REPLACE INTO tblclients (id, email) VALUES (13, 'an@example.com')");
+    $_REQUEST['clientemail'] = ' an@example.com ';
+    same(13, Actor::clientIdFor([], Actor::make('api')));
+    $_REQUEST['clientemail'] = 'nobody@example.com';
+    same(null, Actor::clientIdFor([], Actor::make('api')));
+    unset($_REQUEST['clientemail']);
 });
 
 t('responses: 5xx, 408, 429 and no answer are retryable; other 4xx are final', function () {

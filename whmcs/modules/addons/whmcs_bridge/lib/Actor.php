@@ -159,7 +159,9 @@ final class Actor
 
     /**
      * The client a gate is about: from $vars when WHMCS gives it, else from the actor, else from
-     * the request (the admin page's clientsprofile.php?userid=N, API UpdateClient's clientid).
+     * the request (the admin page's clientsprofile.php?userid=N, API UpdateClient's clientid,
+     * or its clientemail: "Either $clientid or $clientemail is required", api-reference/
+     * updateclient.md). A target left unknown would reach the bridge as no client at all.
      */
     public static function clientIdFor(array $vars, array $actor): ?int
     {
@@ -170,7 +172,16 @@ final class Actor
         if ($actor['client_id'] !== null) {
             return $actor['client_id'];
         }
-        return self::idIn($_REQUEST);
+        return self::idIn($_REQUEST) ?? self::clientIdByEmail($_REQUEST['clientemail'] ?? null);
+    }
+
+    /** The client whose e-mail address this is (tblclients), as UpdateClient looks it up. */
+    private static function clientIdByEmail(mixed $email): ?int
+    {
+        if (!is_string($email) || trim($email) === '') {
+            return null;
+        }
+        return self::positive(\WHMCS\Database\Capsule::table('tblclients')->where('email', trim($email))->value('id'));
     }
 
     /**
