@@ -265,6 +265,9 @@ def test_outbox_cli_shows_and_replays_dead_whmcs_writes(tmp_path, sqlite_url, ca
     assert "message" not in row and "x" * 12 not in out
     code, out, _ = run(["--config", str(config), "outbox", "list", "--queue", "whmcs"], capsys)
     assert code == 0 and "note" in out and "WhmcsTimeoutError" in out
+    # the same listing as the notifications queue: a header row, local times with the zone
+    assert out.splitlines()[0].split()[:4] == ["ID", "CREATED", "STATUS", "ACTION"], out
+    assert "+07" in out.splitlines()[1], out
     code, _, err = run(["--config", str(config), "outbox", "replay", "--queue", "whmcs",
                         "999"], capsys)
     assert code == 1 and "nothing to replay" in err

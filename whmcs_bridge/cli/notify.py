@@ -199,10 +199,11 @@ def _writes_list(state: CliState, status: str | None, limit: int, as_json: bool)
     if not rows:
         click.echo("no WHMCS writes")
         return
-    for r in rows:
-        error = f"  {r['last_error']}" if r["last_error"] else ""
-        click.echo(f"{r['id']:>6}  {r['status']:<7}  {r['action']:<13} ticket={r['ticket_id']:<8} "
-                   f"tries={r['attempts']}  {r['key']}{error}")
+    tz = state.settings.tz
+    for line in table(["ID", "CREATED", "STATUS", "ACTION", "TICKET", "TRIES", "KEY", "ERROR"], [
+            [r["id"], local_time(r["created_at"], tz), r["status"], r["action"], r["ticket_id"],
+             r["attempts"], r["key"], r["last_error"] or ""] for r in rows]):
+        click.echo(line)
 
 
 @outbox_group.command("send")
