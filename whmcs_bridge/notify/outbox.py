@@ -14,11 +14,12 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, select
 
 from whmcs_bridge.notify import routing
 from whmcs_bridge.notify.catalog import check_payload
-from whmcs_bridge.notify.tables import DEAD, FAILED, PENDING, SENT, deliveries, notifications
+from whmcs_bridge.notify.tables import PENDING, SENT, deliveries, notifications
+from whmcs_bridge.store import queues
 from whmcs_bridge.store.base import dialect_insert
 
 
@@ -71,23 +72,14 @@ def list_deliveries(conn: Connection, *, status: str | None = None,
 
 def counts(conn: Connection) -> dict[str, int]:
     """Deliveries per status (for ``doctor`` and metrics)."""
-    rows = conn.execute(select(deliveries.c.status, func.count()).group_by(deliveries.c.status))
-    return {status: n for status, n in rows}
+    return queues.status_counts(conn, deliveries)
 
 
 def replay(conn: Connection, *, now: datetime, ids: Iterable[int] = (),
            all_dead: bool = False) -> int:
-    """Put dead (or failed) deliveries back in the queue with a fresh attempt count."""
-    q = update(deliveries).values(status=PENDING, attempts=0, next_attempt_at=now,
-                                  lease_until=None, digest_id=None)
-    id_list = [int(i) for i in ids]
-    if all_dead:
-        q = q.where(deliveries.c.status == DEAD)
-    elif id_list:
-        q = q.where(deliveries.c.id.in_(id_list), deliveries.c.status.in_([DEAD, FAILED]))
-    else:
-        return 0
-    return conn.execute(q).rowcount
+    """Put dead (or failed) deliveries back in the queue with a fresh attempt count (out of
+    any digest they were sent in)."""
+    return queues.replay(conn, deliveries, now=now, ids=ids, all_dead=all_dead, digest_id=None)
 
 
 def purge(conn: Connection, *, before: datetime, limit: int = 1000) -> int:

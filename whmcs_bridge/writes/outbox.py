@@ -14,10 +14,11 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, select
 
+from whmcs_bridge.store import queues
 from whmcs_bridge.store.base import dialect_insert
-from whmcs_bridge.writes.tables import ACTIONS, DEAD, FAILED, PENDING, STAFF, whmcs_writes
+from whmcs_bridge.writes.tables import ACTIONS, PENDING, STAFF, whmcs_writes
 
 
 def enqueue(conn: Connection, *, action: str, ticket_id: int, params: Mapping[str, Any],
@@ -53,9 +54,7 @@ def list_writes(conn: Connection, *, status: str | None = None,
 
 def counts(conn: Connection) -> dict[str, int]:
     """Writes per status (for ``doctor``, metrics and the CLI)."""
-    rows = conn.execute(select(whmcs_writes.c.status, func.count())
-                        .group_by(whmcs_writes.c.status))
-    return {status: n for status, n in rows}
+    return queues.status_counts(conn, whmcs_writes)
 
 
 def replay(conn: Connection, *, now: datetime, ids: Iterable[int] = (),
@@ -63,16 +62,7 @@ def replay(conn: Connection, *, now: datetime, ids: Iterable[int] = (),
     """Put dead (or failed) writes back in the queue with a fresh attempt count. Whether an
     earlier attempt may have reached WHMCS is kept, so a replayed reply is still looked for
     before it is posted."""
-    q = update(whmcs_writes).values(status=PENDING, attempts=0, next_attempt_at=now,
-                                    lease_until=None)
-    id_list = [int(i) for i in ids]
-    if all_dead:
-        q = q.where(whmcs_writes.c.status == DEAD)
-    elif id_list:
-        q = q.where(whmcs_writes.c.id.in_(id_list), whmcs_writes.c.status.in_([DEAD, FAILED]))
-    else:
-        return 0
-    return conn.execute(q).rowcount
+    return queues.replay(conn, whmcs_writes, now=now, ids=ids, all_dead=all_dead)
 
 
 __all__ = ["counts", "enqueue", "list_writes", "replay"]
