@@ -21,9 +21,8 @@ from whmcs_bridge.verification import service, status, store, tokens
 AUTH = {"Authorization": f"Bearer {TEST_TOKEN}"}
 
 
-@pytest.fixture
-def web(db_url: str, sim: Any, whmcs: Any, sim_client: Any) -> Any:
-    settings = vsettings(db_url)
+def _linked(settings: Any, db_url: str, sim: Any, whmcs: Any, sim_client: Any) -> Any:
+    """An app and an e-mail ticket whose package change awaits its customer's link."""
     engine = make_engine(db_url)
     app = create_app(settings, engine=engine, whmcs=whmcs)
     with engine.begin() as conn:
@@ -33,8 +32,14 @@ def web(db_url: str, sim: Any, whmcs: Any, sim_client: Any) -> Any:
         service.open_request(ctx, service.BridgeEffects(ctx), ticket,
                              frozenset({"package_change"}))
         url = notifications(conn, "verification_link")[0].payload["url"]
-    yield app.test_client(), engine, settings, ticket, url.rsplit("/verify/", 1)[1]
-    engine.dispose()
+    return app.test_client(), engine, settings, ticket, url.rsplit("/verify/", 1)[1]
+
+
+@pytest.fixture
+def web(db_url: str, sim: Any, whmcs: Any, sim_client: Any) -> Any:
+    linked = _linked(vsettings(db_url), db_url, sim, whmcs, sim_client)
+    yield linked
+    linked[1].dispose()
 
 
 def _state(engine: Any, ticket_id: int) -> str:
@@ -254,17 +259,8 @@ def test_the_audit_names_the_credential_not_free_text(db_url, sim, whmcs, sim_cl
 def test_link_page_carries_the_company_name(db_url: str, sim: Any, whmcs: Any,
                                             sim_client: Any) -> None:
     settings = vsettings(db_url, verification={"company_name": "Nhân Hoà <Hosting>"})
-    engine = make_engine(db_url)
-    app = create_app(settings, engine=engine, whmcs=whmcs)
-    with engine.begin() as conn:
-        ctx = context(settings, conn, whmcs, utcnow())
-        ticket = add_ticket(conn, sim, client_id=sim_client.id, channel="email",
-                            language="english")
-        service.open_request(ctx, service.BridgeEffects(ctx), ticket,
-                             frozenset({"package_change"}))
-        url = notifications(conn, "verification_link")[0].payload["url"]
-    page = app.test_client().get("/verify/" + url.rsplit("/verify/", 1)[1])
-    html = page.get_data(as_text=True)
+    client, engine, _, _, token = _linked(settings, db_url, sim, whmcs, sim_client)
+    html = client.get(f"/verify/{token}").get_data(as_text=True)
     assert "<title>Nhân Hoà &lt;Hosting&gt; · " in html
     assert "<header>Nhân Hoà &lt;Hosting&gt;</header>" in html
     engine.dispose()
