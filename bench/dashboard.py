@@ -25,12 +25,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import webhooks.dashboard as view
-from webhooks.app import create_app
+import whmcs_bridge.webhooks.dashboard as view
 from whmcs_bridge.dashboard.source import load_dashboard
 from whmcs_bridge.settings import load_settings
 from whmcs_bridge.store import make_engine, upgrade
 from whmcs_bridge.tickets import store
+from whmcs_bridge.webhooks.app import create_app
 
 TOKEN = "bench-token-" + "x" * 20
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

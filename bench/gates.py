@@ -32,14 +32,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from webhooks.app import create_app
-from webhooks.gates import decide
 from whmcs_bridge.settings import load_settings
 from whmcs_bridge.signing import signed_headers
 from whmcs_bridge.store import make_engine, upgrade
 from whmcs_bridge.store.base import utcnow
 from whmcs_bridge.verification import policy
 from whmcs_bridge.verification.tables import verification_requests
+from whmcs_bridge.webhooks.app import create_app
+from whmcs_bridge.webhooks.gates import decide
 
 SECRET = "whsec_" + base64.b64encode(b"b" * 32).decode()
 STATES = ["required", "verified", "locked", "refused", "required", "verified"]

@@ -260,8 +260,8 @@ def main() -> None:
         print(json.dumps(run_load(args.load_port, args.seconds, args.connections, args.run)))
         return
 
-    from webhooks.receiver import gunicorn_options
     from whmcs_bridge.store import make_engine, upgrade
+    from whmcs_bridge.webhooks.receiver import gunicorn_options
 
     options = gunicorn_options(args.workers)
     if args.worker_class:
@@ -297,7 +297,7 @@ def main() -> None:
           flush=True)
 
     bridge_port, bare_port = _free_port(), _free_port()
-    servers = [_gunicorn("webhooks.app:create_app()", bridge_port, options, bridge_env,
+    servers = [_gunicorn("whmcs_bridge.webhooks.app:create_app()", bridge_port, options, bridge_env,
                          tmp / "bridge.log")]
     try:
         servers.append(_gunicorn("bare_app:app", bare_port, options, bare_env,

@@ -46,7 +46,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import func, select, update
 
-from webhooks.app import create_app
 from whmcs_bridge.settings import load_settings
 from whmcs_bridge.signing import signed_headers
 from whmcs_bridge.sim import SimConfig, run_in_thread
@@ -55,6 +54,7 @@ from whmcs_bridge.store import make_engine, upgrade
 from whmcs_bridge.store.base import utcnow
 from whmcs_bridge.tickets import store
 from whmcs_bridge.tickets.tables import tickets as tickets_table
+from whmcs_bridge.webhooks.app import create_app
 from whmcs_bridge.writes.tables import SENT, whmcs_writes
 
 SECRET = "whsec_" + base64.b64encode(b"s" * 32).decode()

@@ -1,5 +1,5 @@
 """The hook registry and the built-in handlers, keyed by WHMCS hook names."""
 
-from hooks.registry import HookRegistry, load_registry, on, periodic
+from whmcs_bridge.hooks.registry import HookRegistry, load_registry, on, periodic
 
 __all__ = ["HookRegistry", "load_registry", "on", "periodic"]

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from hooks.context import Event, HandlerContext
-from hooks.names import KNOWN_HOOKS
-from hooks.registry import on
 from whmcs_bridge.digits import as_id
+from whmcs_bridge.hooks.context import Event, HandlerContext
+from whmcs_bridge.hooks.names import KNOWN_HOOKS
+from whmcs_bridge.hooks.registry import on
 from whmcs_bridge.store.tables import audit_log
 
 _ID_KEYS = ("ticketid", "ticketId", "masterTicketId", "originalTicketId")

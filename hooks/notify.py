@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from hooks.context import Event, HandlerContext, JobContext, PrepareContext
-from hooks.registry import on, periodic
+from whmcs_bridge.hooks.context import Event, HandlerContext, JobContext, PrepareContext
+from whmcs_bridge.hooks.registry import on, periodic
 from whmcs_bridge.notify import preferences
 from whmcs_bridge.notify.deliver import Deliverer
 

@@ -18,7 +18,7 @@ from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Any
 
-from hooks.names import KNOWN_HOOKS
+from whmcs_bridge.hooks.names import KNOWN_HOOKS
 
 ENTRY_POINT_GROUP = "whmcs_bridge.hooks"
 _MARK = "_whmcs_bridge_hooks"
@@ -26,11 +26,11 @@ _JOB_MARK = "_whmcs_bridge_job"
 
 #: Modules holding the built-in handlers. Rooms add theirs here (one line each).
 BUILTIN_MODULES: list[str] = [
-    "hooks.audit",
-    "hooks.notify",
-    "hooks.tickets",
-    "hooks.sla",
-    "hooks.verification",
+    "whmcs_bridge.hooks.audit",
+    "whmcs_bridge.hooks.notify",
+    "whmcs_bridge.hooks.tickets",
+    "whmcs_bridge.hooks.sla",
+    "whmcs_bridge.hooks.verification",
 ]
 
 Handler = Callable[..., Any]

@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from hooks.context import Event, HandlerContext, JobContext
-from hooks.registry import on, periodic
+from whmcs_bridge.hooks.context import Event, HandlerContext, JobContext
+from whmcs_bridge.hooks.registry import on, periodic
 from whmcs_bridge.sla.engine import Policy
 from whmcs_bridge.tickets import store
 from whmcs_bridge.tickets.escalate import evaluate_record, iso, reevaluate, sweep

@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
-from hooks.context import Event, HandlerContext, PrepareContext
-from hooks.registry import on
+from whmcs_bridge.hooks.context import Event, HandlerContext, PrepareContext
+from whmcs_bridge.hooks.registry import on
 from whmcs_bridge.i18n import customer_language
 from whmcs_bridge.sla import engine as E
 from whmcs_bridge.sla.channels import classify, is_billing

@@ -26,10 +26,10 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from hooks.context import Event, HandlerContext, JobContext
-from hooks.registry import on, periodic
-from hooks.tickets import PIPE_WINDOW, event_time, subject_hash
 from whmcs_bridge.api.errors import WhmcsError
+from whmcs_bridge.hooks.context import Event, HandlerContext, JobContext
+from whmcs_bridge.hooks.registry import on, periodic
+from whmcs_bridge.hooks.tickets import PIPE_WINDOW, event_time, subject_hash
 from whmcs_bridge.store.tables import events
 from whmcs_bridge.verification import (
     NOT_REQUIRED,
@@ -138,7 +138,7 @@ def on_piping(event: Event, ctx: HandlerContext) -> None:
 
 def _opened_before_piping(ctx: HandlerContext, event: Event) -> list[int]:
     """Tickets classified ``client_area`` whose subject is the piped mail's and that were
-    opened within :data:`~hooks.tickets.PIPE_WINDOW` of it: the piping event came late."""
+    opened within :data:`.tickets.PIPE_WINDOW` of it: the piping event came late."""
     from whmcs_bridge.tickets.tables import tickets as T
 
     at = event_time(event)

@@ -1,5 +1,5 @@
 """The Flask side of the bridge: app factory and blueprints (receiver, gates, staff API, …)."""
 
-from webhooks.app import create_app
+from whmcs_bridge.webhooks.app import create_app
 
 __all__ = ["create_app"]

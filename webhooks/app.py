@@ -20,14 +20,14 @@ from whmcs_bridge.settings import Settings, load_settings
 from whmcs_bridge.store import make_engine
 
 BLUEPRINTS: list[str] = [
-    "webhooks.health:bp",
-    "webhooks.receiver:bp",
-    "webhooks.metrics:bp",
-    "webhooks.openapi:bp",
-    "webhooks.dashboard:bp",
-    "webhooks.gates:bp",
-    "webhooks.verification:bp",
-    "webhooks.tickets:bp",
+    "whmcs_bridge.webhooks.health:bp",
+    "whmcs_bridge.webhooks.receiver:bp",
+    "whmcs_bridge.webhooks.metrics:bp",
+    "whmcs_bridge.webhooks.openapi:bp",
+    "whmcs_bridge.webhooks.dashboard:bp",
+    "whmcs_bridge.webhooks.gates:bp",
+    "whmcs_bridge.webhooks.verification:bp",
+    "whmcs_bridge.webhooks.tickets:bp",
 ]
 
 
@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         about which ids exist, and a client probing its token gets a clear answer (the
         views' ``require_token`` guards stay as the per-view rule)."""
         if request.path.startswith("/api/"):
-            from webhooks.auth import bearer_token, token_is_valid
+            from whmcs_bridge.webhooks.auth import bearer_token, token_is_valid
 
             if not token_is_valid(bearer_token()):
                 abort(401, description="missing or invalid bearer token")  # _http_error's JSON

@@ -5,7 +5,7 @@ The cookie holds an HMAC fingerprint of the token, never the token, and is check
 tokens configured *now*, so removing a token from settings also ends its sessions. It also
 holds a random session id: sign-out records it as revoked (:mod:`whmcs_bridge.dashboard
 .sessions`), so a copy of the cookie replayed afterwards is refused. Failed sign-ins are
-throttled per address (:mod:`webhooks.throttle`), and the state-changing POSTs refuse a
+throttled per address (:mod:`whmcs_bridge.webhooks.throttle`), and the state-changing POSTs refuse a
 foreign ``Origin`` (403), so another site cannot sign a browser in or out. Without
 ``server.secret_key`` an ephemeral key is generated at start (sessions then end on restart,
 and each gunicorn process has its own key: set the key in production).
@@ -36,9 +36,6 @@ from flask import (
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 import whmcs_bridge.dashboard as dashboard_pkg
-from webhooks.app import bridge
-from webhooks.auth import bearer_token, token_is_valid
-from webhooks.throttle import Throttle
 from whmcs_bridge.dashboard import charts, i18n, sessions
 from whmcs_bridge.dashboard.data import (
     LEVELS,
@@ -53,6 +50,9 @@ from whmcs_bridge.dashboard.data import (
 )
 from whmcs_bridge.dashboard.source import load_dashboard
 from whmcs_bridge.sla.settings import CHANNELS
+from whmcs_bridge.webhooks.app import bridge
+from whmcs_bridge.webhooks.auth import bearer_token, token_is_valid
+from whmcs_bridge.webhooks.throttle import Throttle
 
 log = logging.getLogger(__name__)
 

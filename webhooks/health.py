@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import Blueprint, jsonify
 
-from webhooks.app import bridge
 from whmcs_bridge import __version__
 from whmcs_bridge.store import is_current
+from whmcs_bridge.webhooks.app import bridge
 
 bp = Blueprint("health", __name__)
 

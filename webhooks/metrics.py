@@ -47,9 +47,9 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import Engine, func, select
 
-from webhooks.app import bridge
 from whmcs_bridge.event_schemas import is_handled
 from whmcs_bridge.store.tables import DEAD, DONE, FAILED, IGNORED, PENDING, PROCESSING, events
+from whmcs_bridge.webhooks.app import bridge
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 #: Statuses that still wait for the worker.

@@ -33,9 +33,6 @@ from typing import Any
 from flask import Blueprint, Flask, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from webhooks import metrics
-from webhooks.app import bridge
-from webhooks.auth import verify_signed_request
 from whmcs_bridge import json_body
 from whmcs_bridge.digits import is_digits
 from whmcs_bridge.event_schemas import EnvelopeError, is_handled, load_envelope
@@ -44,6 +41,9 @@ from whmcs_bridge.store.base import utcnow
 from whmcs_bridge.store.cooperative import current_mode
 from whmcs_bridge.store.ingest import GroupCommitter, NewEvent, StoreUnavailable, store_one
 from whmcs_bridge.verification.intake import scrub_envelope
+from whmcs_bridge.webhooks import metrics
+from whmcs_bridge.webhooks.app import bridge
+from whmcs_bridge.webhooks.auth import verify_signed_request
 
 log = logging.getLogger(__name__)
 

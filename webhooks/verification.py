@@ -20,14 +20,14 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template_string, request
 
-from webhooks.app import bridge
-from webhooks.auth import bearer_token, require_token, token_name
-from webhooks.throttle import Throttle
 from whmcs_bridge import json_body
 from whmcs_bridge.context import HandlerContext, JobContext, Services
 from whmcs_bridge.store.base import utcnow
 from whmcs_bridge.verification import LINK, messages, service, status, store, tokens
 from whmcs_bridge.verification.proofs import ProofInputError, build_proof
+from whmcs_bridge.webhooks.app import bridge
+from whmcs_bridge.webhooks.auth import bearer_token, require_token, token_name
+from whmcs_bridge.webhooks.throttle import Throttle
 
 bp = Blueprint("verification", __name__)
 

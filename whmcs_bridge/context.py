@@ -2,7 +2,7 @@
 
 It lives in the library, not in :mod:`hooks`, because the library builds these contexts too
 (the worker, SLA escalation, the staff API, the CLI): data flows from the library into the
-handlers, never back. Handlers import it as :mod:`hooks.context`, their public name for it.
+handlers, never back. Handlers import it as :mod:`whmcs_bridge.hooks.context`, their name for it.
 
 A handler runs inside one database transaction together with the record of its own outcome,
 so whatever it writes (ticket state, an outbox notification) commits if and only if the

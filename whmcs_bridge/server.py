@@ -61,7 +61,7 @@ def patch_for_gevent_workers() -> None:
 def gunicorn_options(*, host: str, port: int, workers: int, log_level: str,
                      extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The gunicorn settings ``serve`` uses (pure: tested without starting anything)."""
-    from webhooks.receiver import GUNICORN_DEFAULTS
+    from whmcs_bridge.webhooks.receiver import GUNICORN_DEFAULTS
 
     options: dict[str, Any] = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",

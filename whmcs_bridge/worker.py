@@ -16,7 +16,7 @@ What handlers write to WHMCS (replies, notes, ticket changes) they queue in the 
 outbox inside that transaction; after each batch, with no transaction open, the worker sends
 what is due within the write budget (:mod:`whmcs_bridge.writes.send`). What a handler needs to
 *read* from WHMCS its ``prepare`` step reads before the transaction opens
-(:func:`hooks.registry.on`), so no handler transaction waits on WHMCS either.
+(:func:`whmcs_bridge.hooks.registry.on`), so no handler transaction waits on WHMCS either.
 
 Periodic jobs from the registry run between batches, each at most once at a time across all
 workers (:mod:`whmcs_bridge.store.job_runs`). :meth:`Worker.stop` (SIGTERM/SIGINT) lets the
@@ -43,9 +43,15 @@ from marshmallow import ValidationError, fields
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from hooks.registry import BUILTIN_MODULES, HandlerSpec, HookRegistry, JobSpec, load_registry
 from whmcs_bridge.context import Event, HandlerContext, JobContext, PrepareContext, Services
 from whmcs_bridge.event_schemas import load_event_data
+from whmcs_bridge.hooks.registry import (
+    BUILTIN_MODULES,
+    HandlerSpec,
+    HookRegistry,
+    JobSpec,
+    load_registry,
+)
 from whmcs_bridge.logs import scrub
 from whmcs_bridge.notify import outbox as notify_outbox
 from whmcs_bridge.retry import backoff_seconds

@@ -173,7 +173,7 @@ def test_the_page_reloads_itself_keeping_its_filters(bridge_url: str, page: Any,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """The live server runs in this process: a 1-second period shows the nonced script's
     reload happening (a CSP refusal would be a console error) and keeping the address."""
-    import webhooks.dashboard as view
+    import whmcs_bridge.webhooks.dashboard as view
 
     _sign_in(page, bridge_url, "en")
     monkeypatch.setattr(view, "REFRESH_SECONDS", 1)

@@ -3,8 +3,8 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from tests.conftest import counted, make_settings
-from webhooks import create_app
 from whmcs_bridge.store import is_current, make_engine
+from whmcs_bridge.webhooks import create_app
 
 
 def test_readyz_is_ok_on_a_fully_migrated_database(db_url: str) -> None:

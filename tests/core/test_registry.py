@@ -4,7 +4,7 @@ import types
 
 import pytest
 
-from hooks.registry import HookRegistry, UnknownHookError, load_registry, on, periodic
+from whmcs_bridge.hooks.registry import HookRegistry, UnknownHookError, load_registry, on, periodic
 
 
 def test_typo_in_hook_name_fails_loudly() -> None:
@@ -57,7 +57,7 @@ def test_builtin_registry_has_audit_on_every_ticket_hook() -> None:
 def test_every_gate_hook_has_a_policy_and_a_route() -> None:
     """hooks/names.py names the gate hooks; the verification policy maps each to the change it
     protects. The two lists must not drift apart (a gate without a policy would 404)."""
-    from hooks.names import GATE_HOOKS, KNOWN_HOOKS
+    from whmcs_bridge.hooks.names import GATE_HOOKS, KNOWN_HOOKS
     from whmcs_bridge.verification.policy import GATE_CHANGES
 
     assert set(GATE_CHANGES) == GATE_HOOKS
@@ -67,8 +67,8 @@ def test_every_gate_hook_has_a_policy_and_a_route() -> None:
 def test_audit_summary_finds_ids_where_each_hook_puts_them() -> None:
     from datetime import UTC, datetime
 
-    from hooks.audit import summarize
-    from hooks.context import Event
+    from whmcs_bridge.hooks.audit import summarize
+    from whmcs_bridge.hooks.context import Event
 
     now = datetime(2026, 1, 1, tzinfo=UTC)
     reply = Event("e1", "TicketUserReply", {"ticketid": "7", "userid": 3, "message": "secret"},
@@ -92,8 +92,8 @@ def test_audit_skips_ids_no_column_can_hold() -> None:
     # failed until it was dead-lettered
     from datetime import UTC, datetime
 
-    from hooks.audit import _client_id, summarize
-    from hooks.context import Event
+    from whmcs_bridge.hooks.audit import _client_id, summarize
+    from whmcs_bridge.hooks.context import Event
 
     now = datetime(2026, 1, 1, tzinfo=UTC)
     odd = Event("e4", "TicketOpen", {"ticketid": 5, "clientId": "9" * 5000, "userId": 10**30,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import TEST_TOKEN, make_settings
-from webhooks import create_app
+from whmcs_bridge.webhooks import create_app
 
 
 @pytest.mark.parametrize("ticket_id", ["0", "2147483648", "99999999999999999999"])

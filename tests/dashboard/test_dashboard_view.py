@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-import webhooks.dashboard as view
+import whmcs_bridge.webhooks.dashboard as view
 from tests.conftest import TEST_TOKEN, make_settings
-from webhooks.app import create_app
 from whmcs_bridge.dashboard import data as view_data
 from whmcs_bridge.dashboard.data import Compliance, shape
+from whmcs_bridge.webhooks.app import create_app
 
 NOW = datetime.now(UTC)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from webhooks.app import create_app
+from whmcs_bridge.webhooks.app import create_app
 
 
 class _Quiet(WSGIRequestHandler):

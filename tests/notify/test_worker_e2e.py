@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from hooks.context import Services
-from hooks.registry import load_registry
 from tests.notify.conftest import NOW, notify_settings
+from whmcs_bridge.hooks.context import Services
+from whmcs_bridge.hooks.registry import load_registry
 from whmcs_bridge.notify import outbox
 from whmcs_bridge.sim import SimConfig, run_in_thread
 from whmcs_bridge.store import inbox, make_engine

@@ -8,7 +8,6 @@ import pytest
 from openapi_spec_validator import validate
 
 from tests.conftest import make_settings
-from webhooks.app import create_app
 from whmcs_bridge.openapi import (
     Op,
     app_routes,
@@ -16,6 +15,7 @@ from whmcs_bridge.openapi import (
     documented_routes,
     openapi_path,
 )
+from whmcs_bridge.webhooks.app import create_app
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def test_rule_conversion_types_path_parameters() -> None:
     assert params[0]["name"] == "ticket_id"
     assert params[0]["schema"]["type"] == "integer"
     # the bounds the app's id converter enforces (outside them: 404 at routing)
-    from webhooks.app import WhmcsIdConverter
+    from whmcs_bridge.webhooks.app import WhmcsIdConverter
 
     assert (params[0]["schema"]["minimum"], params[0]["schema"]["maximum"]) == (
         1, WhmcsIdConverter.MAX)

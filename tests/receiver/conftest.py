@@ -14,10 +14,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, select
 
 from tests.conftest import TEST_SECRET, make_settings
-from webhooks.app import create_app
 from whmcs_bridge.signing import signed_headers
 from whmcs_bridge.store import make_engine
 from whmcs_bridge.store.tables import events
+from whmcs_bridge.webhooks.app import create_app
 
 USER_AGENT = "whmcs-bridge-addon/1.2.0 WHMCS/8.10.1"
 

@@ -16,20 +16,20 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from hooks.names import GATE_HOOKS
 from tests.conftest import TEST_SECRET
 from tests.core.test_whmcs_compat_doc import _rows as compat_rows
 from tests.receiver.conftest import signed_post
 from tests.sim.conftest import sim_config
 from tests.verification.helpers import vsettings
-from webhooks.app import create_app
 from whmcs_bridge.context import Services
 from whmcs_bridge.event_schemas import SCHEMAS, SECRET_KEYS, load_event_data
+from whmcs_bridge.hooks.names import GATE_HOOKS
 from whmcs_bridge.signing import signed_headers
 from whmcs_bridge.sim import SimHandle, run_in_thread
 from whmcs_bridge.sim.hook_vars import DOCUMENTED, MODULE_PARAMS, documented_vars, top_level
 from whmcs_bridge.store import make_engine
 from whmcs_bridge.store.tables import events, handler_outcomes
+from whmcs_bridge.webhooks.app import create_app
 from whmcs_bridge.worker import Worker
 
 HOOK_LIST = (Path(__file__).resolve().parents[2] / "whmcs" / "modules" / "addons"

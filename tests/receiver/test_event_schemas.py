@@ -7,8 +7,6 @@ from typing import Any
 import pytest
 from marshmallow import ValidationError
 
-from hooks.names import GATE_HOOKS, KNOWN_HOOKS
-from webhooks.receiver import GUNICORN_DEFAULTS, freeze_startup_objects, gunicorn_options
 from whmcs_bridge.event_schemas import (
     SCHEMAS,
     EnvelopeError,
@@ -17,6 +15,12 @@ from whmcs_bridge.event_schemas import (
     load_envelope,
     load_event_data,
     scrub_secrets,
+)
+from whmcs_bridge.hooks.names import GATE_HOOKS, KNOWN_HOOKS
+from whmcs_bridge.webhooks.receiver import (
+    GUNICORN_DEFAULTS,
+    freeze_startup_objects,
+    gunicorn_options,
 )
 
 PARAMS = {"serviceid": "55", "userid": "7", "pid": "3", "serverid": "1", "domain": "ex.vn",

@@ -97,7 +97,7 @@ def test_unreachable_database_reports_inbox_down(client: FlaskClient, monkeypatc
 
 MULTIPROCESS_SCRIPT = r"""
 import os, sys
-from webhooks import metrics
+from whmcs_bridge.webhooks import metrics
 from whmcs_bridge.store import make_engine
 
 metrics.gunicorn_on_starting(None)        # as gunicorn's master does before forking

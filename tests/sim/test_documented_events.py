@@ -20,7 +20,6 @@ from tests.conftest import TEST_SECRET
 from tests.sim.conftest import sim_config
 from tests.sim.helpers import raw
 from tests.verification.helpers import vsettings
-from webhooks.app import create_app
 from whmcs_bridge.context import Services
 from whmcs_bridge.signing import verify
 from whmcs_bridge.sim import SimHandle, run_in_thread
@@ -28,6 +27,7 @@ from whmcs_bridge.sim.hook_vars import DOCUMENTED, top_level
 from whmcs_bridge.sim.ui import SIGNUP_ACTOR, UiError, sign_up, split_ticket
 from whmcs_bridge.store import make_engine
 from whmcs_bridge.store.tables import audit_log, events
+from whmcs_bridge.webhooks.app import create_app
 from whmcs_bridge.worker import Worker
 
 

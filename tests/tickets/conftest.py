@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from hooks.context import Event, HandlerContext, PrepareContext, Services
-from hooks.registry import load_registry
 from tests import txguard
 from whmcs_bridge.api.errors import WhmcsTimeoutError
 from whmcs_bridge.api.models import Note, Reply
+from whmcs_bridge.hooks.context import Event, HandlerContext, PrepareContext, Services
+from whmcs_bridge.hooks.registry import load_registry
 from whmcs_bridge.store import make_engine
 from whmcs_bridge.writes.send import Sender
 
@@ -112,7 +112,8 @@ class Bridge:
         self.settings = settings
         self.whmcs = whmcs
         self.services = Services(settings, whmcs=whmcs)
-        self.registry = load_registry(builtins=["hooks.tickets", "hooks.sla"],
+        self.registry = load_registry(builtins=["whmcs_bridge.hooks.tickets",
+                                                "whmcs_bridge.hooks.sla"],
                                       entry_point_group=None)
 
     def deliver(self, type_: str, data: dict[str, Any], at: datetime,

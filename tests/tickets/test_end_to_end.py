@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from hooks.context import Services
 from tests.conftest import TEST_SECRET, TEST_TOKEN, make_settings
-from webhooks.app import create_app
+from whmcs_bridge.hooks.context import Services
 from whmcs_bridge.sim import SimConfig, run_in_thread
 from whmcs_bridge.store import make_engine
 from whmcs_bridge.tickets.tables import ticket_messages
+from whmcs_bridge.webhooks.app import create_app
 from whmcs_bridge.worker import Worker
 
 AUTH = {"Authorization": f"Bearer {TEST_TOKEN}"}

@@ -10,9 +10,9 @@ import pytest
 
 from tests.conftest import TEST_TOKEN, make_settings
 from tests.tickets.conftest import FakeWhmcs
-from webhooks.app import create_app
 from whmcs_bridge.tickets import store
 from whmcs_bridge.verification import store as vstore
+from whmcs_bridge.webhooks.app import create_app
 
 AUTH = {"Authorization": f"Bearer {TEST_TOKEN}"}
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00$")

@@ -253,8 +253,8 @@ def test_piped_mail_from_a_known_client_is_email(db_url, bridge_factory) -> None
 
 
 def test_periodic_sweep_job(db_url, bridge_factory, notified) -> None:
-    from hooks.context import JobContext
-    from hooks.sla import _last_sweep, sla_sweep
+    from whmcs_bridge.hooks.context import JobContext
+    from whmcs_bridge.hooks.sla import _last_sweep, sla_sweep
 
     _last_sweep.clear()
     settings = make_settings(db_url)
@@ -323,9 +323,10 @@ def test_split_marks_both_tickets_for_sync_whichever_key_names_the_new_one(
 
 
 def test_handlers_registered_at_the_contract_priorities() -> None:
-    from hooks.registry import load_registry
+    from whmcs_bridge.hooks.registry import load_registry
 
-    reg = load_registry(builtins=["hooks.tickets", "hooks.sla"], entry_point_group=None)
+    reg = load_registry(builtins=["whmcs_bridge.hooks.tickets", "whmcs_bridge.hooks.sla"],
+                        entry_point_group=None)
     order = [(h.priority, h.name) for h in reg.handlers_for("TicketOpen")]
     assert order == [(10, "tickets.opened"), (20, "tickets.billing_redirect"),
                      (40, "sla.urgent_opened"), (90, "sla.reevaluate")]
@@ -338,8 +339,8 @@ def test_handlers_registered_at_the_contract_priorities() -> None:
 
 
 def test_sweep_seconds_spaces_the_periodic_sweeps(sqlite_url, bridge_factory) -> None:
-    from hooks.context import JobContext
-    from hooks.sla import _last_sweep, sla_sweep
+    from whmcs_bridge.hooks.context import JobContext
+    from whmcs_bridge.hooks.sla import _last_sweep, sla_sweep
 
     _last_sweep.clear()
     settings = make_settings(sqlite_url, sla={"sweep_seconds": 300})

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hooks.context import HandlerContext, JobContext, Services
 from tests.conftest import make_settings
+from whmcs_bridge.hooks.context import HandlerContext, JobContext, Services
 from whmcs_bridge.settings import Settings
 
 SERVER_KEY = "server-secret-key-" + "s" * 20

@@ -11,16 +11,16 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from hooks.context import JobContext, Services
-from hooks.verification import refusal_sweep
 from tests.conftest import TEST_SECRET, TEST_TOKEN
 from tests.verification.helpers import dump_database, notifications, vsettings
-from webhooks.app import create_app
+from whmcs_bridge.hooks.context import JobContext, Services
+from whmcs_bridge.hooks.verification import refusal_sweep
 from whmcs_bridge.signing import signed_headers
 from whmcs_bridge.sim.data import service_password
 from whmcs_bridge.store import make_engine
 from whmcs_bridge.store.base import utcnow
 from whmcs_bridge.verification import status
+from whmcs_bridge.webhooks.app import create_app
 from whmcs_bridge.worker import Worker
 
 TYPED_PASSWORD = "Hunter2024!xyz"

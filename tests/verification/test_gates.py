@@ -12,11 +12,11 @@ import pytest
 
 from tests.conftest import TEST_SECRET, _fresh_pg_url, drop_pg_database
 from tests.verification.helpers import NOW, vsettings
-from webhooks.app import create_app
 from whmcs_bridge.signing import signed_headers
 from whmcs_bridge.store import make_engine, upgrade
 from whmcs_bridge.store.base import utcnow
 from whmcs_bridge.verification import policy, store
+from whmcs_bridge.webhooks.app import create_app
 
 GATES = sorted(policy.GATE_CHANGES)
 CLIENT = 42

@@ -8,9 +8,6 @@ from typing import Any
 
 import pytest
 
-from hooks.context import Event
-from hooks.registry import load_registry
-from hooks.verification import on_closed, on_message, on_piping
 from tests.verification.helpers import (
     NOW,
     add_ticket,
@@ -20,6 +17,9 @@ from tests.verification.helpers import (
     send_writes,
     vsettings,
 )
+from whmcs_bridge.hooks.context import Event
+from whmcs_bridge.hooks.registry import load_registry
+from whmcs_bridge.hooks.verification import on_closed, on_message, on_piping
 from whmcs_bridge.store import make_engine
 from whmcs_bridge.verification import lockout, policy, service, status, store, tokens
 from whmcs_bridge.verification.proofs import build_proof

@@ -14,16 +14,16 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from hooks.context import Services
-from hooks.registry import BUILTIN_MODULES, load_registry
 from tests.conftest import TEST_SECRET
 from tests.verification.helpers import dump_database, job, vsettings
-from webhooks.app import create_app
+from whmcs_bridge.hooks.context import Services
+from whmcs_bridge.hooks.registry import BUILTIN_MODULES, load_registry
 from whmcs_bridge.signing import signed_headers
 from whmcs_bridge.store import make_engine
 from whmcs_bridge.store.tables import DONE, PENDING, events
 from whmcs_bridge.verification import service, store, tokens
 from whmcs_bridge.verification.proofs import build_proof
+from whmcs_bridge.webhooks.app import create_app
 from whmcs_bridge.worker import Worker
 
 PASSWORD = "Tr0ub4dor&3x-91"
@@ -48,7 +48,7 @@ def _post(web: Any, hook: str, data: dict[str, Any]) -> str:
 
 def _registry(handlers: str) -> Any:
     modules = [m for m in BUILTIN_MODULES
-               if handlers == "all" or m != "hooks.verification"]
+               if handlers == "all" or m != "whmcs_bridge.hooks.verification"]
     return load_registry(builtins=modules, entry_point_group=None)
 
 

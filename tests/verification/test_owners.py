@@ -10,15 +10,15 @@ import json
 import uuid
 from typing import Any
 
-from hooks.context import JobContext, Services
-from hooks.verification import resolve_owners
 from tests.conftest import TEST_SECRET
 from tests.verification.helpers import vsettings
-from webhooks.app import create_app
+from whmcs_bridge.hooks.context import JobContext, Services
+from whmcs_bridge.hooks.verification import resolve_owners
 from whmcs_bridge.signing import signed_headers
 from whmcs_bridge.store import make_engine
 from whmcs_bridge.store.base import utcnow
 from whmcs_bridge.verification import messages, owners, status
+from whmcs_bridge.webhooks.app import create_app
 from whmcs_bridge.worker import Worker
 
 UPGRADE = "Please upgrade my hosting plan to the 10GB package"

@@ -14,10 +14,10 @@ import pytest
 
 from tests.conftest import TEST_TOKEN
 from tests.verification.helpers import add_ticket, vsettings
-from webhooks.app import create_app
 from whmcs_bridge.sim import SimConfig, run_in_thread
 from whmcs_bridge.store import make_engine
 from whmcs_bridge.verification import store
+from whmcs_bridge.webhooks.app import create_app
 
 GUESSES = 30
 AUTH = {"Authorization": f"Bearer {TEST_TOKEN}"}

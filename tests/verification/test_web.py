@@ -11,12 +11,12 @@ from sqlalchemy import event
 
 from tests.conftest import TEST_TOKEN
 from tests.verification.helpers import add_ticket, context, notifications, vsettings
-from webhooks.app import create_app
-from webhooks.throttle import Throttle
-from webhooks.verification import LINK_BURST
 from whmcs_bridge.store import make_engine
 from whmcs_bridge.store.base import utcnow
 from whmcs_bridge.verification import service, status, store, tokens
+from whmcs_bridge.webhooks.app import create_app
+from whmcs_bridge.webhooks.throttle import Throttle
+from whmcs_bridge.webhooks.verification import LINK_BURST
 
 AUTH = {"Authorization": f"Bearer {TEST_TOKEN}"}
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Column, Integer, MetaData, String, Table
 
-from hooks.registry import on
+from whmcs_bridge.hooks.registry import on
 
 HOOK = "InvoicePaid"
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
-from hooks.registry import HookRegistry
 from tests.conftest import make_settings
 from tests.worker.helpers import T0, Clock, add_events, event_row, outcomes
+from whmcs_bridge.hooks.registry import HookRegistry
 from whmcs_bridge.retry import backoff_seconds
 from whmcs_bridge.settings import Settings
 from whmcs_bridge.store import inbox, make_engine

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hooks.registry import on
+from whmcs_bridge.hooks.registry import on
 
 
 @on("InvoicePaid", priority=5, name="test.whmcs_probe")

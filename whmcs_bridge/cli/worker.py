@@ -68,8 +68,8 @@ def serve(state: CliState, host: str | None, port: int | None, workers: int | No
 
     server.patch_for_gevent_workers()  # first: before anything below imports ssl
 
-    from webhooks.app import create_app
     from whmcs_bridge.server import WORKER_ARGV, BridgeServer, WorkerProcess, gunicorn_options
+    from whmcs_bridge.webhooks.app import create_app
 
     settings = state.settings
     require_webhook_secret(settings)

@@ -14,7 +14,7 @@ PostgreSQL with ``RETURNING id``; on SQLite from the row count, see
 still store it once. On SQLite the writers of several gunicorn processes take turns on a lock
 file (:class:`WriterLock`) instead of SQLite's sleep-and-retry busy handler.
 
-Under gunicorn's gevent workers (what ``serve`` runs, see :mod:`webhooks.receiver`) the
+Under gunicorn's gevent workers (what ``serve`` runs, see :mod:`whmcs_bridge.webhooks.receiver`) the
 requests are greenlets of one OS thread: the writer is a greenlet too, and the calls that
 block in C (taking the lock file, the insert and its fsync) are sent to the hub's thread pool,
 so the other requests of the process keep running meanwhile, and a waiting request is a parked
