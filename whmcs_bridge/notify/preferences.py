@@ -12,16 +12,16 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from whmcs_bridge.verification import classify
+from whmcs_bridge import textfold
 
 PREFERENCES = ("phone", "zalo", "telegram", "sms", "facebook", "email")
 
 
 def fold(text: str) -> str:
-    """The verification classifier's folding (lower case, no diacritics, ``gọi điện`` ->
-    ``goi dien``, spaces squashed), with the typographic apostrophe made plain so the
-    negations (``don't``) match however the customer's keyboard wrote them."""
-    return classify.fold(text.replace("’", "'"))
+    """The rules' folding (:func:`whmcs_bridge.textfold.fold`: lower case, no diacritics,
+    ``gọi điện`` -> ``goi dien``, spaces squashed), with the typographic apostrophe made plain
+    so the negations (``don't``) match however the customer's keyboard wrote them."""
+    return textfold.fold(text.replace("’", "'"))
 
 
 _ASK = (r"(lien he|lien lac|nhan tin|nhan|inbox|ib|chat|trao doi|phan hoi|tra loi|bao|qua|via|on"

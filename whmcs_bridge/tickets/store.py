@@ -7,7 +7,6 @@ The seam other rooms use (docs/CONTRACTS.md): :func:`get_ticket`, :func:`start_p
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -26,6 +25,7 @@ from whmcs_bridge.tickets.tables import (
     ticket_pauses,
     tickets,
 )
+from whmcs_bridge.writes.policy import message_hash
 
 LEVELS = {"High": "urgent", "Medium": "normal", "Low": "low"}
 #: reasons a pause may carry (CONTRACTS): a pause status, or waiting for verification
@@ -82,14 +82,6 @@ def get_ticket(conn: Connection, ticket_id: int) -> TicketRecord | None:
     row = conn.execute(select(tickets).where(tickets.c.id == ticket_id,
                                              tickets.c.deleted.is_(False))).first()
     return _record(row) if row is not None else None
-
-
-def message_hash(message: str) -> str:
-    """Hash of a message's text (line endings and outer space normalised) — how the bridge
-    recognises its own replies without keeping their text."""
-    norm = "\n".join(line.rstrip() for line in (message or "").replace("\r\n", "\n")
-                     .strip().split("\n"))
-    return hashlib.sha256(norm.encode()).hexdigest()
 
 
 def upsert_ticket(conn: Connection, ticket_id: int, *, now: datetime, at: datetime | None = None,

@@ -7,15 +7,24 @@ backoff_seconds`): one backoff rule for everything the bridge sends.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from whmcs_bridge.tickets.store import message_hash
+from whmcs_bridge.api.errors import InvalidResponseError, TransportError, WhmcsError
 from whmcs_bridge.writes.tables import NOTE, REPLY
 
 #: The budget counts writes sent or being sent in this window.
 BUDGET_WINDOW = timedelta(seconds=1)
+
+
+def message_hash(message: str) -> str:
+    """Hash of a message's text (line endings and outer space normalised) — how the bridge
+    recognises its own replies without keeping their text."""
+    norm = "\n".join(line.rstrip() for line in (message or "").replace("\r\n", "\n")
+                     .strip().split("\n"))
+    return hashlib.sha256(norm.encode()).hexdigest()
 
 
 def budget(rate_per_second: int, used_in_window: int) -> int:
@@ -39,8 +48,6 @@ def judge(exc: BaseException) -> Verdict:
     write back uncounted, so fixing the credential sends it); no answer, a 5xx or an
     unreadable answer may hide a write that happened; anything else (a bug) is retried and
     treated as unknown."""
-    from whmcs_bridge.api.errors import InvalidResponseError, TransportError, WhmcsError
-
     if isinstance(exc, (TransportError, InvalidResponseError)):
         return Verdict(permanent=False, unknown=True)
     if isinstance(exc, WhmcsError):

@@ -34,8 +34,8 @@ from sqlalchemy import Engine, and_, func, or_, select, update
 from whmcs_bridge.logs import scrub
 from whmcs_bridge.retry import backoff_seconds
 from whmcs_bridge.store.base import utcnow
-from whmcs_bridge.tickets.store import message_hash
 from whmcs_bridge.writes import policy
+from whmcs_bridge.writes.policy import message_hash
 from whmcs_bridge.writes.tables import (
     DEAD,
     FAILED,
