@@ -1,4 +1,5 @@
-"""The enriched ticket of the staff API (design: "Staff API") and of ``tickets show``.
+"""The enriched ticket of the staff API (design: "Staff API") and of ``tickets show``: a read
+model above the tickets, SLA and verification rooms (it reads all three; none of them reads it).
 
 Times are ISO 8601 with offset (UTC). ``sla.target_minutes`` is the target of the current
 cycle (the open one, else the latest), ``remaining_seconds`` that of the open cycle (negative
