@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import whmcs_bridge.webhooks.dashboard as view
+from whmcs_bridge.config import load_settings
 from whmcs_bridge.dashboard.source import load_dashboard
-from whmcs_bridge.settings import load_settings
+from whmcs_bridge.runtime import build_app
 from whmcs_bridge.store import make_engine, upgrade
 from whmcs_bridge.tickets import store
-from whmcs_bridge.webhooks.app import create_app
 
 TOKEN = "bench-token-" + "x" * 20
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -89,7 +89,7 @@ def main() -> None:
         _clear_compliance_cache()
 
         # first render: a fresh app, cold compliance cache
-        client = create_app(settings, engine=engine).test_client()
+        client = build_app(settings, engine=engine).test_client()
         first_s, resp = _get(client)
         assert resp.status_code == 200, resp.status_code
         first_kib = len(resp.data) / 1024
@@ -101,14 +101,14 @@ def main() -> None:
         # baseline 1: the same data, every open ticket in one table (the page before paging)
         view.PAGE_ROWS = 10**9
         _clear_compliance_cache()
-        unpaged_client = create_app(settings, engine=engine).test_client()
+        unpaged_client = build_app(settings, engine=engine).test_client()
         unpaged_first_s, unpaged = _get(unpaged_client)
         unpaged_warm_s = _median(lambda: _get(unpaged_client)[0], args.repeat)
         view.PAGE_ROWS = view.PER_PAGE
 
         # baseline 2: an empty dashboard (the fixed cost of the page)
         _clear_compliance_cache()
-        empty_client = create_app(empty_settings, engine=empty_engine).test_client()
+        empty_client = build_app(empty_settings, engine=empty_engine).test_client()
         empty_first_s, _ = _get(empty_client)
         empty_warm_s = _median(lambda: _get(empty_client)[0], args.repeat)
 

@@ -32,13 +32,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from whmcs_bridge.settings import load_settings
+from whmcs_bridge.config import load_settings
+from whmcs_bridge.runtime import build_app
 from whmcs_bridge.signing import signed_headers
 from whmcs_bridge.store import make_engine, upgrade
 from whmcs_bridge.store.base import utcnow
 from whmcs_bridge.verification import policy
 from whmcs_bridge.verification.tables import verification_requests
-from whmcs_bridge.webhooks.app import create_app
 from whmcs_bridge.webhooks.gates import decide
 
 SECRET = "whsec_" + base64.b64encode(b"b" * 32).decode()
@@ -94,7 +94,7 @@ def main() -> None:
     engine = make_engine(url)
     upgrade(engine)
     seed(engine, args.clients, rng)
-    app = create_app(settings, engine=engine)
+    app = build_app(settings, engine=engine)
     plan = [(rng.choice(HOOKS), rng.randint(1, args.clients),
              rng.choice(("admin", "admin", "client"))) for _ in range(args.requests)]
 

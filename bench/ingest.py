@@ -4,8 +4,8 @@
                            [--worker-class gthread [--threads N]] [--no-group-commit]
                            [--gunicorn-config PATH]
 
-Starts the real bridge app under gunicorn (``webhooks.app:create_app()``, the receiver's
-recommended settings from ``webhooks.receiver.gunicorn_options``: gevent workers and the
+Starts the real bridge app under gunicorn (``webhooks.app:build_app()``, the receiver's
+recommended settings from ``whmcs_bridge.server.receiver_options``: gevent workers and the
 ``gc.freeze`` start-up hook, given to the bare app too) on 127.0.0.1 with a fresh
 SQLite database (WAL, ``synchronous=FULL``), loads it from a separate process for a bounded
 time with N keep-alive connections, each request a TicketUserReply signed with a unique
@@ -260,10 +260,10 @@ def main() -> None:
         print(json.dumps(run_load(args.load_port, args.seconds, args.connections, args.run)))
         return
 
+    from whmcs_bridge.server import receiver_options
     from whmcs_bridge.store import make_engine, upgrade
-    from whmcs_bridge.webhooks.receiver import gunicorn_options
 
-    options = gunicorn_options(args.workers)
+    options = receiver_options(args.workers)
     if args.worker_class:
         options["worker_class"] = args.worker_class
     if args.threads:
@@ -297,7 +297,7 @@ def main() -> None:
           flush=True)
 
     bridge_port, bare_port = _free_port(), _free_port()
-    servers = [_gunicorn("whmcs_bridge.webhooks.app:create_app()", bridge_port, options, bridge_env,
+    servers = [_gunicorn("whmcs_bridge.webhooks.app:build_app()", bridge_port, options, bridge_env,
                          tmp / "bridge.log")]
     try:
         servers.append(_gunicorn("bare_app:app", bare_port, options, bare_env,

@@ -17,9 +17,9 @@ import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from whmcs_bridge.config import load_settings
 from whmcs_bridge.notify import outbox
 from whmcs_bridge.notify.deliver import Deliverer
-from whmcs_bridge.settings import load_settings
 from whmcs_bridge.store import make_engine, upgrade
 
 SECRET = "whsec_" + base64.b64encode(b"b" * 32).decode()

@@ -46,7 +46,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import func, select, update
 
-from whmcs_bridge.settings import load_settings
+from whmcs_bridge.config import load_settings
+from whmcs_bridge.runtime import build_app
 from whmcs_bridge.signing import signed_headers
 from whmcs_bridge.sim import SimConfig, run_in_thread
 from whmcs_bridge.sla import engine as E
@@ -54,7 +55,6 @@ from whmcs_bridge.store import make_engine, upgrade
 from whmcs_bridge.store.base import utcnow
 from whmcs_bridge.tickets import store
 from whmcs_bridge.tickets.tables import tickets as tickets_table
-from whmcs_bridge.webhooks.app import create_app
 from whmcs_bridge.writes.tables import SENT, whmcs_writes
 
 SECRET = "whsec_" + base64.b64encode(b"s" * 32).decode()
@@ -179,7 +179,7 @@ def phase(name: str, args: argparse.Namespace, latency_ms: float,
         legacy = threading.Thread(target=legacy_writer, daemon=True,
                                   args=(engine, sim.client(retries=0, timeout=30), ids, stop))
         legacy.start()
-    app = create_app(settings, engine=engine)
+    app = build_app(settings, engine=engine)
     web = app.test_client()
     sent_before = _sent(engine)
     hooks, gates, bad = [], [], 0

@@ -35,8 +35,8 @@ from typing import Any
 
 from sqlalchemy import bindparam, create_engine, insert, text, update
 
+from whmcs_bridge.config import load_settings
 from whmcs_bridge.context import Services
-from whmcs_bridge.settings import load_settings
 from whmcs_bridge.sla import engine as E
 from whmcs_bridge.store import make_engine, upgrade
 from whmcs_bridge.tickets.escalate import SCHEDULE, policy_digest, sweep

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from whmcs_bridge.api import WhmcsClient
-from whmcs_bridge.settings import load_settings
+from whmcs_bridge.config import load_settings
 from whmcs_bridge.sim import SimConfig, run_in_thread
 from whmcs_bridge.sim.config import DEFAULT_IDENTIFIER, DEFAULT_SECRET
 from whmcs_bridge.store import make_engine, upgrade

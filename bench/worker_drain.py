@@ -19,10 +19,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import create_engine, text
 
-from whmcs_bridge.settings import load_settings
+from whmcs_bridge.config import load_settings
+from whmcs_bridge.runtime import build_registry
 from whmcs_bridge.store import make_engine, upgrade
 from whmcs_bridge.store.ingest import NewEvent, store_batch
-from whmcs_bridge.worker import Worker, build_registry
+from whmcs_bridge.worker import Worker
 
 SECRET = "whsec_" + base64.b64encode(b"b" * 32).decode()
 

@@ -15,26 +15,16 @@ from typing import Any
 from whmcs_bridge.hooks.context import Event, HandlerContext, JobContext, PrepareContext
 from whmcs_bridge.hooks.registry import on, periodic
 from whmcs_bridge.notify import preferences
-from whmcs_bridge.notify.deliver import Deliverer
+from whmcs_bridge.tickets import store
 
 log = logging.getLogger(__name__)
 
 DELIVER_EVERY_SECONDS = 5
 
 
-def _deliverer(ctx: JobContext) -> Deliverer:
-    """One Deliverer (and its HTTP session) per worker process, built on first use."""
-    cached = getattr(ctx.services, "_notify_deliverer", None)
-    if cached is None or cached.engine is not ctx.engine:
-        services = ctx.services
-        cached = Deliverer(ctx.engine, ctx.settings, whmcs=lambda: services.whmcs)
-        ctx.services._notify_deliverer = cached  # type: ignore[attr-defined]
-    return cached
-
-
 @periodic("notify.deliver", every_seconds=DELIVER_EVERY_SECONDS)
 def deliver(ctx: JobContext) -> None:
-    report = _deliverer(ctx).run_once(ctx.now)
+    report = ctx.services.deliverer(ctx.engine).run_once(ctx.now)
     if report.claimed:
         log.info("notifications delivered", extra={
             "claimed": report.claimed, "sent": report.sent, "messages": report.messages,
@@ -69,7 +59,6 @@ def contact_preference(event: Event, ctx: HandlerContext) -> None:
     cfg = ctx.settings.notifications["preferences"]
     if not cfg["enabled"]:
         return
-    from whmcs_bridge.tickets import store  # the tickets room; imported where it is used
 
     data = event.data
     ticket_id = int(data["ticketid"])

@@ -2,10 +2,11 @@
 
 Modelled on pluggy: :func:`on` only *marks* a function (no import-time registration into a
 global), and :meth:`HookRegistry.register_module` collects the marked functions of a module.
-Built-in handler modules are listed in :data:`BUILTIN_MODULES`; third-party packages add theirs
-through the ``whmcs_bridge.hooks`` entry point group (each entry point names a module or an
-object with marked functions). Handlers with a lower ``priority`` run first; ties run in name
-order so the order is stable across processes.
+The composition root (:mod:`whmcs_bridge.runtime`) passes the built-in handler modules in by
+plain import; third-party packages add theirs through the ``whmcs_bridge.hooks`` entry point
+group (each entry point names a module or an object with marked functions), and a company's
+unpackaged modules are named in ``[handlers].modules``. Handlers with a lower ``priority``
+run first; ties run in name order so the order is stable across processes.
 """
 
 from __future__ import annotations
@@ -18,20 +19,24 @@ from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Any
 
+from marshmallow import fields
+
 from whmcs_bridge.hooks.names import KNOWN_HOOKS
+from whmcs_bridge.settings import StrictSchema
 
 ENTRY_POINT_GROUP = "whmcs_bridge.hooks"
 _MARK = "_whmcs_bridge_hooks"
 _JOB_MARK = "_whmcs_bridge_job"
 
-#: Modules holding the built-in handlers. Rooms add theirs here (one line each).
-BUILTIN_MODULES: list[str] = [
-    "whmcs_bridge.hooks.audit",
-    "whmcs_bridge.hooks.notify",
-    "whmcs_bridge.hooks.tickets",
-    "whmcs_bridge.hooks.sla",
-    "whmcs_bridge.hooks.verification",
-]
+class HandlerSettings(StrictSchema):
+    """``[handlers]``: extra handler modules to load, besides the built-ins and entry points.
+
+    For a company's own handlers that are not packaged with an entry point (and for tests):
+    each entry is an importable module name whose ``@on``/``@periodic`` functions register.
+    """
+
+    modules = fields.List(fields.String(), load_default=list)
+
 
 Handler = Callable[..., Any]
 
@@ -141,12 +146,17 @@ class HookRegistry:
             yield from self._handlers[hook]
 
 
-def load_registry(*, builtins: Iterable[str] | None = None,
+def load_registry(modules: Iterable[ModuleType | object] = (), *,
+                  module_names: Iterable[str] = (),
                   entry_point_group: str | None = ENTRY_POINT_GROUP) -> HookRegistry:
-    """Build the registry from the built-in modules and installed entry points."""
+    """Build the registry: ``modules`` (objects with marked functions, e.g. the built-in
+    handler modules the composition root imports), then ``module_names`` (importable names
+    from ``[handlers].modules``), then the installed entry points of ``entry_point_group``."""
     registry = HookRegistry()
-    for module_name in BUILTIN_MODULES if builtins is None else builtins:
-        registry.register_module(importlib.import_module(module_name))
+    for module in modules:
+        registry.register_module(module)
+    for name in module_names:
+        registry.register_module(importlib.import_module(name))
     if entry_point_group:
         for ep in entry_points(group=entry_point_group):
             registry.register_module(ep.load())

@@ -31,6 +31,9 @@ from whmcs_bridge.hooks.context import Event, HandlerContext, JobContext
 from whmcs_bridge.hooks.registry import on, periodic
 from whmcs_bridge.hooks.tickets import PIPE_WINDOW, event_time, subject_hash
 from whmcs_bridge.store.tables import events
+from whmcs_bridge.tickets import store as tstore
+from whmcs_bridge.tickets.store import get_ticket
+from whmcs_bridge.tickets.tables import tickets as T
 from whmcs_bridge.verification import (
     NOT_REQUIRED,
     REFUSED,
@@ -47,8 +50,6 @@ log = logging.getLogger("whmcs_bridge.verification")
 
 
 def _ticket(ctx: HandlerContext, event: Event, ticket_id: int) -> Any:
-    from whmcs_bridge.tickets.store import get_ticket
-
     ticket = get_ticket(ctx.conn, ticket_id)
     if ticket is not None:
         return ticket
@@ -139,8 +140,6 @@ def on_piping(event: Event, ctx: HandlerContext) -> None:
 def _opened_before_piping(ctx: HandlerContext, event: Event) -> list[int]:
     """Tickets classified ``client_area`` whose subject is the piped mail's and that were
     opened within :data:`.tickets.PIPE_WINDOW` of it: the piping event came late."""
-    from whmcs_bridge.tickets.tables import tickets as T
-
     at = event_time(event)
     wanted = subject_hash(event.data.get("subject"))
     rows = ctx.conn.execute(select(T.c.id, T.c.subject).where(
@@ -152,8 +151,6 @@ def _opened_before_piping(ctx: HandlerContext, event: Event) -> list[int]:
 def _reclassify_as_email(ctx: HandlerContext, ticket_id: int) -> None:
     """The ticket came by mail, whatever its sender matched: e-mail channel, and a change
     request recorded as ``not_required`` is opened again so that it needs proof."""
-    from whmcs_bridge.tickets import store as tstore
-
     tstore.upsert_ticket(ctx.conn, ticket_id, now=ctx.now, piped=True, channel="email")
     req = store.get_request(ctx.conn, ticket_id)
     if req is None or req.state != NOT_REQUIRED:

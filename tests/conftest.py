@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, create_engine, event, text
 
-from whmcs_bridge.settings import Settings, load_settings
+from whmcs_bridge.config import load_settings
+from whmcs_bridge.settings import Settings
 from whmcs_bridge.store import make_engine, upgrade
 
 PG_ADMIN_URL = os.environ.get(

@@ -1,34 +1,44 @@
-"""Flask app factory. Settings are loaded once and handed down; nothing happens at import time.
+"""The Flask app factory: the app on a runtime built by :mod:`whmcs_bridge.runtime`.
 
-Blueprints are listed in :data:`BLUEPRINTS` as ``module:attribute`` strings; each room adds its
-own (one line each).
+Nothing happens at import time. The blueprints are plain imports, registered in
+:data:`BLUEPRINTS` order; a new one is imported and added there.
 """
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, abort, current_app, jsonify, request
-from sqlalchemy import Engine
+from flask import Blueprint, Flask, abort, jsonify, request
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import IntegerConverter
 
 from whmcs_bridge.digits import MAX_ID
-from whmcs_bridge.settings import Settings, load_settings
-from whmcs_bridge.store import make_engine
+from whmcs_bridge.webhooks import (
+    dashboard,
+    gates,
+    health,
+    metrics,
+    openapi,
+    receiver,
+    tickets,
+    verification,
+)
+from whmcs_bridge.webhooks.auth import bearer_token, token_is_valid
+from whmcs_bridge.webhooks.state import EXTENSION, BridgeState
 
-BLUEPRINTS: list[str] = [
-    "whmcs_bridge.webhooks.health:bp",
-    "whmcs_bridge.webhooks.receiver:bp",
-    "whmcs_bridge.webhooks.metrics:bp",
-    "whmcs_bridge.webhooks.openapi:bp",
-    "whmcs_bridge.webhooks.dashboard:bp",
-    "whmcs_bridge.webhooks.gates:bp",
-    "whmcs_bridge.webhooks.verification:bp",
-    "whmcs_bridge.webhooks.tickets:bp",
-]
+if TYPE_CHECKING:
+    from whmcs_bridge.runtime import Runtime
+
+BLUEPRINTS: tuple[Blueprint, ...] = (
+    health.bp,
+    receiver.bp,
+    metrics.bp,
+    openapi.bp,
+    dashboard.bp,
+    gates.bp,
+    verification.bp,
+    tickets.bp,
+)
 
 
 class WhmcsIdConverter(IntegerConverter):
@@ -46,44 +56,24 @@ class WhmcsIdConverter(IntegerConverter):
         return number
 
 
-@dataclass
-class BridgeState:
-    """What request handlers need, reachable as ``bridge()`` inside a request."""
-
-    settings: Settings
-    engine: Engine
-    extras: dict[str, Any] = field(default_factory=dict)
-
-
-def bridge() -> BridgeState:
-    return current_app.extensions["whmcs_bridge"]
-
-
-def create_app(settings: Settings | None = None, *, engine: Engine | None = None,
-               **extras: Any) -> Flask:
-    settings = settings or load_settings()
-    engine = engine or make_engine(settings.database_url,
-                                   pool_size=settings.database.pool_size)
+def create_app(runtime: Runtime) -> Flask:
+    settings = runtime.settings
     app = Flask("whmcs_bridge")
     app.url_map.converters["int"] = WhmcsIdConverter
     app.config["MAX_CONTENT_LENGTH"] = settings.webhooks.max_body_bytes
     app.config["JSON_SORT_KEYS"] = False
-    app.extensions["whmcs_bridge"] = BridgeState(settings=settings, engine=engine, extras=extras)
-
-    for path in BLUEPRINTS:
-        module, _, attr = path.partition(":")
-        app.register_blueprint(getattr(importlib.import_module(module), attr))
+    app.extensions[EXTENSION] = BridgeState(settings=settings, engine=runtime.engine,
+                                            services=runtime.services)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
 
     @app.before_request
     def _staff_api_needs_a_token() -> Any:
         """401 comes before 404 on the staff API: an unauthenticated caller learns nothing
         about which ids exist, and a client probing its token gets a clear answer (the
         views' ``require_token`` guards stay as the per-view rule)."""
-        if request.path.startswith("/api/"):
-            from whmcs_bridge.webhooks.auth import bearer_token, token_is_valid
-
-            if not token_is_valid(bearer_token()):
-                abort(401, description="missing or invalid bearer token")  # _http_error's JSON
+        if request.path.startswith("/api/") and not token_is_valid(bearer_token()):
+            abort(401, description="missing or invalid bearer token")  # _http_error's JSON
         return None
 
     @app.errorhandler(HTTPException)

@@ -10,7 +10,7 @@ from typing import Any
 from flask import abort, request
 
 from whmcs_bridge.signing import SignatureError, verify
-from whmcs_bridge.webhooks.app import bridge
+from whmcs_bridge.webhooks.state import bridge
 
 
 def token_is_valid(token: str | None) -> bool:

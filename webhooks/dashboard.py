@@ -50,8 +50,8 @@ from whmcs_bridge.dashboard.data import (
 )
 from whmcs_bridge.dashboard.source import load_dashboard
 from whmcs_bridge.sla.settings import CHANNELS
-from whmcs_bridge.webhooks.app import bridge
 from whmcs_bridge.webhooks.auth import bearer_token, token_is_valid
+from whmcs_bridge.webhooks.state import bridge
 from whmcs_bridge.webhooks.throttle import Throttle
 
 log = logging.getLogger(__name__)

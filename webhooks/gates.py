@@ -22,8 +22,8 @@ from whmcs_bridge.digits import MAX_ID, as_id
 from whmcs_bridge.signing import SignatureError
 from whmcs_bridge.store.base import utcnow
 from whmcs_bridge.verification import policy, store
-from whmcs_bridge.webhooks.app import bridge
 from whmcs_bridge.webhooks.auth import verify_signed_request
+from whmcs_bridge.webhooks.state import bridge
 
 bp = Blueprint("gates", __name__)
 log = logging.getLogger("whmcs_bridge.gates")

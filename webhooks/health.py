@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify
 
 from whmcs_bridge import __version__
 from whmcs_bridge.store import is_current
-from whmcs_bridge.webhooks.app import bridge
+from whmcs_bridge.webhooks.state import bridge
 
 bp = Blueprint("health", __name__)
 

@@ -11,7 +11,7 @@ Two kinds of figures, chosen so every number is right under gunicorn's several p
   ``unsupported_media_type``, ``unavailable``) and signature failures by reason. With several
   gunicorn workers these use ``prometheus_client``'s multiprocess mode, so every worker's
   counts are summed at scrape time: the gunicorn ``on_starting`` hook in
-  ``webhooks.receiver.GUNICORN_DEFAULTS`` (:func:`gunicorn_on_starting`) gives the server a
+  ``server.RECEIVER_OPTIONS`` (:func:`gunicorn_on_starting`) gives the server a
   fresh ``PROMETHEUS_MULTIPROC_DIR`` before the workers fork, unless one is set already.
   Without it (one process, tests) the counters live in this process.
 
@@ -24,13 +24,12 @@ The ``type`` label only takes hook names the bridge handles (``other`` for the r
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 import tempfile
 import threading
 from collections import Counter as Tally
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,11 +44,13 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
 
 from whmcs_bridge.event_schemas import is_handled
+from whmcs_bridge.notify.metrics import OutboxCollector
 from whmcs_bridge.store.tables import DEAD, DONE, FAILED, IGNORED, PENDING, PROCESSING, events
-from whmcs_bridge.webhooks.app import bridge
+from whmcs_bridge.webhooks.state import bridge
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 #: Statuses that still wait for the worker.
@@ -60,10 +61,8 @@ STATUSES = (PENDING, PROCESSING, FAILED, DONE, DEAD, IGNORED)
 
 bp = Blueprint("metrics", __name__)
 
-#: Scrape-time collectors of other rooms: ``"module:Class"``, constructed with the engine.
-COLLECTORS: list[str] = [
-    "whmcs_bridge.notify.metrics:OutboxCollector",
-]
+#: Scrape-time collectors of other rooms, each constructed with the engine.
+COLLECTORS: tuple[Callable[[Engine], Collector], ...] = (OutboxCollector,)
 
 
 class RequestCounters:
@@ -122,7 +121,7 @@ def gunicorn_on_starting(server: Any) -> None:
     """Gunicorn ``on_starting`` hook (master, before any worker forks): multiprocess counters.
 
     ``prometheus_client`` picks its value store when it is imported, which may already have
-    happened in the master (``serve`` reads ``GUNICORN_DEFAULTS``), so it is asked again here,
+    happened in the master (``serve`` reads ``server.RECEIVER_OPTIONS``), so it is asked again here,
     before the workers inherit it.
     """
     global _owned_dir
@@ -233,9 +232,8 @@ def render(engine: Engine, now: datetime | None = None) -> bytes:
         requests = counters().registry
     tables = CollectorRegistry(auto_describe=False)
     tables.register(InboxCollector(engine, now))
-    for path in COLLECTORS:  # a broken entry fails the scrape loudly, never silently
-        module, _, name = path.partition(":")
-        tables.register(getattr(importlib.import_module(module), name)(engine))
+    for collector in COLLECTORS:
+        tables.register(collector(engine))
     return generate_latest(requests) + generate_latest(tables)
 
 

@@ -19,15 +19,13 @@ Checks run in this order, cheapest refusal first and nothing parsed before it is
 Commits go through a :class:`~whmcs_bridge.store.ingest.GroupCommitter` (one writer thread
 per process batching concurrent requests into one transaction) unless ``[ingest]
 group_commit = false``. Batching needs several requests in flight per process, so the server
-runs gunicorn's gevent workers: see :func:`gunicorn_options`.
+runs gunicorn's gevent workers: see :func:`whmcs_bridge.server.receiver_options`.
 """
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
-import os
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, request
@@ -42,8 +40,8 @@ from whmcs_bridge.store.cooperative import current_mode
 from whmcs_bridge.store.ingest import GroupCommitter, NewEvent, StoreUnavailable, store_one
 from whmcs_bridge.verification.intake import scrub_envelope
 from whmcs_bridge.webhooks import metrics
-from whmcs_bridge.webhooks.app import bridge
 from whmcs_bridge.webhooks.auth import verify_signed_request
+from whmcs_bridge.webhooks.state import bridge
 
 log = logging.getLogger(__name__)
 
@@ -51,52 +49,6 @@ bp = Blueprint("receiver", __name__)
 
 _COMMITTER_KEY = "whmcs_bridge.ingest"
 SOURCE_MAX = 100  # events.source column width
-
-
-def gunicorn_options(workers: int = 0) -> dict[str, Any]:
-    """The gunicorn settings the receiver is designed and benchmarked for.
-
-    One worker process per core, as usual, each serving its requests as gevent greenlets.
-    Group commit needs several requests of one process waiting on the same commit, which sync
-    workers (one request per process) cannot give. Threaded workers (``gthread``) can, but
-    every waiting request is then an OS thread that sleeps and is woken and takes the GIL back:
-    on 2 cores those wake-ups and GIL hand-offs cost more CPU than the request itself. Under
-    gevent a waiting request is a parked greenlet; only the commit runs in a real thread (see
-    :mod:`whmcs_bridge.store.cooperative`). Everything else the web process does either
-    talks to sockets (cooperative once gevent has patched them) or runs short database
-    queries.
-    """
-    return {
-        "worker_class": "gevent",
-        "workers": workers or os.cpu_count() or 1,
-        # connections one process holds at once: slow or idle clients each hold one until
-        # the worker's deadlines end them (whmcs_bridge.http_worker), so there must be room
-        # beside them; serve raises the open-file limit to match (server.fit_open_files)
-        "worker_connections": 4096,
-        "keepalive": 5,
-        "timeout": 60,
-        "graceful_timeout": 30,
-        "post_worker_init": freeze_startup_objects,
-        # request counters summed over the workers (prometheus_client multiprocess mode)
-        "on_starting": metrics.gunicorn_on_starting,
-        "on_exit": metrics.gunicorn_on_exit,
-    }
-
-
-def freeze_startup_objects(_worker: Any) -> None:
-    """Move everything the worker built at start-up out of the garbage collector's sight.
-
-    The loaded app (Flask, SQLAlchemy, marshmallow, Jinja2 and their modules) is ~95,000 long-
-    lived objects that every full collection would walk again (about 50 ms each, seen as p99
-    spikes); requests only create short-lived ones. ``gc.freeze`` is the standard remedy for a
-    pre-loaded server process; nothing frozen is ever freed, which is what these objects are.
-    """
-    gc.collect()
-    gc.freeze()
-
-
-#: The defaults above for the machine this runs on (``serve`` may pass ``--workers``).
-GUNICORN_DEFAULTS = gunicorn_options()
 
 
 @bp.record_once

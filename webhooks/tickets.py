@@ -23,12 +23,12 @@ from jinja2 import Environment, select_autoescape
 from werkzeug.exceptions import BadRequest
 
 from whmcs_bridge.settings import zone_named
-from whmcs_bridge.tickets.enrich import enrich
+from whmcs_bridge.ticket_view import enrich
 from whmcs_bridge.tickets.escalation_text import describe
 from whmcs_bridge.verification.messages import OWNER_TEXTS
 from whmcs_bridge.verification.status import staff_methods
-from whmcs_bridge.webhooks.app import bridge
 from whmcs_bridge.webhooks.auth import require_token
+from whmcs_bridge.webhooks.state import bridge
 
 bp = Blueprint("tickets_api", __name__)
 

@@ -21,12 +21,13 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, render_template_string, request
 
 from whmcs_bridge import json_body
-from whmcs_bridge.context import HandlerContext, JobContext, Services
+from whmcs_bridge.api import WhmcsError
+from whmcs_bridge.context import HandlerContext, JobContext
 from whmcs_bridge.store.base import utcnow
 from whmcs_bridge.verification import LINK, messages, service, status, store, tokens
 from whmcs_bridge.verification.proofs import ProofInputError, build_proof
-from whmcs_bridge.webhooks.app import bridge
 from whmcs_bridge.webhooks.auth import bearer_token, require_token, token_name
+from whmcs_bridge.webhooks.state import bridge
 from whmcs_bridge.webhooks.throttle import Throttle
 
 bp = Blueprint("verification", __name__)
@@ -34,18 +35,6 @@ bp = Blueprint("verification", __name__)
 #: A WHMCS admin username as the module reports it (``tbladmins.username``).
 _ADMIN = re.compile(r"[\w.@+-]{1,50}")
 log = logging.getLogger("whmcs_bridge.verification")
-
-
-def _services() -> Services:
-    """One lazily-built WHMCS client per app (``extras["whmcs"]`` overrides it in tests and
-    the demo); the link page's GET never needs it."""
-    state = bridge()
-    services = state.extras.get("_verification_services")
-    if services is None:
-        overrides = {"whmcs": state.extras["whmcs"]} if "whmcs" in state.extras else {}
-        services = Services(state.settings, **overrides)
-        state.extras["_verification_services"] = services
-    return services
 
 
 @contextlib.contextmanager
@@ -59,7 +48,7 @@ def _reading() -> Iterator[Any]:
 
 def _ctx(conn: Any) -> HandlerContext:
     return HandlerContext(settings=bridge().settings, conn=conn, now=utcnow(),
-                          services=_services())
+                          services=bridge().services)
 
 
 def _error(code: int, error: str, message: str, **extra: Any) -> Any:
@@ -88,7 +77,6 @@ def submit(ticket_id: int) -> Any:
     # the audit names the credential, which the body cannot choose, and the admin the
     # module reports behind it
     actor = f"{admin.strip()} via {token_name(bearer_token())}"
-    from whmcs_bridge.api import WhmcsError
 
     try:
         if method == LINK:
@@ -100,7 +88,7 @@ def submit(ticket_id: int) -> Any:
             proof = build_proof(method, {k: v for k, v in body.items()
                                          if k not in ("method", "admin")})
             job = JobContext(settings=bridge().settings, engine=bridge().engine, now=utcnow(),
-                             services=_services())
+                             services=bridge().services)
             out = service.submit_proof(job, ticket_id, proof, actor=actor, channel="api")
             result = {"outcome": out.outcome, "reason": out.reason}
         with _reading() as conn:

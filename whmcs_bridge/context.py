@@ -16,15 +16,16 @@ the handler finds it in ``ctx.prepared``.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
+from whmcs_bridge.api import WhmcsClient
 from whmcs_bridge.notify import outbox
+from whmcs_bridge.notify.deliver import Deliverer
 from whmcs_bridge.settings import Settings
 
 
@@ -46,19 +47,30 @@ class Event:
 
 
 class Services:
-    """Lazily built clients shared by handlers of one worker process."""
+    """The clients one process shares, built once by the composition root
+    (:func:`whmcs_bridge.runtime.build_runtime`) and handed down to every context.
 
-    def __init__(self, settings: Settings, **overrides: Any) -> None:
+    Each is made on first use: a process that never calls WHMCS (a receiver without
+    ``whmcs.url``) never needs its settings. ``whmcs`` given here (tests, the demo) is used as is.
+    """
+
+    def __init__(self, settings: Settings, *, whmcs: WhmcsClient | None = None) -> None:
         self.settings = settings
-        self._overrides = overrides
+        self._whmcs = whmcs
+        self._deliverer: Deliverer | None = None
 
     @cached_property
-    def whmcs(self) -> Any:
-        """The WHMCS API client (``whmcs_bridge.api.WhmcsClient``) built from settings."""
-        if "whmcs" in self._overrides:
-            return self._overrides["whmcs"]
-        api = importlib.import_module("whmcs_bridge.api")
-        return api.WhmcsClient.from_settings(self.settings)
+    def whmcs(self) -> WhmcsClient:
+        """The WHMCS API client built from ``[whmcs]`` (one HTTP session per process)."""
+        if self._whmcs is not None:
+            return self._whmcs
+        return WhmcsClient.from_settings(self.settings)
+
+    def deliverer(self, engine: Engine) -> Deliverer:
+        """The notification deliverer (and its HTTP session) for ``engine``, made once."""
+        if self._deliverer is None or self._deliverer.engine is not engine:
+            self._deliverer = Deliverer(engine, self.settings, whmcs=lambda: self.whmcs)
+        return self._deliverer
 
 
 @dataclass
@@ -71,7 +83,7 @@ class HandlerContext:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def whmcs(self) -> Any:
+    def whmcs(self) -> WhmcsClient:
         return self.services.whmcs
 
     @property
@@ -97,7 +109,7 @@ class PrepareContext:
     services: Services
 
     @property
-    def whmcs(self) -> Any:
+    def whmcs(self) -> WhmcsClient:
         return self.services.whmcs
 
 
@@ -107,12 +119,12 @@ class JobContext:
     (a sweep over many tickets commits as it goes rather than in one huge transaction)."""
 
     settings: Settings
-    engine: Any
+    engine: Engine
     now: datetime
     services: Services
 
     @property
-    def whmcs(self) -> Any:
+    def whmcs(self) -> WhmcsClient:
         return self.services.whmcs
 
     def notify(self, conn: Connection, notification: str, payload: dict[str, Any], *,

@@ -8,7 +8,6 @@ shown with the password masked.
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -18,14 +17,25 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+import requests
 from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 
+from whmcs_bridge.api import WhmcsClient, errors
 from whmcs_bridge.logs import scrub
+from whmcs_bridge.notify import routing
 from whmcs_bridge.settings import Settings, reply_writers
 from whmcs_bridge.store import inbox, is_current
+from whmcs_bridge.store.engine import connection_problem
 from whmcs_bridge.store.tables import DEAD, FAILED, PENDING, PROCESSING, events
+from whmcs_bridge.tickets import golive
+from whmcs_bridge.tickets.tables import tickets
 from whmcs_bridge.timefmt import local_time
+from whmcs_bridge.writes import outbox as writes
+from whmcs_bridge.writes.tables import DEAD as W_DEAD
+from whmcs_bridge.writes.tables import FAILED as W_FAILED
+from whmcs_bridge.writes.tables import PENDING as W_PENDING
+from whmcs_bridge.writes.tables import SENDING as W_SENDING
 
 _UTC = ZoneInfo("UTC")
 
@@ -71,8 +81,6 @@ def check_database(settings: Settings, engine: Engine) -> Check:
     try:
         current = is_current(engine)  # reads alembic_version: fails when unreachable
     except Exception as exc:
-        from whmcs_bridge.store.engine import connection_problem
-
         return Check("database", FAIL, f"{url} unreachable ({type(exc).__name__}: "
                      f"{connection_problem(exc)})", {"url": url})
     if not current:
@@ -95,12 +103,6 @@ def check_queue(engine: Engine) -> Check:
 
 def check_writes(engine: Engine) -> Check:
     """The WHMCS write outbox (replies, notes, ticket changes): waiting and dead writes."""
-    from whmcs_bridge.writes import outbox as writes
-    from whmcs_bridge.writes.tables import DEAD as W_DEAD
-    from whmcs_bridge.writes.tables import FAILED as W_FAILED
-    from whmcs_bridge.writes.tables import PENDING as W_PENDING
-    from whmcs_bridge.writes.tables import SENDING as W_SENDING
-
     with engine.connect().execution_options(sqlite_readonly=True) as conn:
         counts = writes.counts(conn)
     depth = sum(counts.get(s, 0) for s in (W_PENDING, W_SENDING, W_FAILED))
@@ -137,8 +139,7 @@ def shared_client(client_factory: ClientFactory | None = None) -> ClientFactory:
     call (WHMCS bans an IP after 3 failed logins in 30 minutes), so a bad credential costs
     ``doctor`` one failed login however many checks ask WHMCS something."""
     if client_factory is None:
-        api = importlib.import_module("whmcs_bridge.api")
-        client_factory = api.WhmcsClient.from_settings
+        client_factory = WhmcsClient.from_settings
     built: dict[str, Any] = {}
 
     def factory(settings: Settings) -> Any:
@@ -150,7 +151,6 @@ def shared_client(client_factory: ClientFactory | None = None) -> ClientFactory:
 
 def _whmcs_failure(name: str, settings: Settings, exc: Exception) -> Check:
     """A failed WHMCS call as one line; a refused credential says what to fix."""
-    errors = importlib.import_module("whmcs_bridge.api.errors")
     if isinstance(exc, errors.AuthenticationError):
         summary = f"{settings.whmcs.url}: {errors.refusal_line(exc)}"
     else:
@@ -174,8 +174,6 @@ def check_piping(engine: Engine, now: datetime | None = None, zone: ZoneInfo = _
     while e-mail tickets in that time with no TicketPiping event at all fail (WHMCS is piping
     mail the bridge never hears of); (3) neither: a warning asking for the connection test.
     """
-    from whmcs_bridge.tickets.tables import tickets
-
     now = now or datetime.now(UTC)
     since = now - timedelta(days=PIPING_EVIDENCE_DAYS)
     fix = ("add TicketPiping to the module's 'Forwarded events' setting (or leave it empty "
@@ -251,7 +249,6 @@ def check_reply_admin(settings: Settings, client_factory: ClientFactory | None =
         return Check(name, OK, "not checked (whmcs.url is not set)")
     if not username:
         return Check(name, OK, "no feature posts ticket replies; whmcs.admin_username not set")
-    errors = importlib.import_module("whmcs_bridge.api.errors")
     details = {"admin_username": username, "writers": writers}
     try:
         client = (client_factory or shared_client())(settings)
@@ -321,8 +318,6 @@ ALL_INTERFACES = {"0.0.0.0", "::", "[::]", ""}  # noqa: S104 - what we warn abou
 
 def check_go_live(settings: Settings, engine: Engine) -> Check:
     """The go-live time: thresholds crossed before it get no escalation action."""
-    from whmcs_bridge.tickets import golive
-
     with engine.connect() as conn:
         current = golive.effective(conn, settings)
     if current is None:
@@ -335,8 +330,6 @@ def check_go_live(settings: Settings, engine: Engine) -> Check:
 
 def check_notification_routes(settings: Settings) -> Check:
     """Every staff notification kind has somewhere to go."""
-    from whmcs_bridge.notify import routing
-
     whmcs = routing.whmcs_configured(settings)
     missing = routing.unrouted(settings.notifications, whmcs=whmcs)
     channels = routing.configured_channels(settings.notifications)
@@ -428,8 +421,6 @@ def check_signature_failures(settings: Settings,
 
 
 def _get_text(url: str) -> str:
-    import requests
-
     resp = requests.get(url, timeout=2)
     resp.raise_for_status()
     return resp.text
@@ -442,7 +433,7 @@ def check_whmcs_clock(settings: Settings, client_factory: Callable[[Settings], A
         return Check("clock", OK, "WHMCS not configured; skipped")
     try:
         if client_factory is None:
-            client_factory = importlib.import_module("whmcs_bridge.api").WhmcsClient.from_settings
+            client_factory = WhmcsClient.from_settings
         admin = client_factory(settings).get_admin_details()
         raw = str((getattr(admin, "extra", {}) or {}).get("requesttime") or "")
         whmcs_now = datetime.strptime(raw, "%Y-%m-%d %H:%M:%S").replace(tzinfo=settings.whmcs_tz)

@@ -15,6 +15,7 @@ Logging: gunicorn's loggers propagate to the root logger configured by
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import resource
@@ -29,7 +30,8 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 from gunicorn.glogging import Logger as GunicornBaseLogger
 
-from whmcs_bridge.cli import EXIT_WHMCS_REFUSED
+from whmcs_bridge.webhooks.metrics import gunicorn_on_exit, gunicorn_on_starting
+from whmcs_bridge.worker import EXIT_WHMCS_REFUSED
 
 log = logging.getLogger(__name__)
 
@@ -43,26 +45,55 @@ HEALTHY_RUN_SECONDS = 60.0
 RESERVED_FILES = 64
 
 
-def patch_for_gevent_workers() -> None:
-    """Let gevent patch the standard library in this process, before anything imports ssl.
+def receiver_options(workers: int = 0) -> dict[str, Any]:
+    """The gunicorn settings the receiver is designed and benchmarked for.
 
-    The web workers are gevent workers, which patch after gunicorn forks them, and by then
-    the master has imported ``requests`` (the handler registry, the app): ``urllib3`` would
-    keep the unpatched ``ssl`` and every HTTPS call a web worker makes to WHMCS would block
-    its whole process. Patching first in ``serve`` (the usual remedy, as in a gunicorn config
-    file) makes the master cooperative too, which gunicorn's arbiter and our worker
-    supervisor (``subprocess``, signals, ``waitpid``) work with under gevent.
+    One worker process per core, as usual, each serving its requests as gevent greenlets.
+    Group commit needs several requests of one process waiting on the same commit, which sync
+    workers (one request per process) cannot give. Threaded workers (``gthread``) can, but
+    every waiting request is then an OS thread that sleeps and is woken and takes the GIL back:
+    on 2 cores those wake-ups and GIL hand-offs cost more CPU than the request itself. Under
+    gevent a waiting request is a parked greenlet; only the commit runs in a real thread (see
+    :mod:`whmcs_bridge.store.cooperative`). Everything else the web process does either
+    talks to sockets (cooperative once gevent has patched them) or runs short database
+    queries.
     """
-    from gevent import monkey
+    return {
+        "worker_class": "gevent",
+        "workers": workers or os.cpu_count() or 1,
+        # connections one process holds at once: slow or idle clients each hold one until
+        # the worker's deadlines end them (whmcs_bridge.http_worker), so there must be room
+        # beside them; serve raises the open-file limit to match (server.fit_open_files)
+        "worker_connections": 4096,
+        "keepalive": 5,
+        "timeout": 60,
+        "graceful_timeout": 30,
+        "post_worker_init": freeze_startup_objects,
+        # request counters summed over the workers (prometheus_client multiprocess mode)
+        "on_starting": gunicorn_on_starting,
+        "on_exit": gunicorn_on_exit,
+    }
 
-    monkey.patch_all()
+
+def freeze_startup_objects(_worker: Any) -> None:
+    """Move everything the worker built at start-up out of the garbage collector's sight.
+
+    The loaded app (Flask, SQLAlchemy, marshmallow, Jinja2 and their modules) is ~95,000 long-
+    lived objects that every full collection would walk again (about 50 ms each, seen as p99
+    spikes); requests only create short-lived ones. ``gc.freeze`` is the standard remedy for a
+    pre-loaded server process; nothing frozen is ever freed, which is what these objects are.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+#: The defaults above for the machine this runs on (``serve`` may pass ``--workers``).
+RECEIVER_OPTIONS = receiver_options()
 
 
 def gunicorn_options(*, host: str, port: int, workers: int, log_level: str,
                      extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The gunicorn settings ``serve`` uses (pure: tested without starting anything)."""
-    from whmcs_bridge.webhooks.receiver import GUNICORN_DEFAULTS
-
     options: dict[str, Any] = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers or os.cpu_count() or 1,
@@ -75,7 +106,7 @@ def gunicorn_options(*, host: str, port: int, workers: int, log_level: str,
     # The receiver's choice of worker class, timeouts and hooks (gevent workers, so group
     # commit has concurrent requests to batch); the process count stays ours (``--workers`` /
     # ``server.workers``).
-    options.update({k: v for k, v in GUNICORN_DEFAULTS.items() if k != "workers"})
+    options.update({k: v for k, v in RECEIVER_OPTIONS.items() if k != "workers"})
     if options["worker_class"] == "gevent":
         # gevent's worker with drained bodies, body deadlines, a per-address cap and JSON
         # error pages (whmcs_bridge.http_worker); named, so only the worker imports it

@@ -7,16 +7,17 @@ also have the short documented names in :data:`ENV_ALIASES`. Values from the env
 parsed as TOML values when they look like one (``8``, ``true``, ``["a", "b"]``) and taken as
 strings otherwise.
 
-Room-specific sections (SLA policy, verification, notifications, …) are declared by their
-rooms and listed in :data:`SECTIONS` so the whole file is validated in one pass and an unknown
-key anywhere is an error that names it.
+This module is the machinery and the core sections; it imports no room. Room-specific
+sections (SLA policy, verification, notifications, …) are declared by their rooms, and the
+table of every section lives in :mod:`whmcs_bridge.config` (above the rooms), whose
+``load_settings`` validates the whole file in one pass, so an unknown key anywhere is an
+error that names it.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import importlib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -238,22 +239,15 @@ class LogSettings(StrictSchema):
     format = fields.String(load_default="auto", validate=validate.OneOf(["auto", "json", "text"]))
 
 
-#: section name -> "module:SchemaClass". Rooms add their own section here (one line each).
-SECTIONS: dict[str, str] = {
-    "database": "whmcs_bridge.settings:DatabaseSettings",
-    "webhooks": "whmcs_bridge.settings:WebhookSettings",
-    "api": "whmcs_bridge.settings:ApiSettings",
-    "whmcs": "whmcs_bridge.settings:WhmcsSettings",
-    "server": "whmcs_bridge.settings:ServerSettings",
-    "worker": "whmcs_bridge.settings:WorkerSettings",
-    "log": "whmcs_bridge.settings:LogSettings",
-    "notifications": "whmcs_bridge.notify.settings:NotificationSettings",
-    "ingest": "whmcs_bridge.store.ingest:IngestSettings",
-    "sla": "whmcs_bridge.sla.settings:SlaSettings",
-    "channels": "whmcs_bridge.sla.settings:ChannelSettings",
-    "escalation": "whmcs_bridge.sla.settings:EscalationSettings",
-    "verification": "whmcs_bridge.verification.settings:VerificationSettings",
-    "handlers": "whmcs_bridge.worker:HandlerSettings",
+#: The core sections, declared here; :data:`whmcs_bridge.config.SECTIONS` adds the rooms'.
+CORE_SECTIONS: dict[str, type[Schema]] = {
+    "database": DatabaseSettings,
+    "webhooks": WebhookSettings,
+    "api": ApiSettings,
+    "whmcs": WhmcsSettings,
+    "server": ServerSettings,
+    "worker": WorkerSettings,
+    "log": LogSettings,
 }
 
 
@@ -288,11 +282,6 @@ def _reply_author_errors(sections: Mapping[str, Mapping[str, Any]]) -> list[str]
     return [f"whmcs.admin_username: required when the bridge writes ticket replies "
             f"({', '.join(writers)} is on): the username of the WHMCS admin its replies are "
             "posted as (WHMCS refuses a reply without an author)"]
-
-
-def _section_schema(path: str) -> type[Schema]:
-    module, _, name = path.partition(":")
-    return getattr(importlib.import_module(module), name)
 
 
 class Section(dict):
@@ -355,7 +344,7 @@ def _parse_env_value(dotted: str, raw: str) -> Any:
         return raw
 
 
-def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+def _env_overrides(environ: Mapping[str, str], sections: Mapping[str, Any]) -> dict[str, Any]:
     """Collect ``section.key -> value`` from the environment; unknown names are errors."""
     out: dict[str, Any] = {}
     for name, raw in environ.items():
@@ -370,7 +359,7 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
                 dotted = section
             else:
                 dotted = f"{section}.{key}"
-            if dotted.split(".")[0] not in SECTIONS and dotted != "timezone":
+            if dotted.split(".")[0] not in sections and dotted != "timezone":
                 raise SettingsError(f"{name}: unknown setting (no section {section!r})")
         try:
             out[dotted] = _parse_env_value(dotted, raw)
@@ -397,12 +386,15 @@ def _flatten_errors(errors: Any, prefix: str = "") -> list[str]:
     return [f"{prefix}: {errors}"]
 
 
-def load_settings(
+def read_settings(
+    sections: Mapping[str, type[Schema]],
     path: str | os.PathLike[str] | None = None,
     environ: Mapping[str, str] | None = None,
     data: Mapping[str, Any] | None = None,
 ) -> Settings:
-    """Load, merge and validate settings; raise :class:`SettingsError` naming the bad key.
+    """Load, merge and validate settings against ``sections`` (name -> schema); raise
+    :class:`SettingsError` naming the bad key. :func:`whmcs_bridge.config.load_settings`
+    calls it with every section.
 
     ``data`` (already-parsed mapping) is for tests and the demo; a path or ``WHMCS_BRIDGE_CONFIG``
     names a TOML file; the environment overrides either.
@@ -422,7 +414,7 @@ def load_settings(
             raise SettingsError(f"config file {path}: cannot be read ({exc.strerror})") from None
         except ValueError as exc:  # TOMLDecodeError, not UTF-8, an integer of 4300+ digits
             raise SettingsError(f"config file {path}: not valid TOML ({exc})") from None
-    for dotted, value in _env_overrides(environ).items():
+    for dotted, value in _env_overrides(environ, sections).items():
         if "." in dotted:
             section, key = dotted.split(".", 1)
             existing = raw.setdefault(section, {})
@@ -439,21 +431,21 @@ def load_settings(
     except ValidationError as exc:
         errors += _flatten_errors(exc.messages, "timezone")
     for key in raw:
-        if key not in SECTIONS:
+        if key not in sections:
             errors.append(f"{key}: unknown setting")
-    sections: dict[str, Section] = {}
-    for name, schema_path in SECTIONS.items():
+    loaded: dict[str, Section] = {}
+    for name, schema in sections.items():
         value = raw.get(name, {})
         if not isinstance(value, Mapping):
             errors.append(f"{name}: must be a table")
             continue
         try:
-            sections[name] = Section(_section_schema(schema_path)().load(value))
+            loaded[name] = Section(schema().load(value))
         except ValidationError as exc:
             errors += _flatten_errors(exc.messages, name)
     if not errors:
-        errors += _reply_author_errors(sections)
+        errors += _reply_author_errors(loaded)
     if errors:
         raise SettingsError(errors[0] if len(errors) == 1 else "; ".join(sorted(errors)))
-    return Settings(timezone=timezone, sections=sections, source=str(path) if path else None)
+    return Settings(timezone=timezone, sections=loaded, source=str(path) if path else None)
 

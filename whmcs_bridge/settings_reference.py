@@ -20,13 +20,8 @@ from typing import Any
 
 from marshmallow import Schema, fields, missing
 
-from whmcs_bridge.settings import (
-    DEFAULT_TIMEZONE,
-    ENV_ALIASES,
-    SECTIONS,
-    SecretField,
-    _section_schema,
-)
+from whmcs_bridge.config import SECTIONS
+from whmcs_bridge.settings import DEFAULT_TIMEZONE, ENV_ALIASES, SecretField
 
 BEGIN = "<!-- settings-reference:begin (generated: python -m whmcs_bridge.settings_reference) -->"
 END = "<!-- settings-reference:end -->"
@@ -192,8 +187,7 @@ def table() -> str:
     rows = [BEGIN, "", "| key | meaning | environment | default |", "|---|---|---|---|",
             f"| `timezone` | {meaning('timezone')} | `WHMCS_BRIDGE_TIMEZONE` | "
             f"`{json.dumps(DEFAULT_TIMEZONE)}` |"]
-    for section, path in SECTIONS.items():
-        schema = _section_schema(path)
+    for section, schema in SECTIONS.items():
         for name, field in schema().fields.items():
             dotted = f"{section}.{name}"
             default = DERIVED.get(dotted) or _default(field)

@@ -39,48 +39,35 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from whmcs_bridge.api.errors import refusal_line
 from whmcs_bridge.context import Event, HandlerContext, JobContext, PrepareContext, Services
 from whmcs_bridge.event_schemas import load_event_data
 from whmcs_bridge.hooks.registry import (
-    BUILTIN_MODULES,
     HandlerSpec,
     HookRegistry,
     JobSpec,
-    load_registry,
 )
 from whmcs_bridge.logs import scrub
 from whmcs_bridge.notify import outbox as notify_outbox
 from whmcs_bridge.retry import backoff_seconds
-from whmcs_bridge.settings import Settings, StrictSchema
+from whmcs_bridge.settings import Settings
 from whmcs_bridge.store import inbox, job_runs
 from whmcs_bridge.store.base import utcnow
 from whmcs_bridge.writes.send import Sender
 
 log = logging.getLogger(__name__)
 
+#: The worker's exit status after WHMCS refused the credential; ``serve``'s supervisor and
+#: the systemd unit (``RestartPreventExitStatus``) leave such a worker stopped.
+EXIT_WHMCS_REFUSED = 78
 #: Seconds between "worker alive" log lines.
 HEARTBEAT_SECONDS = 60.0
 #: Periodic jobs that were not due (or held elsewhere) are looked at again after at most this.
 JOB_RECHECK_SECONDS = 10.0
-
-
-class HandlerSettings(StrictSchema):
-    """``[handlers]``: extra handler modules to load, besides the built-ins and entry points.
-
-    For a company's own handlers that are not packaged with an entry point (and for tests):
-    each entry is an importable module name whose ``@on``/``@periodic`` functions register.
-    """
-
-    modules = fields.List(fields.String(), load_default=list)
-
-
-def build_registry(settings: Settings) -> HookRegistry:
-    """Built-in handlers + ``[handlers].modules`` + the ``whmcs_bridge.hooks`` entry points."""
-    return load_registry(builtins=[*BUILTIN_MODULES, *settings.handlers.modules])
 
 
 def make_worker_id() -> str:
@@ -124,13 +111,13 @@ def describe(exc: BaseException) -> str:
 class Worker:
     """One worker loop. Create one per process; not shared between threads."""
 
-    def __init__(self, settings: Settings, engine: Engine, registry: HookRegistry | None = None,
+    def __init__(self, settings: Settings, engine: Engine, registry: HookRegistry,
                  *, worker_id: str | None = None, clock: Callable[[], datetime] = utcnow,
                  rng: random.Random | None = None, services: Services | None = None,
                  run_jobs: bool = True) -> None:
         self.settings = settings
         self.engine = engine
-        self.registry = registry if registry is not None else build_registry(settings)
+        self.registry = registry
         self.worker_id = worker_id or make_worker_id()
         self.clock = clock
         self.rng = rng or random.Random()
@@ -166,8 +153,6 @@ class Worker:
         if not getattr(exc, "auth_failure", False):
             return False
         if self.refused is None:
-            from whmcs_bridge.api.errors import refusal_line
-
             self.refused = exc
             log.error("worker stopping: %s", refusal_line(exc))  # type: ignore[arg-type]
         self.stop()

@@ -13,7 +13,8 @@ from tests.api.conftest import ACCESS_KEY, API, IDENTIFIER, SECRET, answer, by_a
 from tests.api.payloads import payload
 from whmcs_bridge.api import Attachment, WhmcsClient
 from whmcs_bridge.api.encoding import decode_serialized
-from whmcs_bridge.settings import Secret, load_settings
+from whmcs_bridge.config import load_settings
+from whmcs_bridge.settings import Secret
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 

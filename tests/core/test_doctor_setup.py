@@ -10,7 +10,8 @@ from typing import Any
 
 from tests.conftest import make_settings
 from whmcs_bridge import doctor as D
-from whmcs_bridge.settings import SettingsError, load_settings
+from whmcs_bridge.config import load_settings
+from whmcs_bridge.settings import SettingsError
 from whmcs_bridge.store import make_engine
 from whmcs_bridge.tickets import golive
 

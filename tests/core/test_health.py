@@ -3,14 +3,14 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from tests.conftest import counted, make_settings
+from whmcs_bridge.runtime import build_app
 from whmcs_bridge.store import is_current, make_engine
-from whmcs_bridge.webhooks import create_app
 
 
 def test_readyz_is_ok_on_a_fully_migrated_database(db_url: str) -> None:
     engine = make_engine(db_url)
     assert is_current(engine)
-    client = create_app(make_settings(db_url), engine=engine).test_client()
+    client = build_app(make_settings(db_url), engine=engine).test_client()
     assert client.get("/healthz").status_code == 200
     answer = client.get("/readyz")
     assert answer.status_code == 200, answer.get_json()
@@ -24,7 +24,7 @@ def test_readyz_reports_an_outdated_schema(tmp_path) -> None:  # type: ignore[no
     with engine.begin() as conn:
         conn.execute(text("SELECT 1"))
     assert not is_current(engine)
-    answer = create_app(make_settings(url), engine=engine).test_client().get("/readyz")
+    answer = build_app(make_settings(url), engine=engine).test_client().get("/readyz")
     assert answer.status_code == 503
     assert "db upgrade" in answer.get_json()["hint"]
     engine.dispose()

@@ -26,8 +26,9 @@ from tests.receiver.conftest import USER_AGENT, envelope
 from tests.worker.procs import CLI, REPO, free_port, wait_for
 from whmcs_bridge import initconfig
 from whmcs_bridge.api import WhmcsClient
-from whmcs_bridge.cli import cli
-from whmcs_bridge.settings import SettingsError, load_settings
+from whmcs_bridge.cli.commands import cli
+from whmcs_bridge.config import load_settings
+from whmcs_bridge.settings import SettingsError
 from whmcs_bridge.signing import signed_headers
 from whmcs_bridge.sim import SimConfig, run_in_thread
 from whmcs_bridge.sim.config import READONLY_IDENTIFIER, READONLY_SECRET

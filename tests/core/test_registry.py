@@ -5,6 +5,7 @@ import types
 import pytest
 
 from whmcs_bridge.hooks.registry import HookRegistry, UnknownHookError, load_registry, on, periodic
+from whmcs_bridge.runtime import BUILTIN_HANDLERS
 
 
 def test_typo_in_hook_name_fails_loudly() -> None:
@@ -49,7 +50,7 @@ def test_duplicate_registration_is_refused() -> None:
 
 
 def test_builtin_registry_has_audit_on_every_ticket_hook() -> None:
-    reg = load_registry(entry_point_group=None)
+    reg = load_registry(BUILTIN_HANDLERS, entry_point_group=None)
     names = [h.name for h in reg.handlers_for("TicketOpen")]
     assert names[0] == "audit.record"
 

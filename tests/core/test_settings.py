@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from whmcs_bridge.settings import Secret, SettingsError, load_settings
+from whmcs_bridge.config import load_settings
+from whmcs_bridge.settings import Secret, SettingsError
 
 GOOD = "whsec_" + base64.b64encode(b"s" * 24).decode()
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from tests.browser.conftest import TICKETS, seed
 from tests.conftest import make_settings
+from whmcs_bridge import ticket_view
 from whmcs_bridge.dashboard import source
 from whmcs_bridge.store import make_engine
-from whmcs_bridge.tickets import enrich
 
 
 def test_load_dashboard_reads_real_store_rows(db_url: str) -> None:
@@ -35,7 +35,7 @@ def test_load_dashboard_reads_real_store_rows(db_url: str) -> None:
         # the bulk read agrees with the staff API's own enrich, ticket by ticket
         with engine.connect() as conn:
             for row in data.open_tickets:
-                single: Any = enrich.enrich(conn, row.id, settings=settings, now=now)
+                single: Any = ticket_view.enrich(conn, row.id, settings=settings, now=now)
                 assert single["sla"]["state"] == row.sla_state
                 assert single["sla"]["remaining_seconds"] == row.remaining_seconds
     finally:

@@ -12,7 +12,7 @@ import whmcs_bridge.webhooks.dashboard as view
 from tests.conftest import TEST_TOKEN, make_settings
 from whmcs_bridge.dashboard import data as view_data
 from whmcs_bridge.dashboard.data import Compliance, shape
-from whmcs_bridge.webhooks.app import create_app
+from whmcs_bridge.runtime import build_app
 
 NOW = datetime.now(UTC)
 
@@ -37,7 +37,7 @@ def app(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setattr(view, "load_dashboard", load)
     settings = make_settings(sqlite_url, whmcs={"admin_url": "https://billing.example/admin/"},
                              server={"secret_key": "k" * 32})
-    return create_app(settings)
+    return build_app(settings)
 
 
 def test_without_a_session_the_login_form_is_shown(app: Any) -> None:
@@ -86,7 +86,7 @@ def test_session_ends_when_the_token_is_removed_from_settings(app: Any) -> None:
     client = app.test_client()
     client.post("/dashboard/login", data={"token": TEST_TOKEN})
     cookie = client.get_cookie(view.SESSION_COOKIE).value
-    other = create_app(make_settings(app.extensions["whmcs_bridge"].settings.database_url,
+    other = build_app(make_settings(app.extensions["whmcs_bridge"].settings.database_url,
                                      api={"tokens": ["another-token-" + "y" * 20]},
                                      server={"secret_key": "k" * 32}))
     c2 = other.test_client()
@@ -116,17 +116,17 @@ def test_strict_csp_with_a_nonce_matching_the_inline_script(app: Any) -> None:
 
 def test_ephemeral_key_when_no_secret_key(sqlite_url: str, caplog: Any) -> None:
     with caplog.at_level("WARNING"):
-        app = create_app(make_settings(sqlite_url))
+        app = build_app(make_settings(sqlite_url))
     assert "secret_key" in caplog.text
     assert len(app.extensions["whmcs_bridge_dashboard_key"]) >= 32
 
 
 def test_cookie_is_secure_when_the_public_url_is_https(sqlite_url: str) -> None:
-    app = create_app(make_settings(sqlite_url, server={"secret_key": "k" * 32,
+    app = build_app(make_settings(sqlite_url, server={"secret_key": "k" * 32,
                                                        "public_url": "https://bridge.example/"}))
     resp = app.test_client().post("/dashboard/login", data={"token": TEST_TOKEN})
     assert "Secure" in resp.headers["Set-Cookie"]
-    plain = create_app(make_settings(sqlite_url, server={"secret_key": "k" * 32}))
+    plain = build_app(make_settings(sqlite_url, server={"secret_key": "k" * 32}))
     resp = plain.test_client().post("/dashboard/login", data={"token": TEST_TOKEN})
     assert "Secure" not in resp.headers["Set-Cookie"]
 
@@ -227,7 +227,7 @@ def volume_app(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     # the default time zone (Asia/Ho_Chi_Minh) shows due times as "+07"
     settings = make_settings(sqlite_url, server={"secret_key": "k" * 32},
                              channels={"billing_department_ids": [5]})
-    return create_app(settings)
+    return build_app(settings)
 
 
 def _get(app: Any, query: str = "") -> tuple[int, str]:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from whmcs_bridge.config import load_settings
 from whmcs_bridge.demo import (
     SCENARIO,
     DemoSecrets,
@@ -16,7 +17,6 @@ from whmcs_bridge.demo import (
     to_toml,
     whmcs_time,
 )
-from whmcs_bridge.settings import load_settings
 
 
 def test_demo_settings_round_trip_through_toml_and_validate(tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 import pytest
 
-from whmcs_bridge.cli import cli
-from whmcs_bridge.settings import SECTIONS, load_settings
+from whmcs_bridge.cli.commands import cli
+from whmcs_bridge.config import SECTIONS, load_settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 EXAMPLE = DEPLOY / "whmcs-bridge.example.toml"

@@ -9,7 +9,7 @@ from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from whmcs_bridge.webhooks.app import create_app
+from whmcs_bridge.runtime import build_app
 
 
 class _Quiet(WSGIRequestHandler):
@@ -21,8 +21,8 @@ class _Quiet(WSGIRequestHandler):
 
 @contextmanager
 def live_server(settings: Any) -> Iterator[str]:
-    """Serve ``create_app(settings)`` on 127.0.0.1:<free port>; yield the base URL."""
-    app = create_app(settings)
+    """Serve ``build_app(settings)`` on 127.0.0.1:<free port>; yield the base URL."""
+    app = build_app(settings)
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Quiet)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()

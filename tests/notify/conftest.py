@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
+from whmcs_bridge.config import load_settings
 from whmcs_bridge.notify.catalog import KINDS
-from whmcs_bridge.settings import Settings, load_settings
+from whmcs_bridge.settings import Settings
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 HOOK_SECRET = "whsec_" + base64.b64encode(b"n" * 32).decode()

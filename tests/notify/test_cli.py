@@ -9,9 +9,9 @@ from sqlalchemy import update
 
 from tests.notify.conftest import HOOK_SECRET, NOW, sample_payload
 from whmcs_bridge.cli import main
+from whmcs_bridge.config import load_settings
 from whmcs_bridge.notify import outbox
 from whmcs_bridge.notify.tables import deliveries
-from whmcs_bridge.settings import load_settings
 from whmcs_bridge.store import make_engine
 
 

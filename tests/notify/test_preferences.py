@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from tests.notify.conftest import NOW, notify_settings
+from whmcs_bridge.hooks import notify as notify_handlers
 from whmcs_bridge.hooks.context import Event, HandlerContext, PrepareContext, Services
 from whmcs_bridge.hooks.notify import client_field, contact_preference
 from whmcs_bridge.hooks.registry import load_registry
@@ -53,7 +54,7 @@ def test_custom_field_shapes() -> None:
 
 
 def test_handler_and_job_are_registered() -> None:
-    registry = load_registry(builtins=["whmcs_bridge.hooks.notify"], entry_point_group=None)
+    registry = load_registry([notify_handlers], entry_point_group=None)
     for hook in ("TicketOpen", "TicketUserReply"):
         [spec] = registry.handlers_for(hook)
         assert (spec.name, spec.priority) == ("notify.contact_preference", 60)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.notify.conftest import HOOK_SECRET, notify_settings, sample_payload
+from whmcs_bridge.config import load_settings
 from whmcs_bridge.notify.routing import Target, resolve
-from whmcs_bridge.settings import Secret, SettingsError, load_settings
+from whmcs_bridge.settings import Secret, SettingsError
 
 SMTP = {"host": "127.0.0.1", "port": 2525, "from": "Support <support@example.com>"}
 STAFF = [

@@ -10,6 +10,7 @@ from tests.notify.conftest import NOW, notify_settings
 from whmcs_bridge.hooks.context import Services
 from whmcs_bridge.hooks.registry import load_registry
 from whmcs_bridge.notify import outbox
+from whmcs_bridge.runtime import BUILTIN_HANDLERS
 from whmcs_bridge.sim import SimConfig, run_in_thread
 from whmcs_bridge.store import inbox, make_engine
 from whmcs_bridge.store.ingest import NewEvent, store_one
@@ -44,7 +45,8 @@ def test_ticket_event_to_staff_mailbox_through_the_worker(sqlite_url, smtp_serve
             payload={"type": "TicketOpen", "timestamp": NOW.isoformat(), "data": data},
             received_at=NOW - timedelta(seconds=1)))
         clock = Clock()
-        registry = load_registry(entry_point_group=None)  # every built-in handler and job
+        # every built-in handler and job
+        registry = load_registry(BUILTIN_HANDLERS, entry_point_group=None)
         worker = Worker(settings, engine, registry, clock=clock,
                         services=Services(settings, whmcs=sim.client(retries=0)))
         worker.run(once=True)

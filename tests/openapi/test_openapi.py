@@ -15,12 +15,12 @@ from whmcs_bridge.openapi import (
     documented_routes,
     openapi_path,
 )
-from whmcs_bridge.webhooks.app import create_app
+from whmcs_bridge.runtime import build_app
 
 
 @pytest.fixture
 def app(sqlite_url: str) -> Any:
-    return create_app(make_settings(sqlite_url))
+    return build_app(make_settings(sqlite_url))
 
 
 def test_every_route_is_documented_and_every_documented_route_exists(app: Any) -> None:

@@ -14,10 +14,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, select
 
 from tests.conftest import TEST_SECRET, make_settings
+from whmcs_bridge.runtime import build_app
 from whmcs_bridge.signing import signed_headers
 from whmcs_bridge.store import make_engine
 from whmcs_bridge.store.tables import events
-from whmcs_bridge.webhooks.app import create_app
 
 USER_AGENT = "whmcs-bridge-addon/1.2.0 WHMCS/8.10.1"
 
@@ -40,7 +40,7 @@ def make_app(db_url: str) -> Iterator[Callable[..., Flask]]:
         settings = make_settings(db_url, **sections)
         engine = make_engine(db_url)
         engines.append(engine)
-        return create_app(settings, engine=engine)
+        return build_app(settings, engine=engine)
 
     yield build
     for engine in engines:

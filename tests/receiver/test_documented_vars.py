@@ -24,12 +24,12 @@ from tests.verification.helpers import vsettings
 from whmcs_bridge.context import Services
 from whmcs_bridge.event_schemas import SCHEMAS, SECRET_KEYS, load_event_data
 from whmcs_bridge.hooks.names import GATE_HOOKS
+from whmcs_bridge.runtime import build_app, build_registry
 from whmcs_bridge.signing import signed_headers
 from whmcs_bridge.sim import SimHandle, run_in_thread
 from whmcs_bridge.sim.hook_vars import DOCUMENTED, MODULE_PARAMS, documented_vars, top_level
 from whmcs_bridge.store import make_engine
 from whmcs_bridge.store.tables import events, handler_outcomes
-from whmcs_bridge.webhooks.app import create_app
 from whmcs_bridge.worker import Worker
 
 HOOK_LIST = (Path(__file__).resolve().parents[2] / "whmcs" / "modules" / "addons"
@@ -132,7 +132,7 @@ def test_documented_vars_are_stored_as_sent_and_processed_by_the_handlers(
     settings = vsettings(db_url)
     engine = make_engine(db_url)
     try:
-        client = create_app(settings, engine=engine).test_client()
+        client = build_app(settings, engine=engine).test_client()
         sent: dict[str, dict[str, Any]] = {}
         for hook in EVENT_HOOKS:
             sent[hook] = documented_vars(hook)
@@ -149,7 +149,7 @@ def test_documented_vars_are_stored_as_sent_and_processed_by_the_handlers(
             leaked = {s for s in _secret_values(sent[hook]) if f'"{s}"' in text}
             assert not leaked, (hook, leaked)
 
-        worker = Worker(settings, engine, services=Services(
+        worker = Worker(settings, engine, build_registry(settings), services=Services(
             settings, whmcs=whmcs_sim.client(retries=0)), rng=random.Random(1), run_jobs=False)
         worker.run(once=True)
         with engine.connect() as conn:
@@ -185,7 +185,7 @@ def _gate_body(hook: str) -> tuple[dict[str, Any], dict[str, Any]]:
 def test_gates_answer_their_documented_vars(sqlite_url: str, hook: str) -> None:
     engine = make_engine(sqlite_url)
     try:
-        client = create_app(vsettings(sqlite_url), engine=engine).test_client()
+        client = build_app(vsettings(sqlite_url), engine=engine).test_client()
         data, actor = _gate_body(hook)
         body = json.dumps({"type": hook, "timestamp": "2026-11-25T10:00:00Z", "data": data,
                            "actor": actor}).encode()

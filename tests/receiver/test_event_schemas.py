@@ -17,11 +17,7 @@ from whmcs_bridge.event_schemas import (
     scrub_secrets,
 )
 from whmcs_bridge.hooks.names import GATE_HOOKS, KNOWN_HOOKS
-from whmcs_bridge.webhooks.receiver import (
-    GUNICORN_DEFAULTS,
-    freeze_startup_objects,
-    gunicorn_options,
-)
+from whmcs_bridge.server import RECEIVER_OPTIONS, freeze_startup_objects, receiver_options
 
 PARAMS = {"serviceid": "55", "userid": "7", "pid": "3", "serverid": "1", "domain": "ex.vn",
           "username": "exvn", "password": "svc-pass", "serverpassword": "root-pass",
@@ -222,11 +218,11 @@ def test_envelope_errors_are_field_paths() -> None:
 
 
 def test_gunicorn_defaults_are_gevent_with_metrics_and_freeze_hooks() -> None:
-    assert GUNICORN_DEFAULTS["worker_class"] == "gevent"
-    assert GUNICORN_DEFAULTS["worker_connections"] >= 100
-    assert callable(GUNICORN_DEFAULTS["on_starting"]) and callable(GUNICORN_DEFAULTS["on_exit"])
-    assert GUNICORN_DEFAULTS["post_worker_init"] is freeze_startup_objects
-    assert gunicorn_options(3)["workers"] == 3
+    assert RECEIVER_OPTIONS["worker_class"] == "gevent"
+    assert RECEIVER_OPTIONS["worker_connections"] >= 100
+    assert callable(RECEIVER_OPTIONS["on_starting"]) and callable(RECEIVER_OPTIONS["on_exit"])
+    assert RECEIVER_OPTIONS["post_worker_init"] is freeze_startup_objects
+    assert receiver_options(3)["workers"] == 3
 
 
 def test_freeze_startup_objects_hides_them_from_the_collector() -> None:

@@ -10,7 +10,7 @@ import requests
 from click.testing import CliRunner
 
 from tests.sim.conftest import ANCHOR, sim_config
-from whmcs_bridge.cli import cli
+from whmcs_bridge.cli.commands import cli
 from whmcs_bridge.sim import SimState, run_in_thread
 from whmcs_bridge.sim.config import EMPTY_SHAPES
 

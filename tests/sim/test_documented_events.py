@@ -21,13 +21,13 @@ from tests.sim.conftest import sim_config
 from tests.sim.helpers import raw
 from tests.verification.helpers import vsettings
 from whmcs_bridge.context import Services
+from whmcs_bridge.runtime import build_app, build_registry
 from whmcs_bridge.signing import verify
 from whmcs_bridge.sim import SimHandle, run_in_thread
 from whmcs_bridge.sim.hook_vars import DOCUMENTED, top_level
 from whmcs_bridge.sim.ui import SIGNUP_ACTOR, UiError, sign_up, split_ticket
 from whmcs_bridge.store import make_engine
 from whmcs_bridge.store.tables import audit_log, events
-from whmcs_bridge.webhooks.app import create_app
 from whmcs_bridge.worker import Worker
 
 
@@ -191,12 +191,13 @@ def test_a_sign_up_with_no_bridge_answer_still_adds_the_client() -> None:
 def stack(sqlite_url: str) -> Iterator[dict[str, Any]]:
     settings = vsettings(sqlite_url)
     engine = make_engine(sqlite_url)
-    server = make_server("127.0.0.1", 0, create_app(settings, engine=engine), threaded=True)
+    server = make_server("127.0.0.1", 0, build_app(settings, engine=engine), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     sim = run_in_thread(sim_config(bridge_url=f"http://127.0.0.1:{server.server_port}",
                                    webhook_secret=TEST_SECRET))
-    worker = Worker(settings, engine, services=Services(settings, whmcs=sim.client(retries=0)),
+    worker = Worker(settings, engine, build_registry(settings),
+                    services=Services(settings, whmcs=sim.client(retries=0)),
                     run_jobs=False)
     yield {"sim": sim, "engine": engine, "worker": worker}
     sim.stop()

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from whmcs_bridge.settings import SettingsError, load_settings
+from whmcs_bridge.config import load_settings
+from whmcs_bridge.settings import SettingsError
 
 
 def load(**sections):

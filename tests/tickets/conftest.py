@@ -16,6 +16,8 @@ import pytest
 from tests import txguard
 from whmcs_bridge.api.errors import WhmcsTimeoutError
 from whmcs_bridge.api.models import Note, Reply
+from whmcs_bridge.hooks import sla as sla_handlers
+from whmcs_bridge.hooks import tickets as ticket_handlers
 from whmcs_bridge.hooks.context import Event, HandlerContext, PrepareContext, Services
 from whmcs_bridge.hooks.registry import load_registry
 from whmcs_bridge.store import make_engine
@@ -112,9 +114,7 @@ class Bridge:
         self.settings = settings
         self.whmcs = whmcs
         self.services = Services(settings, whmcs=whmcs)
-        self.registry = load_registry(builtins=["whmcs_bridge.hooks.tickets",
-                                                "whmcs_bridge.hooks.sla"],
-                                      entry_point_group=None)
+        self.registry = load_registry([ticket_handlers, sla_handlers], entry_point_group=None)
 
     def deliver(self, type_: str, data: dict[str, Any], at: datetime,
                 now: datetime | None = None) -> Event:

@@ -14,10 +14,10 @@ from werkzeug.serving import make_server
 
 from tests.conftest import TEST_SECRET, TEST_TOKEN, make_settings
 from whmcs_bridge.hooks.context import Services
+from whmcs_bridge.runtime import build_app, build_registry
 from whmcs_bridge.sim import SimConfig, run_in_thread
 from whmcs_bridge.store import make_engine
 from whmcs_bridge.tickets.tables import ticket_messages
-from whmcs_bridge.webhooks.app import create_app
 from whmcs_bridge.worker import Worker
 
 AUTH = {"Authorization": f"Bearer {TEST_TOKEN}"}
@@ -28,7 +28,7 @@ def stack(sqlite_url: str) -> Iterator[dict[str, Any]]:
     settings = make_settings(sqlite_url, whmcs={"admin_username": "simadmin"},
                              channels={"billing_department_ids": [2]})
     engine = make_engine(sqlite_url)
-    app = create_app(settings, engine=engine)
+    app = build_app(settings, engine=engine)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -36,7 +36,8 @@ def stack(sqlite_url: str) -> Iterator[dict[str, Any]]:
                                   bridge_url=f"http://127.0.0.1:{server.server_port}",
                                   webhook_secret=TEST_SECRET))
     api = sim.client(retries=0)
-    worker = Worker(settings, engine, services=Services(settings, whmcs=api), run_jobs=False)
+    worker = Worker(settings, engine, build_registry(settings),
+                    services=Services(settings, whmcs=api), run_jobs=False)
     yield {"sim": sim, "api": api, "app": app, "engine": engine, "worker": worker}
     sim.stop()
     server.shutdown()

@@ -10,9 +10,9 @@ import pytest
 
 from tests.conftest import TEST_TOKEN, make_settings
 from tests.tickets.conftest import FakeWhmcs
+from whmcs_bridge.runtime import build_app
 from whmcs_bridge.tickets import store
 from whmcs_bridge.verification import store as vstore
-from whmcs_bridge.webhooks.app import create_app
 
 AUTH = {"Authorization": f"Bearer {TEST_TOKEN}"}
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00$")
@@ -26,7 +26,7 @@ SLA_KEYS = ["target_minutes", "opened_at", "first_response_due_at", "first_respo
 def app_and_bridge(db_url: str, bridge_factory):
     settings = make_settings(db_url)
     b = bridge_factory(db_url, settings, FakeWhmcs())
-    app = create_app(settings, engine=b.engine)
+    app = build_app(settings, engine=b.engine)
     return app.test_client(), b
 
 

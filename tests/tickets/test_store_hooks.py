@@ -323,10 +323,10 @@ def test_split_marks_both_tickets_for_sync_whichever_key_names_the_new_one(
 
 
 def test_handlers_registered_at_the_contract_priorities() -> None:
+    from whmcs_bridge.hooks import sla, tickets
     from whmcs_bridge.hooks.registry import load_registry
 
-    reg = load_registry(builtins=["whmcs_bridge.hooks.tickets", "whmcs_bridge.hooks.sla"],
-                        entry_point_group=None)
+    reg = load_registry([tickets, sla], entry_point_group=None)
     order = [(h.priority, h.name) for h in reg.handlers_for("TicketOpen")]
     assert order == [(10, "tickets.opened"), (20, "tickets.billing_redirect"),
                      (40, "sla.urgent_opened"), (90, "sla.reevaluate")]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.verification.corpus import CORPUS
-from whmcs_bridge.settings import SettingsError, load_settings
+from whmcs_bridge.config import load_settings
+from whmcs_bridge.settings import SettingsError
 from whmcs_bridge.verification.classify import Classifier, fold, parse_custom_fields
 from whmcs_bridge.verification.settings import VerificationSettings
 

@@ -15,12 +15,12 @@ from tests.conftest import TEST_SECRET, TEST_TOKEN
 from tests.verification.helpers import dump_database, notifications, vsettings
 from whmcs_bridge.hooks.context import JobContext, Services
 from whmcs_bridge.hooks.verification import refusal_sweep
+from whmcs_bridge.runtime import build_app, build_registry
 from whmcs_bridge.signing import signed_headers
 from whmcs_bridge.sim.data import service_password
 from whmcs_bridge.store import make_engine
 from whmcs_bridge.store.base import utcnow
 from whmcs_bridge.verification import status
-from whmcs_bridge.webhooks.app import create_app
 from whmcs_bridge.worker import Worker
 
 TYPED_PASSWORD = "Hunter2024!xyz"
@@ -48,9 +48,10 @@ def test_end_to_end_and_no_secret_left_behind(db_url, sim, whmcs, sim_client, ca
     caplog.set_level(logging.DEBUG)
     settings = vsettings(db_url, verification={"redact_in_whmcs": True})
     engine = make_engine(db_url)
-    app = create_app(settings, engine=engine, whmcs=whmcs)
+    app = build_app(settings, engine=engine, whmcs=whmcs)
     web = app.test_client()
-    worker = Worker(settings, engine, services=Services(settings, whmcs=whmcs), run_jobs=False)
+    worker = Worker(settings, engine, build_registry(settings),
+                    services=Services(settings, whmcs=whmcs), run_jobs=False)
     ids = sorted(sim.state.tickets)
     first, second = sim.state.tickets[ids[-1]], sim.state.tickets[ids[-2]]
     service = sim_client.services[0]

@@ -12,11 +12,11 @@ import pytest
 
 from tests.conftest import TEST_SECRET, _fresh_pg_url, drop_pg_database
 from tests.verification.helpers import NOW, vsettings
+from whmcs_bridge.runtime import build_app
 from whmcs_bridge.signing import signed_headers
 from whmcs_bridge.store import make_engine, upgrade
 from whmcs_bridge.store.base import utcnow
 from whmcs_bridge.verification import policy, store
-from whmcs_bridge.webhooks.app import create_app
 
 GATES = sorted(policy.GATE_CHANGES)
 CLIENT = 42
@@ -42,7 +42,7 @@ def gate_app(request: Any, tmp_path_factory: Any) -> Any:
         url = _fresh_pg_url(request.getfixturevalue("pg_database"))
     engine = make_engine(url)
     upgrade(engine)
-    app = create_app(vsettings(url), engine=engine)
+    app = build_app(vsettings(url), engine=engine)
     yield app.test_client(), engine
     engine.dispose()
     if request.param == "postgres":

@@ -20,6 +20,7 @@ from tests.verification.helpers import (
 from whmcs_bridge.hooks.context import Event
 from whmcs_bridge.hooks.registry import load_registry
 from whmcs_bridge.hooks.verification import on_closed, on_message, on_piping
+from whmcs_bridge.runtime import BUILTIN_HANDLERS
 from whmcs_bridge.store import make_engine
 from whmcs_bridge.verification import lockout, policy, service, status, store, tokens
 from whmcs_bridge.verification.proofs import build_proof
@@ -39,7 +40,7 @@ def hk(sqlite_url: str, whmcs: Any) -> Any:
 
 
 def test_registered_at_priority_30_with_the_sweep_job() -> None:
-    registry = load_registry(entry_point_group=None)
+    registry = load_registry(BUILTIN_HANDLERS, entry_point_group=None)
     for hook in ("TicketOpen", "TicketOpenAdmin", "TicketUserReply", "TicketPiping",
                  "TicketClose"):
         specs = [s for s in registry.handlers_for(hook) if s.name.startswith("verification.")]

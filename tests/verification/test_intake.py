@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import TEST_SECRET
 from tests.verification.corpus import CORPUS
 from tests.verification.helpers import vsettings
-from whmcs_bridge.settings import load_settings
+from whmcs_bridge.config import load_settings
 from whmcs_bridge.verification import intake, tokens
 from whmcs_bridge.verification.redact import redact
 

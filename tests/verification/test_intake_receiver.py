@@ -16,14 +16,15 @@ from sqlalchemy import select
 
 from tests.conftest import TEST_SECRET
 from tests.verification.helpers import dump_database, job, vsettings
+from whmcs_bridge.hooks import verification as verification_handlers
 from whmcs_bridge.hooks.context import Services
-from whmcs_bridge.hooks.registry import BUILTIN_MODULES, load_registry
+from whmcs_bridge.hooks.registry import load_registry
+from whmcs_bridge.runtime import BUILTIN_HANDLERS, build_app, build_registry
 from whmcs_bridge.signing import signed_headers
 from whmcs_bridge.store import make_engine
 from whmcs_bridge.store.tables import DONE, PENDING, events
 from whmcs_bridge.verification import service, store, tokens
 from whmcs_bridge.verification.proofs import build_proof
-from whmcs_bridge.webhooks.app import create_app
 from whmcs_bridge.worker import Worker
 
 PASSWORD = "Tr0ub4dor&3x-91"
@@ -47,9 +48,9 @@ def _post(web: Any, hook: str, data: dict[str, Any]) -> str:
 
 
 def _registry(handlers: str) -> Any:
-    modules = [m for m in BUILTIN_MODULES
-               if handlers == "all" or m != "whmcs_bridge.hooks.verification"]
-    return load_registry(builtins=modules, entry_point_group=None)
+    modules = [m for m in BUILTIN_HANDLERS
+               if handlers == "all" or m is not verification_handlers]
+    return load_registry(modules, entry_point_group=None)
 
 
 @pytest.mark.parametrize("handlers", ["all", "without_verification"])
@@ -58,7 +59,7 @@ def test_ticket_secrets_are_never_stored(db_url, sim, whmcs, sim_client, handler
     caplog.set_level(logging.DEBUG)
     settings = vsettings(db_url)
     engine = make_engine(db_url)
-    web = create_app(settings, engine=engine, whmcs=whmcs).test_client()
+    web = build_app(settings, engine=engine, whmcs=whmcs).test_client()
     ticket = sim.state.tickets[sorted(sim.state.tickets)[0]]
     message = (f"My site is down. cPanel password: {PASSWORD}\nPay with card {CARD}\n"
                f"Here is my key:\n{SSH_KEY}\nThanks")
@@ -126,7 +127,8 @@ def test_event_stored_before_intake_redaction_is_scrubbed_by_the_handler(
                         "message": f"new password: {PASSWORD}"}}
     store_one(engine, NewEvent(id="old-row", type="TicketUserReply", payload=payload,
                                received_at=utcnow()))
-    worker = Worker(settings, engine, services=Services(settings, whmcs=whmcs), run_jobs=False)
+    worker = Worker(settings, engine, build_registry(settings),
+                    services=Services(settings, whmcs=whmcs), run_jobs=False)
     worker.run_batch()
     with engine.connect() as conn:
         row = conn.execute(select(events).where(events.c.id == "old-row")).one()

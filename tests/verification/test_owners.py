@@ -14,11 +14,11 @@ from tests.conftest import TEST_SECRET
 from tests.verification.helpers import vsettings
 from whmcs_bridge.hooks.context import JobContext, Services
 from whmcs_bridge.hooks.verification import resolve_owners
+from whmcs_bridge.runtime import build_app, build_registry
 from whmcs_bridge.signing import signed_headers
 from whmcs_bridge.store import make_engine
 from whmcs_bridge.store.base import utcnow
 from whmcs_bridge.verification import messages, owners, status
-from whmcs_bridge.webhooks.app import create_app
 from whmcs_bridge.worker import Worker
 
 UPGRADE = "Please upgrade my hosting plan to the 10GB package"
@@ -54,8 +54,9 @@ def _drain(worker: Worker) -> None:
 def _setup(db_url: str, whmcs: Any) -> tuple[Any, Any, Any, Worker]:
     settings = vsettings(db_url)
     engine = make_engine(db_url)
-    web = create_app(settings, engine=engine, whmcs=whmcs).test_client()
-    worker = Worker(settings, engine, services=Services(settings, whmcs=whmcs), run_jobs=False)
+    web = build_app(settings, engine=engine, whmcs=whmcs).test_client()
+    worker = Worker(settings, engine, build_registry(settings),
+                    services=Services(settings, whmcs=whmcs), run_jobs=False)
     return settings, engine, web, worker
 
 

@@ -14,10 +14,10 @@ import pytest
 
 from tests.conftest import TEST_TOKEN
 from tests.verification.helpers import add_ticket, vsettings
+from whmcs_bridge.runtime import build_app
 from whmcs_bridge.sim import SimConfig, run_in_thread
 from whmcs_bridge.store import make_engine
 from whmcs_bridge.verification import store
-from whmcs_bridge.webhooks.app import create_app
 
 GUESSES = 30
 AUTH = {"Authorization": f"Bearer {TEST_TOKEN}"}
@@ -45,7 +45,7 @@ def test_parallel_guesses_never_overrun_the_lockout(db_url, slow_sim, right_at) 
     limit = settings.verification.lockout_failures
     engine = make_engine(db_url, pool_size=10)
     whmcs = slow_sim.client(retries=0)
-    app = create_app(settings, engine=engine, whmcs=whmcs)
+    app = build_app(settings, engine=engine, whmcs=whmcs)
     client = _carded_client(slow_sim)
     card = next(p for p in client.paymethods if "Card" in p.type).card_last_four
     with engine.begin() as conn:  # known to the bridge, but no verification record yet

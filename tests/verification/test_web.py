@@ -11,10 +11,10 @@ from sqlalchemy import event
 
 from tests.conftest import TEST_TOKEN
 from tests.verification.helpers import add_ticket, context, notifications, vsettings
+from whmcs_bridge.runtime import build_app
 from whmcs_bridge.store import make_engine
 from whmcs_bridge.store.base import utcnow
 from whmcs_bridge.verification import service, status, store, tokens
-from whmcs_bridge.webhooks.app import create_app
 from whmcs_bridge.webhooks.throttle import Throttle
 from whmcs_bridge.webhooks.verification import LINK_BURST
 
@@ -24,7 +24,7 @@ AUTH = {"Authorization": f"Bearer {TEST_TOKEN}"}
 def _linked(settings: Any, db_url: str, sim: Any, whmcs: Any, sim_client: Any) -> Any:
     """An app and an e-mail ticket whose package change awaits its customer's link."""
     engine = make_engine(db_url)
-    app = create_app(settings, engine=engine, whmcs=whmcs)
+    app = build_app(settings, engine=engine, whmcs=whmcs)
     with engine.begin() as conn:
         ctx = context(settings, conn, whmcs, utcnow())
         ticket = add_ticket(conn, sim, client_id=sim_client.id, channel="email",
@@ -239,7 +239,7 @@ def test_the_audit_names_the_credential_not_free_text(db_url, sim, whmcs, sim_cl
     panel = "whmcs-panel:" + "p" * 24
     settings = vsettings(db_url, api={"tokens": [TEST_TOKEN, panel]})
     engine = make_engine(db_url)
-    client = create_app(settings, engine=engine, whmcs=whmcs).test_client()
+    client = build_app(settings, engine=engine, whmcs=whmcs).test_client()
     with engine.begin() as conn:
         ticket = add_ticket(conn, sim, client_id=sim_client.id, channel="phone")
     url = f"/api/tickets/{ticket.id}/verification"

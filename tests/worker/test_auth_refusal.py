@@ -19,7 +19,8 @@ from tests.worker.helpers import T0, Clock, add_events, event_row
 from whmcs_bridge import logs
 from whmcs_bridge.api import AuthenticationError, WhmcsClient
 from whmcs_bridge.api.errors import ClientTrippedError, refusal_line
-from whmcs_bridge.cli import EXIT_WHMCS_REFUSED, cli
+from whmcs_bridge.cli.base import EXIT_WHMCS_REFUSED
+from whmcs_bridge.cli.commands import cli
 from whmcs_bridge.hooks.registry import HookRegistry
 from whmcs_bridge.sim import SimHandle, run_in_thread
 from whmcs_bridge.sim.config import ADMIN_USERNAME, SimConfig

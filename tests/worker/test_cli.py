@@ -16,7 +16,7 @@ from sqlalchemy import update
 from tests.conftest import TEST_SECRET, _fresh_pg_url
 from tests.worker.helpers import add_events, event_row
 from whmcs_bridge import logs
-from whmcs_bridge.cli import cli
+from whmcs_bridge.cli.commands import cli
 from whmcs_bridge.sim import SimHandle, run_in_thread
 from whmcs_bridge.sim.config import SimConfig
 from whmcs_bridge.store import make_engine
@@ -135,7 +135,6 @@ def test_serve_upgrades_sqlite_by_itself(tmp_path: Path, monkeypatch) -> None:
         started.update(options=self.options, worker=self.worker_process)
 
     monkeypatch.setattr(server.BridgeServer, "run", fake_run)
-    monkeypatch.setattr(server, "patch_for_gevent_workers", lambda: None)  # not this process
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     result = run(url, "serve", "--port", "9999", "--workers", "3", "--host", "0.0.0.0")
     assert result.exit_code == 0, result.output
@@ -152,9 +151,7 @@ def test_serve_upgrades_sqlite_by_itself(tmp_path: Path, monkeypatch) -> None:
 
 
 def test_serve_refuses_outdated_postgres_schema(pg_database: str, monkeypatch) -> None:
-    from whmcs_bridge import server
 
-    monkeypatch.setattr(server, "patch_for_gevent_workers", lambda: None)  # not this process
     url = _fresh_pg_url(pg_database)  # created, never migrated
     result = run(url, "serve")
     assert result.exit_code == 1
@@ -217,12 +214,13 @@ def test_doctor_fails_on_unreachable_database() -> None:
 def test_serve_refuses_to_start_without_a_webhook_secret(
         sqlite_url: str, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture) -> None:
+    import whmcs_bridge.cli
     from whmcs_bridge import server
     from whmcs_bridge.cli import main
 
     started: list[Any] = []
     monkeypatch.setattr(server.BridgeServer, "run", lambda self: started.append(self))
-    monkeypatch.setattr(server, "patch_for_gevent_workers", lambda: None)  # not this process
+    monkeypatch.setattr(whmcs_bridge.cli, "patch_for_gevent", lambda: None)  # not this process
     for name in [k for k in __import__("os").environ if k.startswith("WHMCS_BRIDGE_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("WHMCS_BRIDGE_DATABASE_URL", sqlite_url)

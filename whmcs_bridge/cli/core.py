@@ -6,7 +6,9 @@ import json
 
 import click
 
-from whmcs_bridge.cli import CliState, pass_state
+from whmcs_bridge.cli.base import CliState, pass_state
+from whmcs_bridge.store import current_heads, upgrade
+from whmcs_bridge.store.engine import check_connection
 
 
 @click.group("db")
@@ -18,9 +20,6 @@ def db() -> None:
 @pass_state
 def db_upgrade(state: CliState) -> None:
     """Apply every pending migration (safe to run repeatedly)."""
-    from whmcs_bridge.store import current_heads, upgrade
-    from whmcs_bridge.store.engine import check_connection
-
     check_connection(state.engine)
     upgrade(state.engine)
     click.echo(f"database at {', '.join(sorted(current_heads(state.engine)))}")
@@ -37,9 +36,7 @@ def hooks_group() -> None:
 def hooks_list(state: CliState, as_json: bool) -> None:
     """Show every hook name with its handlers, in the order they run (built-in handlers,
     ``[handlers].modules`` from settings, and installed entry points)."""
-    from whmcs_bridge.worker import build_registry
-
-    registry = build_registry(state.settings)
+    registry = state.runtime.registry
     rows = [
         {"hook": h.hook, "priority": h.priority, "handler": h.name}
         for h in registry.all_handlers()

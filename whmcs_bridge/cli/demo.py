@@ -24,8 +24,14 @@ from pathlib import Path
 from typing import Any
 
 import click
+import requests
 
-from whmcs_bridge.cli import Failed
+from whmcs_bridge.cli.base import Failed
+from whmcs_bridge.config import load_settings
+from whmcs_bridge.demo import DemoSecrets, demo_settings, play, summary, to_toml
+from whmcs_bridge.settings import SettingsError
+from whmcs_bridge.sim import SimConfig, run_in_thread
+from whmcs_bridge.sim.config import DEFAULT_IDENTIFIER, DEFAULT_SECRET
 
 CLI_ARGV = [sys.executable, "-c", "from whmcs_bridge.cli import main; main()"]
 START_TIMEOUT = 90.0
@@ -55,8 +61,6 @@ def _log_tail(path: Path, lines: int = 15) -> str:
 
 def wait_until_up(base: str, proc: subprocess.Popen[Any], log: Path,
                   timeout: float = START_TIMEOUT) -> None:
-    import requests  # here, not at import: see whmcs_bridge.cli.worker.serve
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -74,8 +78,6 @@ def wait_until_up(base: str, proc: subprocess.Popen[Any], log: Path,
 def wait_for_tickets(base: str, token: str, ticket_ids: list[int],
                      timeout: float = SETTLE_TIMEOUT) -> list[int]:
     """Wait until the staff API knows every ticket; return the ids still unknown."""
-    import requests
-
     deadline = time.monotonic() + timeout
     missing = list(ticket_ids)
     headers = {"Authorization": f"Bearer {token}"}
@@ -105,10 +107,9 @@ def run_cli(args: list[str], env: dict[str, str], log: Path) -> int:
 
 
 def has_command(*path: str) -> bool:
-    from whmcs_bridge.cli import cli
-
-    ctx = click.Context(cli)
-    command: Any = cli
+    """Whether the running ``whmcs-bridge`` has the command ``path`` (e.g. tickets log-call)."""
+    ctx = click.get_current_context().find_root()
+    command: Any = ctx.command
     for name in path:
         command = command.get_command(ctx, name) if isinstance(command, click.Group) else None
         if command is None:
@@ -148,11 +149,6 @@ Try the CLI against the demo (in another terminal):
               help="Stop by itself after this many seconds (for CI).")
 def demo(port: int, exit_after: float | None) -> None:
     """Start the WHMCS simulator and the bridge with sample traffic; Ctrl-C stops it."""
-    from whmcs_bridge.demo import DemoSecrets, demo_settings, play, summary, to_toml
-    from whmcs_bridge.settings import SettingsError, load_settings
-    from whmcs_bridge.sim import SimConfig, run_in_thread
-    from whmcs_bridge.sim.config import DEFAULT_IDENTIFIER, DEFAULT_SECRET
-
     port = port or free_port()
     base = f"http://127.0.0.1:{port}"
     keys = DemoSecrets.generate()

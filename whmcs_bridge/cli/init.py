@@ -10,7 +10,11 @@ from pathlib import Path
 
 import click
 
-from whmcs_bridge.cli import Failed
+from whmcs_bridge import initconfig
+from whmcs_bridge.api import WhmcsClient
+from whmcs_bridge.cli.base import Failed
+from whmcs_bridge.config import load_settings
+from whmcs_bridge.doctor import WARN, check_whmcs_clock
 
 HEADER = """whmcs-bridge settings written by `whmcs-bridge init`. Secrets are in this file: keep it
 readable by the bridge's user only (chmod 600). Every key: README "Settings reference"."""
@@ -59,9 +63,6 @@ def init(output: Path | None, whmcs_url: str | None, identifier: str | None,
          skip_check: bool, force: bool, non_interactive: bool) -> None:
     """Generate the secrets, check the WHMCS API credential, write a private config file and
     print what to paste into the addon module's settings."""
-    from whmcs_bridge import initconfig
-    from whmcs_bridge.settings import load_settings
-
     interactive = not non_interactive and stdin_is_terminal()
     path = output or default_config_path()
     if path.exists() and not force:
@@ -86,8 +87,6 @@ def init(output: Path | None, whmcs_url: str | None, identifier: str | None,
     # the same validation as every command, before anything is checked or written
     settings = load_settings(data=sections_without_empty(sections), environ={})
     if not skip_check:
-        from whmcs_bridge.api import WhmcsClient
-
         client = WhmcsClient.from_settings(settings, retries=0)
         result = initconfig.check_whmcs(client, admin_username)
         for note in result.notes:
@@ -95,7 +94,6 @@ def init(output: Path | None, whmcs_url: str | None, identifier: str | None,
         if not result.ok:
             raise Failed(f"WHMCS at {whmcs_url}: " + "; ".join(result.problems)
                          + " — nothing written (fix it in WHMCS, or pass --skip-check)")
-        from whmcs_bridge.doctor import WARN, check_whmcs_clock
 
         clock = check_whmcs_clock(settings, lambda _settings: client)
         if clock.state == WARN:  # most often: WHMCS runs in another zone than `timezone`

@@ -9,14 +9,19 @@ from typing import Any
 
 import click
 
-from whmcs_bridge.cli import WHMCS_ID, CliState, Failed, pass_state
+from whmcs_bridge.api import WhmcsClient
+from whmcs_bridge.cli.base import WHMCS_ID, CliState, Failed, pass_state
 from whmcs_bridge.cli.output import local_time, table
+from whmcs_bridge.cli.worker import ensure_schema
+from whmcs_bridge.notify import channels as ch
+from whmcs_bridge.notify import outbox, recipients, render
+from whmcs_bridge.notify.deliver import deliver_due
+from whmcs_bridge.writes import outbox as writes
+from whmcs_bridge.writes.send import send_due
 
 
 def _whmcs_factory(state: CliState) -> Any:
     def make() -> Any:
-        from whmcs_bridge.api import WhmcsClient
-
         try:
             return WhmcsClient.from_settings(state.settings)
         except ValueError as exc:  # whmcs.url / credentials missing
@@ -26,8 +31,6 @@ def _whmcs_factory(state: CliState) -> Any:
 
 def _schema(state: CliState) -> None:
     """One clear line instead of an SQL error when ``db upgrade`` has not been run."""
-    from whmcs_bridge.cli.worker import ensure_schema
-
     ensure_schema(state, upgrade_sqlite=False)
 
 
@@ -45,9 +48,6 @@ def notify_group() -> None:
 def notify_test(state: CliState, channel: str, to: str | None, client_id: int | None,
                 language: str | None) -> None:
     """Send a test message through CHANNEL now (not through the outbox)."""
-    from whmcs_bridge.notify import channels as ch
-    from whmcs_bridge.notify import recipients, render
-
     cfg = state.settings.notifications
     built = ch.build(cfg, _whmcs_factory(state))
     if channel not in built:
@@ -83,8 +83,6 @@ def notify_test(state: CliState, channel: str, to: str | None, client_id: int | 
 @pass_state
 def notify_deliver(state: CliState) -> None:
     """Run one delivery pass now (the worker does this every few seconds)."""
-    from whmcs_bridge.notify.deliver import deliver_due
-
     _schema(state)
     report = deliver_due(state.engine, state.settings, now=datetime.now(UTC),
                          whmcs=_whmcs_factory(state))
@@ -122,8 +120,6 @@ def _row(r: dict[str, Any]) -> dict[str, Any]:
 def outbox_list(state: CliState, status: str | None, limit: int, as_json: bool,
                 queue: str) -> None:
     """Deliveries (or WHMCS writes), newest first; --status dead is the dead-letter list."""
-    from whmcs_bridge.notify import outbox
-
     _schema(state)
     if queue == "whmcs":
         _writes_list(state, status, limit, as_json)
@@ -154,9 +150,6 @@ def outbox_list(state: CliState, status: str | None, limit: int, as_json: bool,
 def outbox_replay(state: CliState, ids: tuple[int, ...], all_dead: bool, as_json: bool,
                   queue: str) -> None:
     """Queue dead (or failed) deliveries or WHMCS writes again with a fresh attempt count."""
-    from whmcs_bridge.notify import outbox
-    from whmcs_bridge.writes import outbox as writes
-
     if not ids and not all_dead:
         raise click.UsageError("give ids or --dead")
     _schema(state)
@@ -189,8 +182,6 @@ def _write_row(r: dict[str, Any]) -> dict[str, Any]:
 
 
 def _writes_list(state: CliState, status: str | None, limit: int, as_json: bool) -> None:
-    from whmcs_bridge.writes import outbox as writes
-
     with state.engine.connect() as conn:
         rows = [_write_row(r) for r in writes.list_writes(conn, status=status, limit=limit)]
     if as_json:
@@ -212,8 +203,6 @@ def _writes_list(state: CliState, status: str | None, limit: int, as_json: bool)
 def outbox_send(state: CliState, as_json: bool) -> None:
     """Send the WHMCS writes that are due now, within the write budget (the worker does this
     after every batch)."""
-    from whmcs_bridge.writes.send import send_due
-
     _schema(state)
     report = send_due(state.engine, state.settings, whmcs=_whmcs_factory(state))
     if report.refused is not None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
-from whmcs_bridge.cli import Failed
+from whmcs_bridge.cli.base import Failed
+from whmcs_bridge.server import BridgeServer
+from whmcs_bridge.settings import zone_named
 from whmcs_bridge.sim.config import (
     ADMIN_PASSWORD,
     ADMIN_USERNAME,
@@ -15,7 +17,9 @@ from whmcs_bridge.sim.config import (
     DEFAULT_SECRET,
     READONLY_IDENTIFIER,
     READONLY_SECRET,
+    SimConfig,
 )
+from whmcs_bridge.sim.server import build_app, gunicorn_options, listen
 
 HELP = f"""{BANNER}.
 
@@ -64,9 +68,6 @@ POST /_sim/faults {{"kind": "500|502|503|429|html|empty|garbage|notice|timeout|e
 def sim(host: str, port: int, tickets: int, clients: int, seed: int, timezone: str,
         latency_ms: float, error_rate: float, allow_ips: tuple[str, ...],
         bridge_url: str | None, webhook_secret: str | None) -> None:
-    from whmcs_bridge.settings import zone_named
-    from whmcs_bridge.sim.config import SimConfig
-
     if zone_named(timezone) is None:
         raise click.BadParameter(f"unknown time zone {timezone!r}", param_hint="--timezone")
     if webhook_secret is not None and not webhook_secret.startswith("whsec_"):
@@ -79,8 +80,6 @@ def sim(host: str, port: int, tickets: int, clients: int, seed: int, timezone: s
         config.validate()
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    from whmcs_bridge.server import BridgeServer
-    from whmcs_bridge.sim.server import build_app, gunicorn_options, listen
 
     try:
         sock = listen(host, port)

@@ -7,9 +7,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import click
 
-from whmcs_bridge.cli import CliState, Failed, pass_state
+from whmcs_bridge.cli.base import CliState, Failed, pass_state
 from whmcs_bridge.cli.output import local_time, table
+from whmcs_bridge.tickets import escalate, golive, store
+from whmcs_bridge.tickets.escalate import backlog_ids, backlog_list_url
 from whmcs_bridge.tickets.escalation_text import describe
+from whmcs_bridge.tickets.report import compliance, to_csv, to_table
 
 
 @click.group("sla")
@@ -24,10 +27,8 @@ def sla_group() -> None:
 @pass_state
 def sweep_cmd(state: CliState, as_json: bool, dry_run: bool) -> None:
     """Re-evaluate open tickets and run due escalations (the worker does this every minute)."""
-    from whmcs_bridge.context import Services
-    from whmcs_bridge.tickets.escalate import sweep
-
-    result = sweep(state.engine, state.settings, Services(state.settings), dry_run=dry_run)
+    result = escalate.sweep(state.engine, state.settings, state.runtime.services,
+                            dry_run=dry_run)
     if as_json:
         click.echo(json.dumps(result.as_dict()))
     else:
@@ -62,9 +63,6 @@ def sweep_cmd(state: CliState, as_json: bool, dry_run: bool) -> None:
 @pass_state
 def go_live_cmd(state: CliState, set_to: str | None, list_backlog: bool, as_json: bool) -> None:
     """Show (or set) the go-live time: thresholds crossed before it get no escalation."""
-    from whmcs_bridge.tickets import golive, store
-    from whmcs_bridge.tickets.escalate import backlog_ids, backlog_list_url
-
     with state.engine.begin() as conn:
         if set_to is not None:
             now = datetime.now(UTC)
@@ -126,7 +124,6 @@ def report_cmd(state: CliState, since: str | None, until: str | None, by: str,
                fmt: str, as_json: bool) -> None:
     """First-reply compliance: met %, breached, median and p90 reply time per group."""
     fmt = "json" if as_json else fmt
-    from whmcs_bridge.tickets.report import compliance, to_csv, to_table
 
     now = datetime.now(UTC)
     start = _when(since, "--since", now - timedelta(days=30))

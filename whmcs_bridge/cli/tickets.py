@@ -8,18 +8,23 @@ from datetime import UTC, datetime
 from typing import Any
 
 import click
+from sqlalchemy import select
 
-from whmcs_bridge.cli import WHMCS_ID, CliState, Failed, pass_state
+from whmcs_bridge.api import WhmcsClient
+from whmcs_bridge.api.errors import AuthenticationError, WhmcsError, refusal_line
+from whmcs_bridge.cli.base import WHMCS_ID, CliState, Failed, pass_state
 from whmcs_bridge.cli.output import local_time
-from whmcs_bridge.digits import MAX_ID
+from whmcs_bridge.digits import MAX_ID, as_id
 from whmcs_bridge.settings import SettingsError
+from whmcs_bridge.ticket_view import enrich
+from whmcs_bridge.tickets.calls import log_call as do_log_call
 from whmcs_bridge.tickets.escalation_text import describe
+from whmcs_bridge.tickets.sync import DEFAULT_CONCURRENCY, run_sync
+from whmcs_bridge.tickets.tables import tickets
 
 
 def whmcs_client(settings: Any) -> Any:
     """The API client from settings; a missing setting is a settings error (exit 2)."""
-    from whmcs_bridge.api import WhmcsClient
-
     try:
         return WhmcsClient.from_settings(settings)
     except ValueError as exc:
@@ -60,9 +65,6 @@ class _Bars:
 @pass_state
 def sync(state: CliState, full: bool, concurrency: int | None, as_json: bool) -> None:
     """Bring the store's tickets up to date from the WHMCS API (resumes an interrupted run)."""
-    from whmcs_bridge.api.errors import AuthenticationError, WhmcsError, refusal_line
-    from whmcs_bridge.tickets.sync import DEFAULT_CONCURRENCY, run_sync
-
     client = whmcs_client(state.settings)
     bars = _Bars(sys.stderr.isatty() and not as_json)
     try:
@@ -96,10 +98,6 @@ def resolve_ticket(conn: Any, ref: str) -> int | None:
     """A ticket reference as staff give it: WHMCS's id, or the ticket number they see
     (``#ABC-123456``, ``123456``). An all-digit reference is the id when such a ticket is
     stored, else a ticket number."""
-    from sqlalchemy import select
-
-    from whmcs_bridge.digits import as_id
-    from whmcs_bridge.tickets.tables import tickets
 
     ref = ref.strip().lstrip("#")
     ident = as_id(ref)
@@ -121,8 +119,6 @@ def resolve_ticket(conn: Any, ref: str) -> int | None:
 def show(state: CliState, ticket: str, as_json: bool) -> None:
     """Show a ticket (its id, or the ticket number staff see) with its SLA state,
     verification and escalations."""
-    from whmcs_bridge.tickets.enrich import enrich
-
     with state.engine.connect() as conn:
         ticket_id = resolve_ticket(conn, ticket)
         data = None if ticket_id is None else enrich(conn, ticket_id, settings=state.settings,
@@ -166,9 +162,6 @@ def show(state: CliState, ticket: str, as_json: bool) -> None:
 def log_call(state: CliState, client_id: int, subject: str, message: str, priority: str,
              department_id: int | None) -> None:
     """Record a phone call as a ticket opened on the customer's behalf (channel: phone)."""
-    from whmcs_bridge.api.errors import WhmcsError
-    from whmcs_bridge.tickets.calls import log_call as do_log_call
-
     dept = department_id or state.settings.channels.technical_department_id
     if not dept:
         raise SettingsError("channels.technical_department_id is not set (or pass --department)")

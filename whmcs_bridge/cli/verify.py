@@ -14,9 +14,15 @@ from typing import Any
 
 import click
 
-from whmcs_bridge.cli import WHMCS_ID, CliState, Failed, pass_state
+from whmcs_bridge.api import WhmcsError
+from whmcs_bridge.cli.base import WHMCS_ID, CliState, Failed, pass_state
 from whmcs_bridge.cli.output import local_time, table
+from whmcs_bridge.context import HandlerContext, JobContext, Services
 from whmcs_bridge.settings import SettingsError
+from whmcs_bridge.store.base import utcnow
+from whmcs_bridge.verification import service, status, store, tokens
+from whmcs_bridge.verification.proofs import ProofInputError, build_proof
+from whmcs_bridge.writes.send import send_due
 
 
 def _read_secret(label: str) -> str:
@@ -41,30 +47,22 @@ _ADMIN = click.option("--admin", default=_default_admin, show_default="your logi
                       help="Staff member recorded in the audit trail and the ticket note.")
 
 
-def _services(state: CliState) -> Any:
-    from whmcs_bridge.api import WhmcsClient
-    from whmcs_bridge.context import Services
-
+def _services(state: CliState) -> Services:
+    services = state.runtime.services
     try:
-        client = WhmcsClient.from_settings(state.settings)
+        services.whmcs  # noqa: B018 (built now: a missing [whmcs] key is a settings error)
     except ValueError as exc:
         raise SettingsError(str(exc)) from None
-    return Services(state.settings, whmcs=client)
+    return services
 
 
 def _context(state: CliState, conn: Any) -> Any:
-    from whmcs_bridge.context import HandlerContext
-    from whmcs_bridge.store.base import utcnow
-
     return HandlerContext(settings=state.settings, conn=conn, now=utcnow(),
                           services=_services(state))
 
 
 def _job(state: CliState) -> Any:
     """What a proof takes: it opens its own transactions (WHMCS is asked between them)."""
-    from whmcs_bridge.context import JobContext
-    from whmcs_bridge.store.base import utcnow
-
     return JobContext(settings=state.settings, engine=state.engine, now=utcnow(),
                       services=_services(state))
 
@@ -73,17 +71,11 @@ def _send_writes(state: CliState, job: Any) -> None:
     """Post the audit note and replies the proof queued, now that its transactions committed
     (a worker would, within a second; the CLI may run where none does). One pass, within the
     write budget; what it leaves, the worker sends."""
-    from whmcs_bridge.writes.send import send_due
-
     send_due(state.engine, state.settings, whmcs=job.services.whmcs)
 
 
 def _submit(state: CliState, ticket_id: int, method: str, fields: dict[str, Any],
             admin: str) -> None:
-    from whmcs_bridge.api import WhmcsError
-    from whmcs_bridge.verification import service
-    from whmcs_bridge.verification.proofs import ProofInputError, build_proof
-
     try:
         proof = build_proof(method, fields)
     except ProofInputError as exc:
@@ -181,9 +173,6 @@ def in_person(state: CliState, ticket_id: int, reference: str, admin: str) -> No
 @pass_state
 def link(state: CliState, ticket_id: int) -> None:
     """Send the signed single-use link to the client's e-mail address on file."""
-    from whmcs_bridge.verification import service, tokens
-    from whmcs_bridge.verification.proofs import ProofInputError
-
     try:
         with state.engine.begin() as conn:
             ctx = _context(state, conn)
@@ -202,8 +191,6 @@ def link(state: CliState, ticket_id: int) -> None:
 @pass_state
 def show(state: CliState, ticket_id: int, as_json: bool) -> None:
     """The ticket's verification state and its attempt audit (never a proof)."""
-    from whmcs_bridge.verification import status, store
-
     with state.engine.connect() as conn:
         req = store.get_request(conn, ticket_id)
         if req is None:

@@ -12,19 +12,25 @@ from typing import Any
 
 import click
 
-from whmcs_bridge.cli import CliState, Failed, WhmcsRefused, pass_state
+from whmcs_bridge import doctor as checks
+from whmcs_bridge.api.errors import refusal_line
+from whmcs_bridge.cli.base import CliState, Failed, WhmcsRefused, pass_state
 from whmcs_bridge.cli.output import local_time, table
 from whmcs_bridge.digits import is_digits
+from whmcs_bridge.runtime import build_app
+from whmcs_bridge.server import WORKER_ARGV, BridgeServer, WorkerProcess, gunicorn_options
 from whmcs_bridge.settings import SUPERVISOR_ENV, SettingsError
+from whmcs_bridge.store import is_current, upgrade
+from whmcs_bridge.store.base import utcnow
+from whmcs_bridge.store.engine import check_connection
+from whmcs_bridge.store.inbox import ReplayRefused, list_events, replay, replay_dead
+from whmcs_bridge.worker import Worker
 
 log = logging.getLogger(__name__)
 
 
 def ensure_schema(state: CliState, *, upgrade_sqlite: bool) -> None:
     """Refuse to run on an outdated schema; ``serve`` on SQLite upgrades it by itself."""
-    from whmcs_bridge.store import is_current, upgrade
-    from whmcs_bridge.store.engine import check_connection
-
     engine = state.engine
     check_connection(engine)  # a refusal: one line naming database.url and why (exit 2)
     current = is_current(engine)
@@ -45,10 +51,8 @@ def require_webhook_secret(settings: Any) -> None:
 
 
 def _registry(state: CliState) -> Any:
-    from whmcs_bridge.worker import build_registry
-
     try:
-        return build_registry(state.settings)
+        return state.runtime.registry
     except (ImportError, ValueError) as exc:
         raise Failed(f"handlers: {exc}") from None
 
@@ -64,12 +68,7 @@ def _registry(state: CliState) -> Any:
 def serve(state: CliState, host: str | None, port: int | None, workers: int | None,
           no_worker: bool) -> None:
     """Run the receiver and APIs under gunicorn, with an event worker process."""
-    from whmcs_bridge import server
-
-    server.patch_for_gevent_workers()  # first: before anything below imports ssl
-
-    from whmcs_bridge.server import WORKER_ARGV, BridgeServer, WorkerProcess, gunicorn_options
-    from whmcs_bridge.webhooks.app import create_app
+    # gevent has patched this process already: whmcs_bridge.cli.main does it for serve
 
     settings = state.settings
     require_webhook_secret(settings)
@@ -90,7 +89,8 @@ def serve(state: CliState, host: str | None, port: int | None, workers: int | No
             env["WHMCS_BRIDGE_CONFIG"] = os.path.abspath(state.config_path)
         env[SUPERVISOR_ENV] = str(os.getpid())
         worker_process = WorkerProcess(WORKER_ARGV, env)
-    BridgeServer(lambda: create_app(settings), options, worker_process).run()
+    # each web worker builds its own runtime after the fork (engine, HTTP sessions)
+    BridgeServer(lambda: build_app(settings), options, worker_process).run()
 
 
 def watch_supervisor(supervisor_pid: int, stop: Callable[[], None],
@@ -118,8 +118,6 @@ def watch_supervisor(supervisor_pid: int, stop: Callable[[], None],
 @pass_state
 def worker(state: CliState, once: bool, no_jobs: bool) -> None:
     """Process stored events with the registered hook handlers (and periodic jobs)."""
-    from whmcs_bridge.worker import Worker
-
     ensure_schema(state, upgrade_sqlite=False)
     loop = Worker(state.settings, state.engine, _registry(state), run_jobs=not no_jobs)
     loop.install_signal_handlers()
@@ -128,8 +126,6 @@ def worker(state: CliState, once: bool, no_jobs: bool) -> None:
         watch_supervisor(int(supervisor), loop.stop)
     loop.run(once=once)
     if loop.refused is not None:
-        from whmcs_bridge.api.errors import refusal_line
-
         raise WhmcsRefused(f"worker stopped: {refusal_line(loop.refused)}")  # type: ignore[arg-type]
     if once:
         click.echo(f"processed {loop.stats['events']} events: {loop.stats['done']} done, "
@@ -154,8 +150,6 @@ STATUSES = ["pending", "processing", "done", "failed", "dead", "ignored"]
 def events_list(state: CliState, statuses: tuple[str, ...], types: tuple[str, ...],
                 limit: int, as_json: bool) -> None:
     """Show stored events, newest first."""
-    from whmcs_bridge.store.inbox import list_events
-
     ensure_schema(state, upgrade_sqlite=False)
     rows = list_events(state.engine, statuses=statuses, types=types, limit=limit)
     if as_json:
@@ -178,9 +172,6 @@ def events_list(state: CliState, statuses: tuple[str, ...], types: tuple[str, ..
 @pass_state
 def events_replay(state: CliState, event_ids: tuple[str, ...], dead: bool) -> None:
     """Queue events again; handlers that already succeeded on them do not run again."""
-    from whmcs_bridge.store.base import utcnow
-    from whmcs_bridge.store.inbox import ReplayRefused, replay, replay_dead
-
     if bool(event_ids) == dead:
         raise click.UsageError("give event ids or --dead (not both)")
     ensure_schema(state, upgrade_sqlite=False)
@@ -205,8 +196,6 @@ def events_replay(state: CliState, event_ids: tuple[str, ...], dead: bool) -> No
 @pass_state
 def doctor(state: CliState, as_json: bool) -> None:
     """Check settings, database, queue, the addon module's last call and WHMCS reachability."""
-    from whmcs_bridge import doctor as checks
-
     results = checks.run_checks(state.settings, state.engine)
     report = checks.as_json(results)
     if as_json:

@@ -10,7 +10,12 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from whmcs_bridge import ticket_view
 from whmcs_bridge.dashboard.data import LEVELS, WINDOWS, Compliance, DashboardData, shape
+from whmcs_bridge.sla import engine as E
+from whmcs_bridge.tickets import report, store
+from whmcs_bridge.tickets.escalate import evaluate_loaded
+from whmcs_bridge.verification import status as verification_status
 
 #: open tickets evaluated per round of bulk queries
 BATCH = 500
@@ -23,11 +28,6 @@ def _enriched_open_tickets(conn: Any, settings: Any, now: datetime) -> list[dict
     """Every open ticket in the staff API's shape (without escalations), evaluated in batches
     with the tickets room's bulk loaders: a page with thousands of open tickets must not cost
     several queries per ticket."""
-    from whmcs_bridge.sla import engine as E
-    from whmcs_bridge.tickets import enrich, store
-    from whmcs_bridge.tickets.escalate import evaluate_loaded
-    from whmcs_bridge.verification import status as verification_status
-
     policy = E.Policy.from_settings(settings)  # built once for the whole page
     ids = list(store.open_ticket_ids(conn, settings.sla.closed_statuses))
     now_ts = now.timestamp()
@@ -38,7 +38,7 @@ def _enriched_open_tickets(conn: Any, settings: Any, now: datetime) -> list[dict
         verifications = verification_status.for_tickets(conn, [r.id for r in recs])
         for rec in recs:
             ev = evaluate_loaded(rec, hists[rec.id], policy, now_ts)
-            out.append(enrich.ticket_view(rec, ev, policy, settings, verifications[rec.id]))
+            out.append(ticket_view.ticket_view(rec, ev, policy, settings, verifications[rec.id]))
     return out
 
 
@@ -48,8 +48,6 @@ def _compliance(conn: Any, settings: Any, now: datetime) -> list[Compliance]:
     Both windows come from one bulk pass of the report over the last 30 days (a fixed number
     of queries per 500 tickets). Cached for :data:`COMPLIANCE_TTL` seconds per database: a
     share over days does not move between two page loads."""
-    from whmcs_bridge.tickets import report
-
     key = str(conn.engine.url)
     hit = _CACHE.get(key)
     if hit is not None and 0 <= now.timestamp() - hit[0] < COMPLIANCE_TTL:

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from whmcs_bridge.api import WhmcsClient
 from whmcs_bridge.sim.app import create_sim_app
 from whmcs_bridge.sim.config import API_PATH, DEFAULT_IDENTIFIER, DEFAULT_SECRET, SimConfig
 from whmcs_bridge.sim.events import EventPoster
@@ -37,8 +38,6 @@ class SimHandle:
 
     def client(self, **kwargs: Any) -> Any:
         """A :class:`~whmcs_bridge.api.WhmcsClient` for this sim (its default credential)."""
-        from whmcs_bridge.api import WhmcsClient
-
         kwargs.setdefault("timezone", self.state.config.timezone)
         return WhmcsClient(self.url, self.identifier, self.secret, **kwargs)
 

@@ -31,6 +31,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from whmcs_bridge.api.errors import NotFoundError, UnknownActionError
+
 log = logging.getLogger("whmcs_bridge.verification")
 
 #: ``verification_requests.owner`` values.
@@ -138,8 +140,6 @@ def _unique(ids: Iterable[int]) -> list[int]:
 
 def _answer(call: Callable[[], Any]) -> Any | None:
     """``call()``, or None when WHMCS finds nothing or does not have the action."""
-    from whmcs_bridge.api.errors import NotFoundError, UnknownActionError
-
     try:
         return call()
     except (NotFoundError, UnknownActionError):
