@@ -176,12 +176,42 @@ def test_every_php_file_lints_clean() -> None:
         assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize("path", sorted(MODULE_DIR.rglob("*.php")), ids=lambda p: p.name)
-def test_module_file_refuses_direct_access(path: Path) -> None:
-    """Every module file dies before doing anything when WHMCS is not loaded."""
+#: Module files that do something when included, each guarded by `defined('WHMCS')`: the files
+#: WHMCS includes itself (the module file, hooks.php, the language files), lib/autoload.php
+#: (registers the autoloader). Every other file only declares
+#: symbols (PSR-1), so running it outside WHMCS does nothing and it carries no guard.
+GUARDED = ["whmcs_bridge.php", "hooks.php", "lang/english.php", "lang/vietnamese.php",
+           "lib/autoload.php"]
+GUARD = "defined('WHMCS')"
+
+
+def module_files() -> list[str]:
+    return sorted(p.relative_to(MODULE_DIR).as_posix() for p in MODULE_DIR.rglob("*.php"))
+
+
+def test_guarded_files_are_the_files_that_do_something() -> None:
+    assert set(GUARDED) <= set(module_files())
+    guarded = [f for f in module_files() if GUARD in (MODULE_DIR / f).read_text()]
+    assert guarded == sorted(GUARDED)
+
+
+@pytest.mark.parametrize("name", GUARDED)
+def test_module_file_refuses_direct_access(name: str) -> None:
+    """A file that does something when included dies first when WHMCS is not loaded."""
+    path = MODULE_DIR / name
     proc = subprocess.run([PHP, str(path)], capture_output=True, text=True, timeout=30,
                           cwd=str(path.parent))
     assert proc.stdout.strip() == "This file cannot be accessed directly", proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("name", [f for f in module_files() if f not in GUARDED])
+def test_declaring_file_has_no_guard_and_does_nothing_when_run(name: str) -> None:
+    """A class or function file only declares: run on its own it prints nothing and succeeds."""
+    path = MODULE_DIR / name
+    assert GUARD not in path.read_text()
+    proc = subprocess.run([PHP, "-d", "display_errors=stderr", str(path)], capture_output=True,
+                          text=True, timeout=30, cwd=str(path.parent))
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", ""), proc.stdout + proc.stderr
 
 
 def test_old_php_refuses_to_activate_and_registers_no_hook(tmp_path: Path) -> None:

@@ -12,10 +12,6 @@ namespace WHMCS\Module\Addon\WhmcsBridge;
 
 use WHMCS\Database\Capsule;
 
-if (!defined('WHMCS')) {
-    die('This file cannot be accessed directly');
-}
-
 final class Actor
 {
     public const TYPES = ['client', 'masquerading_admin', 'admin', 'api', 'system'];

@@ -7,10 +7,6 @@
 
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
-if (!defined('WHMCS')) {
-    die('This file cannot be accessed directly');
-}
-
 final class AdminPage
 {
     public function __construct(

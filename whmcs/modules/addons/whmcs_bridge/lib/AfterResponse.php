@@ -17,10 +17,6 @@
 
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
-if (!defined('WHMCS')) {
-    die('This file cannot be accessed directly');
-}
-
 final class AfterResponse
 {
     /** @var list<callable(): void> */

@@ -6,10 +6,6 @@
 
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
-if (!defined('WHMCS')) {
-    die('This file cannot be accessed directly');
-}
-
 final class Decision
 {
     public function __construct(

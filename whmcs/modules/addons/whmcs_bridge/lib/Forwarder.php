@@ -12,10 +12,6 @@
 
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
-if (!defined('WHMCS')) {
-    die('This file cannot be accessed directly');
-}
-
 final class Forwarder
 {
     public const PATH = '/webhooks/whmcs';

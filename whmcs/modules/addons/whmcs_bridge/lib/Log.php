@@ -10,10 +10,6 @@ namespace WHMCS\Module\Addon\WhmcsBridge;
 
 use WHMCS\Database\Capsule;
 
-if (!defined('WHMCS')) {
-    die('This file cannot be accessed directly');
-}
-
 final class Log
 {
     public const TABLE = 'mod_whmcs_bridge_errors';

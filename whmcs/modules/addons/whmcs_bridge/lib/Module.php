@@ -8,10 +8,6 @@
 
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
-if (!defined('WHMCS')) {
-    die('This file cannot be accessed directly');
-}
-
 final class Module
 {
     public const NAME = 'whmcs_bridge';

@@ -14,10 +14,6 @@
 
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
-if (!defined('WHMCS')) {
-    die('This file cannot be accessed directly');
-}
-
 final class Panel
 {
     public const MODULE_LINK = 'addonmodules.php?module=' . Module::NAME;

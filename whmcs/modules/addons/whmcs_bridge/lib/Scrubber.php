@@ -11,10 +11,6 @@
 
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
-if (!defined('WHMCS')) {
-    die('This file cannot be accessed directly');
-}
-
 final class Scrubber
 {
     public const MAX_DEPTH = 8;

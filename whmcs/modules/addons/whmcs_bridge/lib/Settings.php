@@ -8,10 +8,6 @@ namespace WHMCS\Module\Addon\WhmcsBridge;
 
 use WHMCS\Database\Capsule;
 
-if (!defined('WHMCS')) {
-    die('This file cannot be accessed directly');
-}
-
 final class Settings
 {
     public const DEFAULT_TIMEOUT_MS = 2500;

@@ -14,10 +14,6 @@ namespace WHMCS\Module\Addon\WhmcsBridge;
 
 use WHMCS\Database\Capsule;
 
-if (!defined('WHMCS')) {
-    die('This file cannot be accessed directly');
-}
-
 final class Spool
 {
     public const TABLE = 'mod_whmcs_bridge_spool';

@@ -5,10 +5,6 @@
 
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
-if (!defined('WHMCS')) {
-    die('This file cannot be accessed directly');
-}
-
 final class Text
 {
     /** At most $max characters (UTF-8 aware; bytes when the text is not valid UTF-8). */

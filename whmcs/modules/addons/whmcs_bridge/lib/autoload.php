@@ -2,6 +2,9 @@
 /**
  * Loads the module's classes. WHMCS autoloads `WHMCS\Module\Addon\<Name>\` from lib/ by itself
  * on recent versions; this keeps older versions (and the test stand-in) working too.
+ *
+ * Unlike the class files (which only declare), this file does something when included, so it
+ * refuses to run outside WHMCS like the entry files do.
  */
 
 if (!defined('WHMCS')) {

@@ -7,10 +7,6 @@
  * so the module can say why it will not run instead.
  */
 
-if (!defined('WHMCS')) {
-    die('This file cannot be accessed directly');
-}
-
 /** PHP_VERSION_ID the classes need (8.1.0). */
 const WHMCS_BRIDGE_MIN_PHP_ID = 80100;
 
