@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -193,6 +194,15 @@ def test_guarded_files_are_the_files_that_do_something() -> None:
     assert set(GUARDED) <= set(module_files())
     guarded = [f for f in module_files() if GUARD in (MODULE_DIR / f).read_text()]
     assert guarded == sorted(GUARDED)
+
+
+#: `<?php`, at most the file's docblock, then the declare (PSR-12's order).
+STRICT_OPENING = re.compile(r"<\?php\n(?:/\*\*.*?\*/\n)?\ndeclare\(strict_types=1\);\n", re.S)
+
+
+@pytest.mark.parametrize("name", module_files())
+def test_module_file_declares_strict_types_first(name: str) -> None:
+    assert STRICT_OPENING.match((MODULE_DIR / name).read_text()), name
 
 
 @pytest.mark.parametrize("name", GUARDED)

@@ -8,6 +8,8 @@
  * includes/api.php; cron and other command-line runs are the system.
  */
 
+declare(strict_types=1);
+
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
 use WHMCS\Database\Capsule;

@@ -5,6 +5,8 @@
  * to. Returns HTML (the caller echoes it) so it can be tested without output buffering tricks.
  */
 
+declare(strict_types=1);
+
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
 final class AdminPage

@@ -15,6 +15,8 @@
  * every shutdown function WHMCS or other modules registered: the page is complete when it goes.
  */
 
+declare(strict_types=1);
+
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
 final class AfterResponse

@@ -16,6 +16,8 @@
  * the module then behaves as it did without one. Never throws.
  */
 
+declare(strict_types=1);
+
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
 use WHMCS\Database\Capsule;

@@ -4,6 +4,8 @@
  * made without the bridge (it could not be reached or answered nonsense).
  */
 
+declare(strict_types=1);
+
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
 final class Decision

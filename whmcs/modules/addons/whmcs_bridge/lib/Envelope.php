@@ -3,6 +3,8 @@
  * The design's event envelope: {"type", "timestamp" (ISO 8601 UTC), "data", "actor"?}. Pure.
  */
 
+declare(strict_types=1);
+
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
 final class Envelope

@@ -10,6 +10,8 @@
  * automatically.
  */
 
+declare(strict_types=1);
+
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
 final class Forwarder

@@ -12,6 +12,8 @@
  * back-off period, not one per gate.
  */
 
+declare(strict_types=1);
+
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
 final class Gate

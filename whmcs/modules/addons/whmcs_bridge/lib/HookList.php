@@ -4,6 +4,8 @@
  * and the tests agree on them.
  */
 
+declare(strict_types=1);
+
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
 final class HookList

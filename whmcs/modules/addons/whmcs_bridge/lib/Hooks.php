@@ -5,6 +5,8 @@
  * fail mode may refuse on an error, because that is their job.
  */
 
+declare(strict_types=1);
+
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
 final class Hooks

@@ -4,6 +4,8 @@
  * TLS verified, the module's User-Agent on every request. Never throws.
  */
 
+declare(strict_types=1);
+
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
 class Http

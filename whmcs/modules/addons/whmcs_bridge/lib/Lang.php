@@ -4,6 +4,8 @@
  * get no `$vars['_lang']`: hooks. English is the fallback for every key.
  */
 
+declare(strict_types=1);
+
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
 use WHMCS\Database\Capsule;

@@ -6,6 +6,8 @@
  * unless Module Debug Mode is on, so it only adds detail. Never throws.
  */
 
+declare(strict_types=1);
+
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
 use WHMCS\Database\Capsule;

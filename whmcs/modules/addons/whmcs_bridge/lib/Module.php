@@ -6,6 +6,8 @@
  * shows the newest one, so an admin can see which module version is calling in.
  */
 
+declare(strict_types=1);
+
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
 final class Module

@@ -12,6 +12,8 @@
  * a failure for the breaker (gates and events have the full timeout); a refusal or 5xx is.
  */
 
+declare(strict_types=1);
+
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
 final class Panel

@@ -4,6 +4,8 @@
  * `timedOut` tells a timeout (the bridge may only be slow) from a refusal or a DNS error.
  */
 
+declare(strict_types=1);
+
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
 final class Response

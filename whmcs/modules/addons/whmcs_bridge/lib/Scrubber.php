@@ -9,6 +9,8 @@
  * toArray(), dates), else they are dropped.
  */
 
+declare(strict_types=1);
+
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
 final class Scrubber

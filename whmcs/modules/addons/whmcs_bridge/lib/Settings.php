@@ -4,6 +4,8 @@
  * pure function so the rules (defaults, fail mode, hook selection) are tested without a database.
  */
 
+declare(strict_types=1);
+
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
 use WHMCS\Database\Capsule;

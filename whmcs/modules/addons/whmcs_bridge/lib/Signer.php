@@ -5,6 +5,8 @@
  * secret decodes to, sent as `webhook-signature: v1,<base64>`.
  */
 
+declare(strict_types=1);
+
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
 final class Signer

@@ -3,6 +3,8 @@
  * String helpers that do not need the mbstring extension (not every WHMCS host has it).
  */
 
+declare(strict_types=1);
+
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
 final class Text

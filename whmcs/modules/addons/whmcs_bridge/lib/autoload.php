@@ -7,6 +7,8 @@
  * refuses to run outside WHMCS like the entry files do.
  */
 
+declare(strict_types=1);
+
 if (!defined('WHMCS')) {
     die('This file cannot be accessed directly');
 }
