@@ -179,10 +179,10 @@ def test_every_php_file_lints_clean() -> None:
 
 #: Module files that do something when included, each guarded by `defined('WHMCS')`: the files
 #: WHMCS includes itself (the module file, hooks.php, the language files), lib/autoload.php
-#: (registers the autoloader). Every other file only declares
+#: (registers the autoloader) and the templates (print markup). Every other file only declares
 #: symbols (PSR-1), so running it outside WHMCS does nothing and it carries no guard.
 GUARDED = ["whmcs_bridge.php", "hooks.php", "lang/english.php", "lang/vietnamese.php",
-           "lib/autoload.php"]
+           "lib/autoload.php", "templates/admin.php", "templates/panel.php"]
 GUARD = "defined('WHMCS')"
 
 
