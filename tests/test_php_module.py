@@ -224,6 +224,37 @@ def test_declaring_file_has_no_guard_and_does_nothing_when_run(name: str) -> Non
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", ""), proc.stdout + proc.stderr
 
 
+#: HTML elements the module prints; a string in lib/ opening or closing one is markup built in
+#: PHP, which belongs in templates/ (the regex inside Panel::offeredMethods reads the bridge's
+#: markup by attribute, without a tag, and so is not one).
+MARKUP = re.compile(r"</?(?:div|p|a|span|small|strong|h[1-6]|ul|ol|li|table|thead|tbody|tr|td|th|"
+                    r"form|input|button|label|select|option|textarea|details|summary|section|"
+                    r"script|style|br|b|em)[\s>/]", re.I)
+#: every string literal (and heredoc part) of the PHP files named on the command line, as JSON
+PHP_STRINGS = """
+$out = [];
+foreach (array_slice($argv, 1) as $file) {
+    foreach (token_get_all(file_get_contents($file)) as $t) {
+        if (is_array($t) && in_array($t[0], [T_CONSTANT_ENCAPSED_STRING, T_ENCAPSED_AND_WHITESPACE,
+                T_INLINE_HTML], true)) {
+            $out[] = [basename($file), $t[2], $t[1]];
+        }
+    }
+}
+echo json_encode($out);
+"""
+
+
+def test_lib_builds_no_markup() -> None:
+    """The classes hand values to templates/; no string literal in lib/ is an HTML tag."""
+    files = sorted(str(p) for p in (MODULE_DIR / "lib").glob("*.php"))
+    proc = subprocess.run([PHP, "-r", PHP_STRINGS, *files], capture_output=True, text=True,
+                          timeout=60, check=True)
+    strings = json.loads(proc.stdout)
+    assert len(strings) > 100
+    assert [s for s in strings if MARKUP.search(s[2])] == []
+
+
 def test_old_php_refuses_to_activate_and_registers_no_hook(tmp_path: Path) -> None:
     """On PHP older than 8.1 (stood in by WHMCS_BRIDGE_PHP_VERSION_ID) the entry files load
     without touching the 8.1-only classes: no hook is registered, _activate says why, and the
