@@ -547,6 +547,32 @@ t('admin page: overview with spool counts and errors; actions need the page toke
     clear_spool();
 });
 
+t('admin page: a field posted as an array (name[]=...) is treated as missing, without a PHP warning', function () {
+    [$url, $log] = start_fake_bridge();
+    StandIn::loginAdmin(1, 'alice');
+    configure($url . '/panel');
+    $settings = Settings::load();
+    $page = new AdminPage($settings, Http::forSettings($settings), new Log($settings), 'english', 1, '');
+    $before = count(fake_requests($log));
+    set_error_handler(static function (int $level, string $message): never {
+        fail('PHP warned: ' . $message);
+    });
+    try {
+        contains('form expired', $page->handle('POST', ['action' => 'purge'], ['wb_csrf' => ['x']]));
+        contains('whmcs-bridge-admin', $page->handle('GET', ['action' => ['verify']], []), 'no action: the overview');
+        contains('form expired', $page->handle('POST', ['action' => 'verify'], ['ticketid' => ['5'], 'wb_csrf' => ['x']]));
+        $token = Panel::csrfToken($settings->secret, 1, '', 5);
+        $page->handle('POST', ['action' => 'verify'], // the bridge names the missing method; the fake does not check
+            ['ticketid' => '5', 'wb_csrf' => $token, 'method' => ['in_person'], 'f_reference' => 'r']);
+    } finally {
+        restore_error_handler();
+    }
+    $sent = array_slice(fake_requests($log), $before);
+    same(1, count($sent), 'only the request with a valid token reached the bridge');
+    same(['method' => '', 'admin' => 'alice'], json_decode($sent[0]['body'], true), 'an array method is no method');
+    StandIn::logout();
+});
+
 t('every English string has a Vietnamese translation and every key the code asks for exists', function () {
     $en = \WHMCS\Module\Addon\WhmcsBridge\Lang::strings('english');
     $vi = \WHMCS\Module\Addon\WhmcsBridge\Lang::strings('vietnamese');

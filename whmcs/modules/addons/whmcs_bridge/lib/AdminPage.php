@@ -39,13 +39,13 @@ final class AdminPage
     /** @param array<string, mixed> $get @param array<string, mixed> $post */
     public function handle(string $method, array $get, array $post): string
     {
-        $action = (string) ($get['action'] ?? '');
+        $action = Input::text($get, 'action');
         if ($action === 'verify' && $method === 'POST') {
             return Template::render('admin', array_merge(self::NOTHING, $this->verify($post)));
         }
         $view = self::NOTHING;
         if ($method === 'POST' && in_array($action, ['test', 'flush', 'requeue', 'purge'], true)) {
-            if (!hash_equals($this->pageToken(), (string) ($post['wb_csrf'] ?? ''))) {
+            if (!hash_equals($this->pageToken(), Input::text($post, 'wb_csrf'))) {
                 $view['alert'] = self::alert('danger', $this->t('verify_bad_token'));
             } else {
                 $view = array_merge($view, $this->runAction($action));
@@ -175,11 +175,11 @@ final class AdminPage
      */
     private function verify(array $post): array
     {
-        $ticketId = (int) ($post['ticketid'] ?? 0);
+        $ticketId = (int) Input::text($post, 'ticketid');
         $result = fn (string $level, string $text): array => ['alert' => self::alert($level, $text), 'backToTicket' => [
             'href' => 'supporttickets.php?action=view&id=' . $ticketId, 'label' => sprintf($this->t('back_to_ticket'), $ticketId)]];
         $expected = Panel::csrfToken($this->settings->secret, $this->adminId, $this->sessionId, $ticketId);
-        if ($ticketId <= 0 || $this->adminId <= 0 || !hash_equals($expected, (string) ($post['wb_csrf'] ?? ''))) {
+        if ($ticketId <= 0 || $this->adminId <= 0 || !hash_equals($expected, Input::text($post, 'wb_csrf'))) {
             return $result('danger', $this->t('verify_bad_token'));
         }
         $actor = Actor::detect();

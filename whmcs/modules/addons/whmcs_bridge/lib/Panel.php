@@ -199,7 +199,7 @@ final class Panel
      */
     public static function verificationRequest(array $post, string $adminUsername): array
     {
-        $method = (string) ($post['method'] ?? '');
+        $method = Input::text($post, 'method');
         $request = ['method' => $method, 'admin' => $adminUsername];
         foreach (self::METHOD_FIELDS[$method] ?? [] as $field) { // an unknown method: the bridge says so
             $value = $post['f_' . $field] ?? null;
