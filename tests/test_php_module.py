@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -176,12 +177,82 @@ def test_every_php_file_lints_clean() -> None:
         assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize("path", sorted(MODULE_DIR.rglob("*.php")), ids=lambda p: p.name)
-def test_module_file_refuses_direct_access(path: Path) -> None:
-    """Every module file dies before doing anything when WHMCS is not loaded."""
+#: Module files that do something when included, each guarded by `defined('WHMCS')`: the files
+#: WHMCS includes itself (the module file, hooks.php, the language files), lib/autoload.php
+#: (registers the autoloader) and the templates (print markup). Every other file only declares
+#: symbols (PSR-1), so running it outside WHMCS does nothing and it carries no guard.
+GUARDED = ["whmcs_bridge.php", "hooks.php", "lang/english.php", "lang/vietnamese.php",
+           "lib/autoload.php", "templates/admin.php", "templates/panel.php"]
+GUARD = "defined('WHMCS')"
+
+
+def module_files() -> list[str]:
+    return sorted(p.relative_to(MODULE_DIR).as_posix() for p in MODULE_DIR.rglob("*.php"))
+
+
+def test_guarded_files_are_the_files_that_do_something() -> None:
+    assert set(GUARDED) <= set(module_files())
+    guarded = [f for f in module_files() if GUARD in (MODULE_DIR / f).read_text()]
+    assert guarded == sorted(GUARDED)
+
+
+#: `<?php`, at most the file's docblock, then the declare (PSR-12's order).
+STRICT_OPENING = re.compile(r"<\?php\n(?:/\*\*.*?\*/\n)?\ndeclare\(strict_types=1\);\n", re.S)
+
+
+@pytest.mark.parametrize("name", module_files())
+def test_module_file_declares_strict_types_first(name: str) -> None:
+    assert STRICT_OPENING.match((MODULE_DIR / name).read_text()), name
+
+
+@pytest.mark.parametrize("name", GUARDED)
+def test_module_file_refuses_direct_access(name: str) -> None:
+    """A file that does something when included dies first when WHMCS is not loaded."""
+    path = MODULE_DIR / name
     proc = subprocess.run([PHP, str(path)], capture_output=True, text=True, timeout=30,
                           cwd=str(path.parent))
     assert proc.stdout.strip() == "This file cannot be accessed directly", proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("name", [f for f in module_files() if f not in GUARDED])
+def test_declaring_file_has_no_guard_and_does_nothing_when_run(name: str) -> None:
+    """A class or function file only declares: run on its own it prints nothing and succeeds."""
+    path = MODULE_DIR / name
+    assert GUARD not in path.read_text()
+    proc = subprocess.run([PHP, "-d", "display_errors=stderr", str(path)], capture_output=True,
+                          text=True, timeout=30, cwd=str(path.parent))
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", ""), proc.stdout + proc.stderr
+
+
+#: HTML elements the module prints; a string in lib/ opening or closing one is markup built in
+#: PHP, which belongs in templates/ (the regex inside Panel::offeredMethods reads the bridge's
+#: markup by attribute, without a tag, and so is not one).
+MARKUP = re.compile(r"</?(?:div|p|a|span|small|strong|h[1-6]|ul|ol|li|table|thead|tbody|tr|td|th|"
+                    r"form|input|button|label|select|option|textarea|details|summary|section|"
+                    r"script|style|br|b|em)[\s>/]", re.I)
+#: every string literal (and heredoc part) of the PHP files named on the command line, as JSON
+PHP_STRINGS = """
+$out = [];
+foreach (array_slice($argv, 1) as $file) {
+    foreach (token_get_all(file_get_contents($file)) as $t) {
+        if (is_array($t) && in_array($t[0], [T_CONSTANT_ENCAPSED_STRING, T_ENCAPSED_AND_WHITESPACE,
+                T_INLINE_HTML], true)) {
+            $out[] = [basename($file), $t[2], $t[1]];
+        }
+    }
+}
+echo json_encode($out);
+"""
+
+
+def test_lib_builds_no_markup() -> None:
+    """The classes hand values to templates/; no string literal in lib/ is an HTML tag."""
+    files = sorted(str(p) for p in (MODULE_DIR / "lib").glob("*.php"))
+    proc = subprocess.run([PHP, "-r", PHP_STRINGS, *files], capture_output=True, text=True,
+                          timeout=60, check=True)
+    strings = json.loads(proc.stdout)
+    assert len(strings) > 100
+    assert [s for s in strings if MARKUP.search(s[2])] == []
 
 
 def test_old_php_refuses_to_activate_and_registers_no_hook(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ use WHMCS\Module\Addon\WhmcsBridge\Scrubber;
 use WHMCS\Module\Addon\WhmcsBridge\Settings;
 use WHMCS\Module\Addon\WhmcsBridge\Signer;
 use WHMCS\Module\Addon\WhmcsBridge\Spool;
+use WHMCS\Module\Addon\WhmcsBridge\Template;
 
 $expectedHooks = array_merge(
     ['TicketOpen', 'TicketOpenAdmin', 'TicketUserReply', 'TicketAdminReply', 'TicketStatusChange',
@@ -433,6 +434,59 @@ t('panel form: only the offered methods, each with only its own fields, in WHMCS
     StandIn::logout();
 });
 
+/**
+ * $view with every string and int in it replaced by markup, but for the values named *Html
+ * (markup by contract) and true (a bare attribute). Keys stay: they are names, not values.
+ */
+function poisoned(array $view, string $poison): array
+{
+    foreach ($view as $key => $value) {
+        if (is_string($key) && str_ends_with($key, 'Html')) {
+            continue;
+        }
+        $view[$key] = is_array($value) ? poisoned($value, $poison) : (is_string($value) || is_int($value) ? $poison : $value);
+    }
+    return $view;
+}
+
+t('templates: every value they print is escaped; only the *Html values pass as markup', function () {
+    $poison = '<script>alert(1)</script>"\'';
+    $escaped = htmlspecialchars($poison, ENT_QUOTES);
+    $form = Panel::formView(5, 'tok', 'english');
+    truthy($form !== null, 'the form has methods');
+    $panel = Template::render('panel', ['notice' => $poison, 'fragmentHtml' => '<b id="raw">bridge</b>',
+        'form' => poisoned($form, $poison)]);
+    lacks('<script', $panel, 'panel');
+    lacks($poison, $panel, 'panel');
+    contains('<small>' . $escaped . '</small>', $panel, 'the notice');
+    contains('<div class="whmcs-bridge-panel"><b id="raw">bridge</b></div>', $panel, 'the bridge fragment as it came');
+    contains(' maxlength="' . $escaped . '"', $panel, 'attribute values');
+    contains(' required', $panel, 'bare attributes stay bare');
+
+    [$url] = start_fake_bridge();
+    configure($url . '/panel');
+    $settings = Settings::load();
+    $page = new AdminPage($settings, Http::forSettings($settings), new Log($settings), 'english', 1, 'sess');
+    $overview = $page->overviewView();
+    truthy(isset($overview['spoolButtons']), 'a configured module shows the whole overview');
+    $overview['oldest'] = 'x';
+    $overview['errors'] = [['time' => 't', 'action' => 'a', 'message' => 'm']];
+    $admin = Template::render('admin', poisoned(['alert' => ['level' => 'info', 'text' => 't'],
+        'checks' => [['label', 'OK', 'detail']], 'overview' => $overview,
+        'backToTicket' => ['href' => 'h', 'label' => 'l']], $poison));
+    lacks('<script', $admin, 'admin page');
+    lacks($poison, $admin, 'admin page');
+    foreach (['<td>' . $escaped . '</td>', '<strong class="pending">' . $escaped . '</strong>',
+        'name="wb_csrf" value="' . $escaped . '"', 'href="' . $escaped . '"', 'class="alert alert-' . $escaped . '"'] as $part) {
+        contains($part, $admin);
+    }
+    $overview['notConfigured'] = 'n';
+    $unconfigured = Template::render('admin', poisoned(['alert' => null, 'checks' => null, 'overview' => $overview,
+        'backToTicket' => null], $poison));
+    contains('<div class="alert alert-warning">' . $escaped . '</div>', $unconfigured, 'not configured');
+    lacks('<script', $unconfigured);
+});
+
 t('panel CSRF token depends on admin, session and ticket', function () {
     $base = Panel::csrfToken('s', 1, 'sess', 5);
     truthy($base !== Panel::csrfToken('s', 2, 'sess', 5), 'admin');
@@ -491,6 +545,32 @@ t('admin page: overview with spool counts and errors; actions need the page toke
     whmcs_bridge_output(array_merge(['modulelink' => 'addonmodules.php?module=whmcs_bridge'], ['bridge_url' => '']));
     contains('Set the bridge URL', (string) ob_get_clean());
     clear_spool();
+});
+
+t('admin page: a field posted as an array (name[]=...) is treated as missing, without a PHP warning', function () {
+    [$url, $log] = start_fake_bridge();
+    StandIn::loginAdmin(1, 'alice');
+    configure($url . '/panel');
+    $settings = Settings::load();
+    $page = new AdminPage($settings, Http::forSettings($settings), new Log($settings), 'english', 1, '');
+    $before = count(fake_requests($log));
+    set_error_handler(static function (int $level, string $message): never {
+        fail('PHP warned: ' . $message);
+    });
+    try {
+        contains('form expired', $page->handle('POST', ['action' => 'purge'], ['wb_csrf' => ['x']]));
+        contains('whmcs-bridge-admin', $page->handle('GET', ['action' => ['verify']], []), 'no action: the overview');
+        contains('form expired', $page->handle('POST', ['action' => 'verify'], ['ticketid' => ['5'], 'wb_csrf' => ['x']]));
+        $token = Panel::csrfToken($settings->secret, 1, '', 5);
+        $page->handle('POST', ['action' => 'verify'], // the bridge names the missing method; the fake does not check
+            ['ticketid' => '5', 'wb_csrf' => $token, 'method' => ['in_person'], 'f_reference' => 'r']);
+    } finally {
+        restore_error_handler();
+    }
+    $sent = array_slice(fake_requests($log), $before);
+    same(1, count($sent), 'only the request with a valid token reached the bridge');
+    same(['method' => '', 'admin' => 'alice'], json_decode($sent[0]['body'], true), 'an array method is no method');
+    StandIn::logout();
 });
 
 t('every English string has a Vietnamese translation and every key the code asks for exists', function () {

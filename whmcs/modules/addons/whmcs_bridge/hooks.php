@@ -5,6 +5,8 @@
  * lib/Hooks.php and never throw into WHMCS.
  */
 
+declare(strict_types=1);
+
 use WHMCS\Module\Addon\WhmcsBridge\HookList;
 use WHMCS\Module\Addon\WhmcsBridge\Hooks;
 

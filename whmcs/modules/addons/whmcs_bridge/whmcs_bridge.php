@@ -7,6 +7,8 @@
  * secret (whsec_...) and the staff API token. See the project README, "Install in WHMCS".
  */
 
+declare(strict_types=1);
+
 use WHMCS\Module\Addon\WhmcsBridge\AdminPage;
 use WHMCS\Module\Addon\WhmcsBridge\Breaker;
 use WHMCS\Module\Addon\WhmcsBridge\HookList;

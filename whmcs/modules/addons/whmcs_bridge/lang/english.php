@@ -1,5 +1,7 @@
 <?php
 
+declare(strict_types=1);
+
 if (!defined('WHMCS')) {
     die('This file cannot be accessed directly');
 }

@@ -2,17 +2,19 @@
 /**
  * The module's admin page (addonmodules.php?module=whmcs_bridge): connection test, spool size
  * and actions, last errors, dashboard link, and the verification proxy the ticket panel posts
- * to. Returns HTML (the caller echoes it) so it can be tested without output buffering tricks.
+ * to. This class decides what the page says; templates/admin.php holds the markup. Returns
+ * the HTML (the caller echoes it) so it can be tested as a string.
  */
+
+declare(strict_types=1);
 
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
-if (!defined('WHMCS')) {
-    die('This file cannot be accessed directly');
-}
-
 final class AdminPage
 {
+    /** What templates/admin.php shows when nothing is set: every part left out. */
+    private const NOTHING = ['alert' => null, 'checks' => null, 'overview' => null, 'backToTicket' => null];
+
     public function __construct(
         private readonly Settings $settings,
         private readonly Http $http,
@@ -28,11 +30,6 @@ final class AdminPage
         return Lang::get($key, $this->language);
     }
 
-    private static function e(string $text): string
-    {
-        return htmlspecialchars($text, ENT_QUOTES);
-    }
-
     /** Token for the page's own buttons (same idea as the panel's, another purpose). */
     private function pageToken(): string
     {
@@ -42,27 +39,35 @@ final class AdminPage
     /** @param array<string, mixed> $get @param array<string, mixed> $post */
     public function handle(string $method, array $get, array $post): string
     {
-        $action = (string) ($get['action'] ?? '');
+        $action = Input::text($get, 'action');
         if ($action === 'verify' && $method === 'POST') {
-            return $this->verify($post);
+            return Template::render('admin', array_merge(self::NOTHING, $this->verify($post)));
         }
-        $notice = '';
+        $view = self::NOTHING;
         if ($method === 'POST' && in_array($action, ['test', 'flush', 'requeue', 'purge'], true)) {
-            if (!hash_equals($this->pageToken(), (string) ($post['wb_csrf'] ?? ''))) {
-                $notice = '<div class="alert alert-danger">' . self::e($this->t('verify_bad_token')) . '</div>';
+            if (!hash_equals($this->pageToken(), Input::text($post, 'wb_csrf'))) {
+                $view['alert'] = self::alert('danger', $this->t('verify_bad_token'));
             } else {
-                $notice = $this->runAction($action);
+                $view = array_merge($view, $this->runAction($action));
             }
         }
-        return $notice . $this->overview();
+        $view['overview'] = $this->overviewView();
+        return Template::render('admin', $view);
     }
 
-    private function runAction(string $action): string
+    /** @return array{level: string, text: string} */
+    private static function alert(string $level, string $text): array
+    {
+        return ['level' => $level, 'text' => $text];
+    }
+
+    /** The part of the page an action's result fills: the checks of a test, else an alert. */
+    private function runAction(string $action): array
     {
         $now = time();
         switch ($action) {
             case 'test':
-                return $this->connectionTest();
+                return ['checks' => $this->connectionChecks()];
             case 'flush':
                 $r = (new Forwarder($this->settings, $this->http, $this->log))->flushSpool(500, 25.0, $now);
                 $text = sprintf($this->t('spool_result'), $r['sent'], $r['failed'], $r['dead']);
@@ -73,11 +78,21 @@ final class AdminPage
             default:
                 $text = sprintf($this->t('purged'), Spool::purgeDead());
         }
-        return '<div class="alert alert-info">' . self::e($text) . '</div>';
+        return ['alert' => self::alert('info', $text)];
     }
 
-    /** Three checks: reachable, secret matches (signed event accepted), token accepted. */
+    /** The connection test's table on its own. */
     public function connectionTest(): string
+    {
+        return Template::render('admin', array_merge(self::NOTHING, ['checks' => $this->connectionChecks()]));
+    }
+
+    /**
+     * Three checks: reachable, secret matches (signed event accepted), token accepted.
+     *
+     * @return list<array{string, string, string}> label, OK/FAILED, what the bridge answered
+     */
+    private function connectionChecks(): array
     {
         $checks = [];
         $health = $this->http->send('GET', $this->settings->bridgeUrl . '/healthz');
@@ -101,72 +116,71 @@ final class AdminPage
         // 404 (no ticket 0) proves the token passed; 401 means it did not
         $checks[] = [$this->t('test_token'), in_array($token->status, [200, 404], true), $token->describe()];
 
-        $html = '<table class="table table-condensed whmcs-bridge-test">';
-        foreach ($checks as [$label, $ok, $detail]) {
-            $html .= '<tr><td>' . self::e($label) . '</td><td><strong>' . self::e($ok ? $this->t('ok') : $this->t('failed'))
-                . '</strong></td><td>' . self::e($detail) . '</td></tr>';
-        }
-        return $html . '</table>';
+        return array_map(fn (array $check): array => [$check[0], $check[1] ? $this->t('ok') : $this->t('failed'), $check[2]],
+            $checks);
     }
 
-    private function button(string $action, string $label): string
+    /** @return array{action: string, csrf: string, label: string} one of the page's POST buttons */
+    private function button(string $action, string $label): array
     {
-        return '<form method="post" action="' . self::e(Panel::MODULE_LINK . '&action=' . $action) . '" style="display:inline">'
-            . '<input type="hidden" name="wb_csrf" value="' . self::e($this->pageToken()) . '">'
-            . '<button type="submit" class="btn btn-default btn-sm">' . self::e($label) . '</button></form> ';
+        return ['action' => Panel::MODULE_LINK . '&action=' . $action, 'csrf' => $this->pageToken(), 'label' => $label];
     }
 
-    private function overview(): string
+    /**
+     * What the overview shows (templates/admin.php). Until the module is configured only the
+     * version line and the not-configured warning (notConfigured, else null).
+     */
+    public function overviewView(): array
     {
-        $html = '<div class="whmcs-bridge-admin"><p>Module ' . self::e(Module::VERSION) . ' &middot; '
-            . self::e(Module::userAgent()) . '</p>';
+        $view = ['version' => Module::VERSION, 'userAgent' => Module::userAgent(), 'notConfigured' => null];
         if (!$this->settings->isConfigured()) {
-            return $html . '<div class="alert alert-warning">' . self::e($this->t('not_configured')) . '</div></div>';
+            $view['notConfigured'] = $this->t('not_configured');
+            return $view;
         }
-        $html .= '<p>' . self::e(sprintf($this->t('settings_summary'), $this->settings->failMode, $this->settings->timeoutMs,
-            count($this->settings->forwarded), count(HookList::FORWARDED))) . '</p>';
-        $html .= '<p>' . $this->button('test', $this->t('connection_test'))
-            . ' <a class="btn btn-link" target="_blank" rel="noopener" href="' . self::e($this->settings->dashboardUrl . '/dashboard') . '">'
-            . self::e($this->t('dashboard')) . '</a></p>';
-
         $circuit = Breaker::forSettings($this->settings, $this->log)->state(time());
-        $html .= '<p class="whmcs-bridge-circuit">' . self::e($circuit['open']
-            ? sprintf($this->t('circuit_open'), gmdate('Y-m-d H:i:s', $circuit['opened_at']), $circuit['error'],
-                gmdate('Y-m-d H:i:s', $circuit['until']))
-            : $this->t('circuit_closed')) . '</p>';
-
         $counts = Spool::counts();
-        $html .= '<h3>' . self::e($this->t('spool')) . '</h3><ul class="whmcs-bridge-spool">'
-            . '<li>' . self::e($this->t('spool_pending')) . ': <strong class="pending">' . $counts['pending'] . '</strong></li>'
-            . '<li>' . self::e($this->t('spool_dead')) . ': <strong class="dead">' . $counts['dead'] . '</strong></li>';
-        if ($counts['oldest'] !== null) {
-            $html .= '<li>' . self::e($this->t('spool_oldest')) . ': ' . gmdate('Y-m-d H:i:s', $counts['oldest']) . ' UTC</li>';
+        $errors = [];
+        foreach (Log::recent(20) as $row) {
+            $errors[] = ['time' => gmdate('Y-m-d H:i:s', (int) $row->created_at), 'action' => (string) $row->action,
+                'message' => (string) $row->message];
         }
-        $html .= '</ul><p>' . $this->button('flush', $this->t('spool_flush'))
-            . $this->button('requeue', $this->t('spool_requeue')) . $this->button('purge', $this->t('spool_purge')) . '</p>';
-
-        $html .= '<h3>' . self::e($this->t('last_errors')) . '</h3>';
-        $errors = Log::recent(20);
-        if ($errors === []) {
-            return $html . '<p>' . self::e($this->t('no_errors')) . '</p></div>';
-        }
-        $html .= '<table class="table table-condensed whmcs-bridge-errors">';
-        foreach ($errors as $row) {
-            $html .= '<tr><td>' . gmdate('Y-m-d H:i:s', (int) $row->created_at) . '</td><td>' . self::e((string) $row->action)
-                . '</td><td>' . self::e((string) $row->message) . '</td></tr>';
-        }
-        return $html . '</table></div>';
+        return $view + [
+            'summary' => sprintf($this->t('settings_summary'), $this->settings->failMode, $this->settings->timeoutMs,
+                count($this->settings->forwarded), count(HookList::FORWARDED)),
+            'testButton' => $this->button('test', $this->t('connection_test')),
+            'dashboardHref' => $this->settings->dashboardUrl . '/dashboard',
+            'dashboardLabel' => $this->t('dashboard'),
+            'circuit' => $circuit['open']
+                ? sprintf($this->t('circuit_open'), gmdate('Y-m-d H:i:s', $circuit['opened_at']), $circuit['error'],
+                    gmdate('Y-m-d H:i:s', $circuit['until']))
+                : $this->t('circuit_closed'),
+            'spoolTitle' => $this->t('spool'),
+            'pendingLabel' => $this->t('spool_pending'),
+            'pending' => $counts['pending'],
+            'deadLabel' => $this->t('spool_dead'),
+            'dead' => $counts['dead'],
+            'oldestLabel' => $this->t('spool_oldest'),
+            'oldest' => $counts['oldest'] === null ? null : gmdate('Y-m-d H:i:s', $counts['oldest']),
+            'spoolButtons' => [$this->button('flush', $this->t('spool_flush')),
+                $this->button('requeue', $this->t('spool_requeue')), $this->button('purge', $this->t('spool_purge'))],
+            'errorsTitle' => $this->t('last_errors'),
+            'noErrors' => $this->t('no_errors'),
+            'errors' => $errors,
+        ];
     }
 
-    /** The panel's form lands here: check the CSRF token, proxy to the bridge, say what happened. */
-    private function verify(array $post): string
+    /**
+     * The panel's form lands here: check the CSRF token, proxy to the bridge, say what happened
+     * (an alert and the link back to the ticket).
+     */
+    private function verify(array $post): array
     {
-        $ticketId = (int) ($post['ticketid'] ?? 0);
-        $back = '<p><a href="supporttickets.php?action=view&amp;id=' . $ticketId . '">'
-            . self::e(sprintf($this->t('back_to_ticket'), $ticketId)) . '</a></p>';
+        $ticketId = (int) Input::text($post, 'ticketid');
+        $result = fn (string $level, string $text): array => ['alert' => self::alert($level, $text), 'backToTicket' => [
+            'href' => 'supporttickets.php?action=view&id=' . $ticketId, 'label' => sprintf($this->t('back_to_ticket'), $ticketId)]];
         $expected = Panel::csrfToken($this->settings->secret, $this->adminId, $this->sessionId, $ticketId);
-        if ($ticketId <= 0 || $this->adminId <= 0 || !hash_equals($expected, (string) ($post['wb_csrf'] ?? ''))) {
-            return '<div class="alert alert-danger">' . self::e($this->t('verify_bad_token')) . '</div>' . $back;
+        if ($ticketId <= 0 || $this->adminId <= 0 || !hash_equals($expected, Input::text($post, 'wb_csrf'))) {
+            return $result('danger', $this->t('verify_bad_token'));
         }
         $actor = Actor::detect();
         $username = $actor['admin_username'] ?? ('admin#' . $this->adminId);
@@ -176,17 +190,17 @@ final class AdminPage
         $outcome = is_string($data['outcome'] ?? null) ? $data['outcome'] : '';
         if ($answer->isSuccess() && in_array($outcome, ['verified', 'link_sent', ''], true)) {
             $state = $data['verification']['state'] ?? ($data['state'] ?? '?');
-            return '<div class="alert alert-success">' . self::e(sprintf($this->t('verify_done'), (string) $state)) . '</div>' . $back;
+            return $result('success', sprintf($this->t('verify_done'), (string) $state));
         }
         if ($answer->isSuccess()) { // the bridge checked the proof and it did not hold
             $why = $outcome . (is_string($data['reason'] ?? null) ? ' (' . $data['reason'] . ')' : '');
-            return '<div class="alert alert-danger">' . self::e(sprintf($this->t('verify_failed'), $why)) . '</div>' . $back;
+            return $result('danger', sprintf($this->t('verify_failed'), $why));
         }
         $why = is_string($data['message'] ?? null) ? $data['message'] : $answer->describe();
         if (isset($data['errors']) && is_array($data['errors'])) {
             $why .= ' ' . json_encode($data['errors'], JSON_UNESCAPED_UNICODE);
         }
         $this->log->error('verification', 'ticket ' . $ticketId . ': ' . $answer->describe());
-        return '<div class="alert alert-danger">' . self::e(sprintf($this->t('verify_failed'), $why)) . '</div>' . $back;
+        return $result('danger', sprintf($this->t('verify_failed'), $why));
     }
 }

@@ -15,11 +15,9 @@
  * every shutdown function WHMCS or other modules registered: the page is complete when it goes.
  */
 
-namespace WHMCS\Module\Addon\WhmcsBridge;
+declare(strict_types=1);
 
-if (!defined('WHMCS')) {
-    die('This file cannot be accessed directly');
-}
+namespace WHMCS\Module\Addon\WhmcsBridge;
 
 final class AfterResponse
 {

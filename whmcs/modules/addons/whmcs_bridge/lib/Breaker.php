@@ -16,13 +16,11 @@
  * the module then behaves as it did without one. Never throws.
  */
 
+declare(strict_types=1);
+
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
 use WHMCS\Database\Capsule;
-
-if (!defined('WHMCS')) {
-    die('This file cannot be accessed directly');
-}
 
 final class Breaker
 {

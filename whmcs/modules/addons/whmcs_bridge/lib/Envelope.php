@@ -3,11 +3,9 @@
  * The design's event envelope: {"type", "timestamp" (ISO 8601 UTC), "data", "actor"?}. Pure.
  */
 
-namespace WHMCS\Module\Addon\WhmcsBridge;
+declare(strict_types=1);
 
-if (!defined('WHMCS')) {
-    die('This file cannot be accessed directly');
-}
+namespace WHMCS\Module\Addon\WhmcsBridge;
 
 final class Envelope
 {

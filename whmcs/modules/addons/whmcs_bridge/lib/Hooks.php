@@ -5,11 +5,9 @@
  * fail mode may refuse on an error, because that is their job.
  */
 
-namespace WHMCS\Module\Addon\WhmcsBridge;
+declare(strict_types=1);
 
-if (!defined('WHMCS')) {
-    die('This file cannot be accessed directly');
-}
+namespace WHMCS\Module\Addon\WhmcsBridge;
 
 final class Hooks
 {

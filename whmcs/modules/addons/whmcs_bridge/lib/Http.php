@@ -4,11 +4,9 @@
  * TLS verified, the module's User-Agent on every request. Never throws.
  */
 
-namespace WHMCS\Module\Addon\WhmcsBridge;
+declare(strict_types=1);
 
-if (!defined('WHMCS')) {
-    die('This file cannot be accessed directly');
-}
+namespace WHMCS\Module\Addon\WhmcsBridge;
 
 class Http
 {

@@ -4,13 +4,11 @@
  * get no `$vars['_lang']`: hooks. English is the fallback for every key.
  */
 
+declare(strict_types=1);
+
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
 use WHMCS\Database\Capsule;
-
-if (!defined('WHMCS')) {
-    die('This file cannot be accessed directly');
-}
 
 final class Lang
 {

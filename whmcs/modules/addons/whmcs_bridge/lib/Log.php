@@ -6,13 +6,11 @@
  * unless Module Debug Mode is on, so it only adds detail. Never throws.
  */
 
+declare(strict_types=1);
+
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
 use WHMCS\Database\Capsule;
-
-if (!defined('WHMCS')) {
-    die('This file cannot be accessed directly');
-}
 
 final class Log
 {

@@ -4,7 +4,7 @@
  * it. The form posts to the module's own admin page (addonmodules.php?module=whmcs_bridge),
  * which proxies to POST {bridge}/api/tickets/<id>/verification: the staff token stays on the
  * server, and a CSRF token (HMAC of admin, session and ticket under the module's secret) proves
- * the post came from the page we rendered.
+ * the post came from the page we rendered. The markup is in templates/panel.php.
  *
  * The panel is decoration on a page staff are waiting for: its fetch never takes longer than
  * BUDGET_MS (whatever the module's timeout), is skipped while the circuit breaker is open, and a
@@ -12,11 +12,9 @@
  * a failure for the breaker (gates and events have the full timeout); a refusal or 5xx is.
  */
 
-namespace WHMCS\Module\Addon\WhmcsBridge;
+declare(strict_types=1);
 
-if (!defined('WHMCS')) {
-    die('This file cannot be accessed directly');
-}
+namespace WHMCS\Module\Addon\WhmcsBridge;
 
 final class Panel
 {
@@ -37,17 +35,22 @@ final class Panel
         'in_person' => ['reference'],
         'link' => [],
     ];
-    /** Input type and hints per field (the browser's date picker sends YYYY-MM-DD). */
+    /**
+     * Input attributes per field, after id and name (true = a bare attribute); the browser's
+     * date picker sends YYYY-MM-DD.
+     *
+     * @var array<string, array<string, string|int|true>>
+     */
     private const INPUT_ATTRIBUTES = [
-        'email' => ' type="email" required',
-        'password' => ' type="password" required',
-        'service_id' => ' type="text" inputmode="numeric" pattern="[0-9]*"',
-        'username' => ' type="text" required',
-        'last4' => ' type="text" inputmode="numeric" pattern="[0-9]{4}" maxlength="4" required',
-        'payment_method' => ' type="text" required',
-        'amount' => ' type="text" inputmode="decimal" required',
-        'date' => ' type="date" required',
-        'reference' => ' type="text" maxlength="500" required',
+        'email' => ['type' => 'email', 'required' => true],
+        'password' => ['type' => 'password', 'required' => true],
+        'service_id' => ['type' => 'text', 'inputmode' => 'numeric', 'pattern' => '[0-9]*'],
+        'username' => ['type' => 'text', 'required' => true],
+        'last4' => ['type' => 'text', 'inputmode' => 'numeric', 'pattern' => '[0-9]{4}', 'maxlength' => 4, 'required' => true],
+        'payment_method' => ['type' => 'text', 'required' => true],
+        'amount' => ['type' => 'text', 'inputmode' => 'decimal', 'required' => true],
+        'date' => ['type' => 'date', 'required' => true],
+        'reference' => ['type' => 'text', 'maxlength' => 500, 'required' => true],
     ];
     /** The most the panel adds to the admin's ticket page, in ms (both panel hooks share one fetch). */
     public const BUDGET_MS = 800;
@@ -116,14 +119,13 @@ final class Panel
             return self::notice(Lang::get('bridge_unavailable', $language));
         }
         $csrf = self::csrfToken($this->settings->secret, $adminId, $sessionId, $ticketId);
-        return '<div class="whmcs-bridge-panel">' . $answer->body . '</div>'
-            . self::form($ticketId, $csrf, $language, self::offeredMethods($answer->body));
+        return Template::render('panel', ['notice' => null, 'fragmentHtml' => $answer->body,
+            'form' => self::formView($ticketId, $csrf, $language, self::offeredMethods($answer->body))]);
     }
 
     public static function notice(string $text): string
     {
-        return '<div class="whmcs-bridge-panel whmcs-bridge-unavailable"><small>'
-            . htmlspecialchars($text, ENT_QUOTES) . '</small></div>';
+        return Template::render('panel', ['notice' => $text, 'fragmentHtml' => null, 'form' => null]);
     }
 
     /** Pure: the same inputs always give the same token; changing any of them breaks it. */
@@ -147,42 +149,48 @@ final class Panel
     }
 
     /**
-     * Pure: the verification form posting to the module page, in WHMCS's admin (Bootstrap 3)
-     * styling: one <details> per offered method, each holding a small form with only that
-     * method's fields. Opening a method shows its inputs; no script, so it works without JS and
-     * under any CSP (the shared `name` makes them an accordion where browsers support it).
+     * The verification form posting to the module page (templates/panel.php), for the offered
+     * methods in METHODS order; empty when none is offered.
      */
     public static function form(int $ticketId, string $csrf, string $language, array $methods = self::METHODS): string
     {
+        $form = self::formView($ticketId, $csrf, $language, $methods);
+        return $form === null ? '' : Template::render('panel', ['notice' => null, 'fragmentHtml' => null, 'form' => $form]);
+    }
+
+    /**
+     * What the form shows: one entry per offered method (METHODS order) with only that
+     * method's fields, or null when no method is offered. Pure but for WHMCS's own CSRF field
+     * (generate_token(), when WHMCS has it).
+     *
+     * @return ?array{title: string, hint: string, ticketId: int, action: string, csrf: string,
+     *     whmcsTokenHtml: string, methods: list<array>}
+     */
+    public static function formView(int $ticketId, string $csrf, string $language, array $methods = self::METHODS): ?array
+    {
         $methods = array_values(array_intersect(self::METHODS, $methods));
         if ($methods === []) {
-            return '';
+            return null;
         }
-        $e = static fn (string $s): string => htmlspecialchars($s, ENT_QUOTES);
-        $hidden = '<input type="hidden" name="ticketid" value="' . $ticketId . '">'
-            . '<input type="hidden" name="wb_csrf" value="' . $e($csrf) . '">';
-        if (function_exists('generate_token')) {
-            $hidden .= (string) generate_token('form'); // WHMCS's own CSRF field, when present
-        }
-        $html = '<div class="panel panel-default whmcs-bridge-verify">'
-            . '<div class="panel-heading"><h3 class="panel-title">' . $e(Lang::get('verify_title', $language)) . '</h3></div>'
-            . '<div class="panel-body"><p class="help-block">' . $e(Lang::get('verify_hint', $language)) . '</p>';
+        $offered = [];
         foreach ($methods as $method) {
-            $html .= '<details class="whmcs-bridge-method" name="wb-verify-' . $ticketId . '">'
-                . '<summary><strong>' . $e(Lang::get('method_' . $method, $language)) . '</strong></summary>'
-                . '<form method="post" action="' . $e(self::MODULE_LINK . '&action=verify') . '">' . $hidden
-                . '<input type="hidden" name="method" value="' . $method . '">';
+            $fields = [];
             foreach (self::METHOD_FIELDS[$method] as $field) {
-                $id = 'wb-' . $ticketId . '-' . $method . '-' . $field;
-                $html .= '<div class="form-group"><label for="' . $id . '">' . $e(Lang::get('verify_field_' . $field, $language))
-                    . '</label><input class="form-control input-sm" id="' . $id . '" name="f_' . $field . '"'
-                    . self::INPUT_ATTRIBUTES[$field] . ' autocomplete="off"></div>';
+                $fields[] = ['id' => 'wb-' . $ticketId . '-' . $method . '-' . $field, 'name' => 'f_' . $field,
+                    'label' => Lang::get('verify_field_' . $field, $language), 'attributes' => self::INPUT_ATTRIBUTES[$field]];
             }
-            $submit = $method === 'link' ? Lang::get('verify_send_link', $language) : Lang::get('verify_submit', $language);
-            $html .= '<button type="submit" class="btn btn-primary btn-sm">' . $e($submit)
-                . '</button></form></details>';
+            $offered[] = ['name' => $method, 'label' => Lang::get('method_' . $method, $language), 'fields' => $fields,
+                'submit' => $method === 'link' ? Lang::get('verify_send_link', $language) : Lang::get('verify_submit', $language)];
         }
-        return $html . '</div></div>';
+        return [
+            'title' => Lang::get('verify_title', $language),
+            'hint' => Lang::get('verify_hint', $language),
+            'ticketId' => $ticketId,
+            'action' => self::MODULE_LINK . '&action=verify',
+            'csrf' => $csrf,
+            'whmcsTokenHtml' => function_exists('generate_token') ? (string) generate_token('form') : '',
+            'methods' => $offered,
+        ];
     }
 
     /**
@@ -191,7 +199,7 @@ final class Panel
      */
     public static function verificationRequest(array $post, string $adminUsername): array
     {
-        $method = (string) ($post['method'] ?? '');
+        $method = Input::text($post, 'method');
         $request = ['method' => $method, 'admin' => $adminUsername];
         foreach (self::METHOD_FIELDS[$method] ?? [] as $field) { // an unknown method: the bridge says so
             $value = $post['f_' . $field] ?? null;

@@ -4,11 +4,9 @@
  * `timedOut` tells a timeout (the bridge may only be slow) from a refusal or a DNS error.
  */
 
-namespace WHMCS\Module\Addon\WhmcsBridge;
+declare(strict_types=1);
 
-if (!defined('WHMCS')) {
-    die('This file cannot be accessed directly');
-}
+namespace WHMCS\Module\Addon\WhmcsBridge;
 
 final class Response
 {

@@ -9,11 +9,9 @@
  * toArray(), dates), else they are dropped.
  */
 
-namespace WHMCS\Module\Addon\WhmcsBridge;
+declare(strict_types=1);
 
-if (!defined('WHMCS')) {
-    die('This file cannot be accessed directly');
-}
+namespace WHMCS\Module\Addon\WhmcsBridge;
 
 final class Scrubber
 {

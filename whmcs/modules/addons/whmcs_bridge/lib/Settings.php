@@ -4,13 +4,11 @@
  * pure function so the rules (defaults, fail mode, hook selection) are tested without a database.
  */
 
+declare(strict_types=1);
+
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
 use WHMCS\Database\Capsule;
-
-if (!defined('WHMCS')) {
-    die('This file cannot be accessed directly');
-}
 
 final class Settings
 {

@@ -5,11 +5,9 @@
  * secret decodes to, sent as `webhook-signature: v1,<base64>`.
  */
 
-namespace WHMCS\Module\Addon\WhmcsBridge;
+declare(strict_types=1);
 
-if (!defined('WHMCS')) {
-    die('This file cannot be accessed directly');
-}
+namespace WHMCS\Module\Addon\WhmcsBridge;
 
 final class Signer
 {

@@ -10,13 +10,11 @@
  * 4xx); dead rows stay for the admin to re-queue or purge from the module page.
  */
 
+declare(strict_types=1);
+
 namespace WHMCS\Module\Addon\WhmcsBridge;
 
 use WHMCS\Database\Capsule;
-
-if (!defined('WHMCS')) {
-    die('This file cannot be accessed directly');
-}
 
 final class Spool
 {

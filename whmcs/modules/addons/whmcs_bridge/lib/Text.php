@@ -3,11 +3,9 @@
  * String helpers that do not need the mbstring extension (not every WHMCS host has it).
  */
 
-namespace WHMCS\Module\Addon\WhmcsBridge;
+declare(strict_types=1);
 
-if (!defined('WHMCS')) {
-    die('This file cannot be accessed directly');
-}
+namespace WHMCS\Module\Addon\WhmcsBridge;
 
 final class Text
 {

@@ -2,7 +2,12 @@
 /**
  * Loads the module's classes. WHMCS autoloads `WHMCS\Module\Addon\<Name>\` from lib/ by itself
  * on recent versions; this keeps older versions (and the test stand-in) working too.
+ *
+ * Unlike the class files (which only declare), this file does something when included, so it
+ * refuses to run outside WHMCS like the entry files do.
  */
+
+declare(strict_types=1);
 
 if (!defined('WHMCS')) {
     die('This file cannot be accessed directly');

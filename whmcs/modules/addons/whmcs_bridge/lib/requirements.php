@@ -7,9 +7,7 @@
  * so the module can say why it will not run instead.
  */
 
-if (!defined('WHMCS')) {
-    die('This file cannot be accessed directly');
-}
+declare(strict_types=1);
 
 /** PHP_VERSION_ID the classes need (8.1.0). */
 const WHMCS_BRIDGE_MIN_PHP_ID = 80100;
