@@ -18,6 +18,7 @@ from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Any
 
+from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.hooks.names import KNOWN_HOOKS
 
 ENTRY_POINT_GROUP = "whmcs_bridge.hooks"
@@ -36,8 +37,11 @@ BUILTIN_MODULES: list[str] = [
 Handler = Callable[..., Any]
 
 
-class UnknownHookError(ValueError):
-    """A handler was registered for a name that is not a WHMCS hook point."""
+class UnknownHookError(BridgeError, ValueError):
+    """A handler was registered for a name that is not a WHMCS hook point (a bug in the
+    handler's module, found when the registry loads)."""
+
+    code = "unknown_hook"
 
 
 @dataclass(frozen=True, order=True)
