@@ -10,14 +10,15 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, abort, current_app, jsonify, request
+from flask import Flask, abort, current_app, request
 from sqlalchemy import Engine
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 from whmcs_bridge.digits import MAX_ID
 from whmcs_bridge.settings import Settings, load_settings
 from whmcs_bridge.store import make_engine
+from whmcs_bridge.webhooks.errors import register_error_handlers
 
 BLUEPRINTS: list[str] = [
     "whmcs_bridge.webhooks.health:bp",
@@ -86,14 +87,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                 abort(401, description="missing or invalid bearer token")  # _http_error's JSON
         return None
 
-    @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Any:
-        """Every error is JSON with a short machine code and a human message."""
-        body = {"error": (exc.name or "error").lower().replace(" ", "_"),
-                "message": exc.description}
-        extra = getattr(exc, "errors", None)
-        if extra:
-            body["errors"] = extra
-        return jsonify(body), exc.code
+    register_error_handlers(app)  # every error answer is the contract's JSON
 
     return app
