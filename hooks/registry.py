@@ -21,6 +21,7 @@ from typing import Any
 
 from marshmallow import fields
 
+from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.hooks.names import KNOWN_HOOKS
 from whmcs_bridge.settings import StrictSchema
 
@@ -41,8 +42,11 @@ class HandlerSettings(StrictSchema):
 Handler = Callable[..., Any]
 
 
-class UnknownHookError(ValueError):
-    """A handler was registered for a name that is not a WHMCS hook point."""
+class UnknownHookError(BridgeError, ValueError):
+    """A handler was registered for a name that is not a WHMCS hook point (a bug in the
+    handler's module, found when the registry loads)."""
+
+    code = "unknown_hook"
 
 
 @dataclass(frozen=True, order=True)

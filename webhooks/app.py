@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, Flask, abort, jsonify, request
-from werkzeug.exceptions import HTTPException, NotFound
+from flask import Blueprint, Flask, abort, request
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 from whmcs_bridge.digits import MAX_ID
@@ -24,6 +24,7 @@ from whmcs_bridge.webhooks import (
     verification,
 )
 from whmcs_bridge.webhooks.auth import bearer_token, token_is_valid
+from whmcs_bridge.webhooks.errors import register_error_handlers
 from whmcs_bridge.webhooks.state import EXTENSION, BridgeState
 
 if TYPE_CHECKING:
@@ -76,14 +77,6 @@ def create_app(runtime: Runtime) -> Flask:
             abort(401, description="missing or invalid bearer token")  # _http_error's JSON
         return None
 
-    @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Any:
-        """Every error is JSON with a short machine code and a human message."""
-        body = {"error": (exc.name or "error").lower().replace(" ", "_"),
-                "message": exc.description}
-        extra = getattr(exc, "errors", None)
-        if extra:
-            body["errors"] = extra
-        return jsonify(body), exc.code
+    register_error_handlers(app)  # every error answer is the contract's JSON
 
     return app

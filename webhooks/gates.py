@@ -16,9 +16,11 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 from sqlalchemy import Engine
+from werkzeug.exceptions import UnsupportedMediaType
 
 from whmcs_bridge import json_body
 from whmcs_bridge.digits import MAX_ID, as_id
+from whmcs_bridge.errors import BadRequest, NotFound
 from whmcs_bridge.signing import SignatureError
 from whmcs_bridge.store.base import utcnow
 from whmcs_bridge.verification import policy, store
@@ -31,20 +33,18 @@ log = logging.getLogger("whmcs_bridge.gates")
 ACTOR_TYPES = ("client", "masquerading_admin", "admin", "api", "system")
 
 
-class BadGateRequest(ValueError):
+class BadGateRequest(BadRequest, ValueError):
+    """A gate request the decision cannot read (400, naming the field)."""
+
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.errors = {field: [message]}
+        super().__init__(message, field=field)
 
 
 def _parse(hook: str, body: bytes) -> tuple[dict[str, Any], tuple[int, ...]]:
     """The envelope's ``actor`` and the clients the change may be about
-    (:func:`policy.target_clients`; none only for a new client); :class:`BadGateRequest` names
-    the bad field."""
-    try:
-        parsed = json_body.parse(body)
-    except json_body.BodyError as exc:
-        raise BadGateRequest("body", str(exc)) from None
+    (:func:`policy.target_clients`; none only for a new client); :class:`BadGateRequest` (or
+    the parser's :class:`~whmcs_bridge.json_body.BodyError`) names the bad field."""
+    parsed = json_body.parse(body)
     if not isinstance(parsed, dict):
         raise BadGateRequest("body", "must be a JSON object")
     if parsed.get("type") not in (None, hook):
@@ -88,23 +88,19 @@ def decide(engine: Engine, hook: str, actor: dict[str, Any], clients: tuple[int,
 
 @bp.post("/gates/<hook>")
 def gate(hook: str) -> Any:
+    # refusals are raised for the app's one error handler (whmcs_bridge.webhooks.errors)
     body = request.get_data(cache=False)
     try:
         verify_signed_request(body)
     except SignatureError as exc:
         log.warning("gate refused unsigned request: %s", exc.reason)
-        return jsonify(error="unauthorized", message=str(exc), reason=exc.reason), 401
+        raise
     if hook not in policy.GATE_CHANGES:
-        return jsonify(error="not_found", message=f"{hook!r} is not a gate; gates: "
-                       + ", ".join(sorted(policy.GATE_CHANGES))), 404
+        raise NotFound(f"{hook!r} is not a gate; gates: " + ", ".join(sorted(policy.GATE_CHANGES)))
     if not request.is_json:
-        return jsonify(error="unsupported_media_type",
-                       message=f"expected application/json, got {request.mimetype or 'nothing'}"
-                       ), 415
-    try:
-        actor, clients = _parse(hook, body)
-    except BadGateRequest as exc:
-        return jsonify(error="bad_request", message=str(exc), errors=exc.errors), 400
+        raise UnsupportedMediaType(
+            f"expected application/json, got {request.mimetype or 'nothing'}")
+    actor, clients = _parse(hook, body)
     state = bridge()
     decision = decide(state.engine, hook, actor, clients, utcnow(),
                       state.settings.verification.default_language)

@@ -29,7 +29,7 @@ import logging
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 
 from whmcs_bridge import json_body
 from whmcs_bridge.digits import is_digits
@@ -67,10 +67,6 @@ def _answer(code: int, **body: Any) -> Any:
     # rest of a small answer, on the hottest path of the service
     return current_app.response_class(json.dumps(body), status=code,
                                       mimetype="application/json"), code
-
-
-def _refuse(code: int, error: str, message: str, **extra: Any) -> Any:
-    return _answer(code, error=error, message=message, **extra)
 
 
 def _commit(event: NewEvent) -> bool:
@@ -120,12 +116,14 @@ def _read_body() -> bytes:
 
 @bp.post("/webhooks/whmcs")
 def receive() -> Any:
+    # Each refusal is raised for the app's one error handler to answer
+    # (whmcs_bridge.webhooks.errors); what stays here is counting it, per outcome.
     try:
         body = _read_body()
     except RequestEntityTooLarge:
         metrics.count_received(None, "too_large")
         limit = current_app.config.get("MAX_CONTENT_LENGTH")
-        return _refuse(413, "request_entity_too_large", f"body over the limit of {limit} bytes")
+        raise RequestEntityTooLarge(f"body over the limit of {limit} bytes") from None
 
     try:
         event_id = verify_signed_request(body)
@@ -134,26 +132,25 @@ def receive() -> Any:
         metrics.count_received(None, "unauthorized")
         log.warning("webhook refused: %s", exc.reason,
                     extra={"reason": exc.reason, "remote": request.remote_addr})
-        return _refuse(401, "unauthorized", str(exc), reason=exc.reason)
+        raise
 
     if not _is_json(request.mimetype):
         metrics.count_received(None, "unsupported_media_type")
-        return _refuse(415, "unsupported_media_type",
-                       f"expected application/json, got {request.mimetype or 'nothing'}")
+        raise UnsupportedMediaType(
+            f"expected application/json, got {request.mimetype or 'nothing'}")
 
     try:
         parsed = json_body.parse(body)
-    except json_body.BodyError as exc:
+    except json_body.BodyError:
         metrics.count_received(None, "invalid")
-        return _refuse(400, "bad_request", "body is not valid JSON", errors={"body": [str(exc)]})
+        raise
 
     try:
         payload = load_envelope(parsed)
-    except EnvelopeError as exc:
+    except EnvelopeError:
         hook_type = parsed.get("type") if isinstance(parsed, dict) else None
         metrics.count_received(hook_type if isinstance(hook_type, str) else None, "invalid")
-        return _refuse(400, "bad_request", "the event does not match its schema",
-                       errors=exc.errors)
+        raise
     # credentials typed into ticket text are masked before anything is stored; only their
     # kinds and keyed fingerprints travel on, in payload["redactions"]
     payload = scrub_envelope(bridge().settings, payload)
@@ -170,12 +167,10 @@ def receive() -> Any:
     )
     try:
         new = _commit(event)
-    except StoreUnavailable as exc:
+    except StoreUnavailable as exc:  # 503 with Retry-After: WHMCS's module spools and retries
         metrics.count_received(hook_type, "unavailable")
         log.error("webhook %s not stored: %s", event_id, exc)
-        response = _refuse(503, "service_unavailable", "the event could not be stored; retry")
-        response[0].headers["Retry-After"] = "5"
-        return response
+        raise
 
     if not new:
         metrics.count_received(hook_type, "duplicate")

@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response, request
 from jinja2 import Environment, select_autoescape
-from werkzeug.exceptions import BadRequest
 
+from whmcs_bridge import errors
 from whmcs_bridge.settings import zone_named
 from whmcs_bridge.ticket_view import enrich
 from whmcs_bridge.tickets.escalation_text import describe
@@ -108,18 +108,12 @@ _env = Environment(autoescape=select_autoescape(default=True, default_for_string
 _panel = _env.from_string(PANEL)
 
 
-def _bad(field: str, message: str) -> None:
-    exc = BadRequest(description=f"{field}: {message}")
-    exc.errors = {field: [message]}  # type: ignore[attr-defined]
-    raise exc
-
-
 def _load(ticket_id: int) -> dict[str, Any]:
     state = bridge()
     with state.engine.connect() as conn:
         data = enrich(conn, ticket_id, settings=state.settings, now=datetime.now(UTC))
     if data is None:
-        abort(404, description=f"ticket {ticket_id} is not known to the bridge")
+        raise errors.NotFound(f"ticket {ticket_id} is not known to the bridge")
     return data
 
 
@@ -169,11 +163,11 @@ def render_panel(data: dict[str, Any], lang: str, zone: ZoneInfo, *,
 def panel(ticket_id: int) -> Any:
     lang = request.args.get("lang", "vi")
     if lang not in LANGS:
-        _bad("lang", "must be vi or en")
+        raise errors.BadRequest("must be vi or en", field="lang")
     tz_name = request.args.get("tz") or bridge().settings.timezone
     zone = zone_named(tz_name)
     if zone is None:
-        _bad("tz", f"unknown time zone {tz_name!r}")
+        raise errors.BadRequest(f"unknown time zone {tz_name!r}", field="tz")
     html = render_panel(_load(ticket_id), lang, zone,
                         link_available=bool(bridge().settings.server.public_url))
     return Response(html, mimetype="text/html", headers={"Cache-Control": "no-store"})

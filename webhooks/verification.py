@@ -21,11 +21,11 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, render_template_string, request
 
 from whmcs_bridge import json_body
-from whmcs_bridge.api import WhmcsError
 from whmcs_bridge.context import HandlerContext, JobContext
+from whmcs_bridge.errors import BadRequest, NotFound
 from whmcs_bridge.store.base import utcnow
-from whmcs_bridge.verification import LINK, messages, service, status, store, tokens
-from whmcs_bridge.verification.proofs import ProofInputError, build_proof
+from whmcs_bridge.verification import LINK, messages, service, status, store
+from whmcs_bridge.verification.proofs import build_proof
 from whmcs_bridge.webhooks.auth import bearer_token, require_token, token_name
 from whmcs_bridge.webhooks.state import bridge
 from whmcs_bridge.webhooks.throttle import Throttle
@@ -51,57 +51,42 @@ def _ctx(conn: Any) -> HandlerContext:
                           services=bridge().services)
 
 
-def _error(code: int, error: str, message: str, **extra: Any) -> Any:
-    return jsonify(error=error, message=message, **extra), code
-
-
 # --------------------------------------------------------------------------- staff API
 
 @bp.post("/api/tickets/<int:ticket_id>/verification")
 @require_token
 def submit(ticket_id: int) -> Any:
-    try:  # a body sent as another type is not looked at (as Flask's get_json did)
-        body = json_body.parse(request.get_data(cache=False)) if request.is_json else None
-    except json_body.BodyError as exc:
-        return _error(400, "bad_request", "body is not valid JSON", errors={"body": [str(exc)]})
+    """Refusals are raised for the app's one error handler: a bad field 400
+    (:class:`~whmcs_bridge.verification.proofs.ProofInputError`), an unknown ticket 404, a
+    link that cannot be sent 409 (no client, no public URL or ``server.secret_key``), WHMCS
+    unable to check the proof 502 (any :class:`~whmcs_bridge.api.WhmcsError`)."""
+    # a body sent as another type is not looked at (as Flask's get_json did)
+    body = json_body.parse(request.get_data(cache=False)) if request.is_json else None
     if not isinstance(body, dict):
-        return _error(400, "bad_request", "body must be a JSON object",
-                      errors={"body": ["must be a JSON object"]})
+        raise BadRequest("must be a JSON object", field="body")
     method, admin = body.get("method"), body.get("admin")
     if not isinstance(method, str) or not method:
-        return _error(400, "bad_request", "method is required", errors={"method": ["required"]})
+        raise BadRequest("required", field="method")
     if not isinstance(admin, str) or not _ADMIN.fullmatch(admin.strip()):
-        return _error(400, "bad_request", "admin (the WHMCS admin's username) is required",
-                      errors={"admin": ["required: a WHMCS username, at most 50 letters, "
-                                        "digits and . _ @ + -"]})
+        raise BadRequest("required: a WHMCS username, at most 50 letters, digits and "
+                         ". _ @ + -", field="admin")
     # the audit names the credential, which the body cannot choose, and the admin the
     # module reports behind it
     actor = f"{admin.strip()} via {token_name(bearer_token())}"
-
-    try:
-        if method == LINK:
-            with bridge().engine.begin() as conn:
-                ctx = _ctx(conn)
-                expires = service.send_link(ctx, service.BridgeEffects(ctx), ticket_id)
-            result: dict[str, Any] = {"outcome": "link_sent", "expires_at": expires}
-        else:
-            proof = build_proof(method, {k: v for k, v in body.items()
-                                         if k not in ("method", "admin")})
-            job = JobContext(settings=bridge().settings, engine=bridge().engine, now=utcnow(),
-                             services=bridge().services)
-            out = service.submit_proof(job, ticket_id, proof, actor=actor, channel="api")
-            result = {"outcome": out.outcome, "reason": out.reason}
-        with _reading() as conn:
-            result["verification"] = status.for_ticket(conn, ticket_id)
-    except ProofInputError as exc:
-        return _error(400, "bad_request", str(exc), errors={exc.field: [exc.message]})
-    except service.NotFound as exc:
-        return _error(404, "not_found", str(exc))
-    except (service.LinkNotAvailable, tokens.KeyNotConfigured) as exc:
-        return _error(409, "conflict", str(exc))
-    except WhmcsError as exc:
-        log.warning("verification check failed on WHMCS: %s", type(exc).__name__)
-        return _error(502, "whmcs_unavailable", "WHMCS could not check the proof; try again")
+    if method == LINK:
+        with bridge().engine.begin() as conn:
+            ctx = _ctx(conn)
+            expires = service.send_link(ctx, service.BridgeEffects(ctx), ticket_id)
+        result: dict[str, Any] = {"outcome": "link_sent", "expires_at": expires}
+    else:
+        proof = build_proof(method, {k: v for k, v in body.items()
+                                     if k not in ("method", "admin")})
+        job = JobContext(settings=bridge().settings, engine=bridge().engine, now=utcnow(),
+                         services=bridge().services)
+        out = service.submit_proof(job, ticket_id, proof, actor=actor, channel="api")
+        result = {"outcome": out.outcome, "reason": out.reason}
+    with _reading() as conn:
+        result["verification"] = status.for_ticket(conn, ticket_id)
     return jsonify(result), 200
 
 
@@ -111,7 +96,7 @@ def show(ticket_id: int) -> Any:
     with _reading() as conn:
         req = store.get_request(conn, ticket_id)
         if req is None:
-            return _error(404, "not_found", f"ticket {ticket_id} has no verification record")
+            raise NotFound(f"ticket {ticket_id} has no verification record")
         attempts = [{"method": a.method, "outcome": a.outcome, "reason": a.reason,
                      "actor": a.actor, "channel": a.channel, "reference": a.reference,
                      "at": a.at.isoformat()} for a in store.attempts_for_ticket(conn, ticket_id)]

@@ -34,6 +34,7 @@ from marshmallow import (
 )
 
 from whmcs_bridge.digits import MAX_ID, as_id
+from whmcs_bridge.errors import BadRequest
 from whmcs_bridge.schema_fastpath import FastPath
 
 #: Keys whose values are never stored (compared lower-cased, at every nesting level).
@@ -480,12 +481,15 @@ _ENVELOPE = Envelope()
 _ENVELOPE_FAST = FastPath(_ENVELOPE, own=(Id,))
 
 
-class EnvelopeError(ValueError):
-    """The envelope or its data is invalid; ``errors`` maps field paths to messages."""
+class EnvelopeError(BadRequest, ValueError):
+    """The envelope or its data is invalid; ``errors`` maps field paths to messages (400)."""
 
     def __init__(self, errors: dict[str, list[str]]) -> None:
         super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
         self.errors = errors
+
+    def public_message(self) -> str:
+        return "the event does not match its schema"
 
 
 def load_envelope(obj: Any) -> dict[str, Any]:

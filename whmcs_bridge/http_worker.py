@@ -42,6 +42,8 @@ from gunicorn.http import errors as http_errors
 from gunicorn.workers.ggevent import GeventWorker
 from werkzeug.exceptions import RequestTimeout
 
+from whmcs_bridge.errors import error_body
+
 #: Discard at most this much of an unread body before closing (8x the default body limit;
 #: WHMCS never sends more than a few hundred KiB), for at most this long.
 DRAIN_MAX_BYTES = 8 * 1024 * 1024
@@ -85,7 +87,7 @@ def classify(exc: BaseException) -> tuple[int, str, str]:
 def error_response(status: int, code: str, message: str,
                    headers: tuple[tuple[str, str], ...] = ()) -> bytes:
     """A complete ``Connection: close`` HTTP/1.1 answer with a JSON body (pure)."""
-    body = json.dumps({"error": code, "message": message}).encode()
+    body = json.dumps(error_body(code, message)).encode()
     extra = "".join(f"{name}: {value}\r\n" for name, value in headers)
     head = (f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\nConnection: close\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n{extra}\r\n")

@@ -20,14 +20,24 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from whmcs_bridge.errors import BadRequest
 from whmcs_bridge.event_schemas import replace_nul
 
 #: Levels of arrays and objects a body may nest (the envelope itself is the first).
 MAX_DEPTH = 32
 
 
-class BodyError(ValueError):
-    """The body is not acceptable JSON; ``str()`` says why (safe to show the caller)."""
+class BodyError(BadRequest, ValueError):
+    """The body is not acceptable JSON; ``str()`` says why (safe to show the caller), and the
+    answer is 400 ``{"message": "body is not valid JSON", "errors": {"body": [<why>]}}``."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.field = "body"
+        self.errors = {"body": [message]}
+
+    def public_message(self) -> str:
+        return "body is not valid JSON"
 
 
 def _reject_constant(name: str) -> None:

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from whmcs_bridge.digits import MAX_ID, as_id
+from whmcs_bridge.errors import BridgeError
 
 ENV_PREFIX = "WHMCS_BRIDGE_"
 CONFIG_ENV = "WHMCS_BRIDGE_CONFIG"
@@ -58,8 +59,11 @@ ENV_IGNORED = {CONFIG_ENV, "WHMCS_BRIDGE_DATA_DIR", SUPERVISOR_ENV, "WHMCS_BRIDG
 LIST_KEYS = {"webhooks.secrets", "api.tokens"}
 
 
-class SettingsError(Exception):
-    """A settings problem, phrased for the admin in one line that names the key."""
+class SettingsError(BridgeError):
+    """A settings problem, phrased for the admin in one line that names the key (CLI exit 2;
+    a request that meets one answers 500 without the detail)."""
+
+    code = "settings_invalid"
 
 
 class Secret:

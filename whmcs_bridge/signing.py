@@ -16,17 +16,24 @@ import hashlib
 import hmac
 import time
 from collections.abc import Iterable, Mapping
+from typing import Any
+
+from whmcs_bridge.errors import Unauthorized
 
 SECRET_PREFIX = "whsec_"
 DEFAULT_TOLERANCE = 300
 
 
-class SignatureError(Exception):
-    """The request is not proven to come from a holder of one of our secrets."""
+class SignatureError(Unauthorized):
+    """The request is not proven to come from a holder of one of our secrets (401)."""
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason  # short machine code, used as a metrics label
+
+    def body(self) -> dict[str, Any]:
+        # the reason is safe to show: it says which check failed, never a secret
+        return {**super().body(), "reason": self.reason}
 
 
 def secret_key(secret: str) -> bytes:

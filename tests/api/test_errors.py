@@ -54,7 +54,7 @@ def test_error_messages_map_to_classes(mocked, client, message, status, cls):
         client.call("GetTicket", ticketid=1)
     err = info.value
     assert isinstance(err, WhmcsError)
-    assert err.action == "GetTicket" and err.http_status == status
+    assert err.action == "GetTicket" and err.whmcs_status == status
     assert message in str(err)
 
 
@@ -114,7 +114,7 @@ def test_transport_errors(mocked, client, exc, cls):
     with pytest.raises(cls) as info:
         client.get_tickets()
     assert isinstance(info.value, TransportError) and info.value.retryable
-    assert info.value.http_status is None
+    assert info.value.whmcs_status is None
 
 
 def test_secrets_never_in_error_texts(mocked, client):
@@ -158,7 +158,7 @@ def test_redirect_is_explained_not_followed(mocked, client):
                headers={"Location": "https://www.whmcs.test/includes/api.php"})
     with pytest.raises(InvalidResponseError) as info:
         client.get_tickets()
-    assert info.value.http_status == 301
+    assert info.value.whmcs_status == 301
     assert "https://www.whmcs.test/includes/api.php" in str(info.value)
     assert len(mocked.calls) == 1
 

@@ -47,7 +47,7 @@ def test_ip_not_allowed_is_403_with_the_ip(locked):
     assert response.json() == {"result": "error", "message": "Invalid IP 127.0.0.1"}
     with pytest.raises(IpNotAllowedError) as info:
         locked.client(retries=0).get_admin_details()
-    assert info.value.ip == "127.0.0.1" and info.value.http_status == 403
+    assert info.value.ip == "127.0.0.1" and info.value.whmcs_status == 403
 
 
 def test_access_key_bypasses_the_allow_list(locked):
@@ -177,7 +177,7 @@ def test_role_permissions(sim):
         reader.add_ticket_reply(1, "x", adminusername="simreader")
     assert info.value.message == 'Invalid Permissions: API action "addticketreply" is not ' \
         "allowed"
-    assert info.value.http_status == 403
+    assert info.value.whmcs_status == 403
 
 
 def test_unknown_action(sim):

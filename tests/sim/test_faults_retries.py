@@ -32,7 +32,7 @@ def test_reads_give_up_after_the_retry_budget(fresh_sim):
     fresh_sim.state.inject_fault("503", count=10, action="GetTicket")
     with pytest.raises(ServerError) as info:
         fast_client(fresh_sim, retries=2).get_ticket(1)
-    assert info.value.http_status == 503 and info.value.retryable
+    assert info.value.whmcs_status == 503 and info.value.retryable
     assert fresh_sim.state.calls["GetTicket"] == 3
 
 
@@ -56,7 +56,7 @@ def test_timeouts_are_transport_errors():
         client = handle.client(retries=3, timeout=1.0, backoff=0.01)
         with pytest.raises(WhmcsTimeoutError) as info:
             client.add_ticket_note(1, "x")
-        assert info.value.retryable and info.value.http_status is None
+        assert info.value.retryable and info.value.whmcs_status is None
         assert handle.state.calls["AddTicketNote"] == 1  # a write: not retried
         handle.state.inject_fault("timeout", count=1, action="GetTicket")
         assert client.get_ticket(1).id == 1  # a read: retried after the timeout
@@ -69,7 +69,7 @@ def test_bad_bodies_with_200(fresh_sim, kind, phrase):
     fresh_sim.state.inject_fault(kind, count=1)
     with pytest.raises(InvalidResponseError, match=phrase) as info:
         fast_client(fresh_sim).get_tickets()
-    assert not info.value.retryable and info.value.http_status == 200
+    assert not info.value.retryable and info.value.whmcs_status == 200
 
 
 def test_php_notice_before_json(fresh_sim):

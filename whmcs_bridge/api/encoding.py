@@ -22,11 +22,12 @@ from decimal import Decimal
 from typing import Any
 
 from whmcs_bridge.digits import is_digits
+from whmcs_bridge.errors import BadRequest
 
 WHMCS_DATETIME = "%Y-%m-%d %H:%M:%S"
 
 
-class PhpFormatError(ValueError):
+class PhpFormatError(BadRequest, ValueError):
     """Input that is not a PHP-serialized value we understand."""
 
 

@@ -1,4 +1,6 @@
-"""The client's error tree: every failure of a WHMCS call is a :class:`WhmcsError`.
+"""The client's error tree: every failure of a WHMCS call is a :class:`WhmcsError`, a
+:class:`~whmcs_bridge.errors.BridgeError` answered ``502 whmcs_unavailable`` when it ends a
+request of the bridge's own HTTP API.
 
 Callers branch on the class (``except NotFoundError``) or on :attr:`WhmcsError.retryable`;
 nothing from ``requests``, ``json`` or ``marshmallow`` escapes a client method. Messages carry
@@ -11,14 +13,20 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from whmcs_bridge.errors import BridgeError
 
-class WhmcsError(Exception):
+
+class WhmcsError(BridgeError):
     """A WHMCS API call did not succeed.
 
-    ``action`` is the API action (``GetTickets``), ``http_status`` the HTTP status when a
-    response arrived (``None`` for transport failures) and ``message`` WHMCS's text (or ours
-    when WHMCS gave none).
+    ``action`` is the API action (``GetTickets``), ``whmcs_status`` the HTTP status of WHMCS's
+    answer when one arrived (``None`` for transport failures) and ``message`` WHMCS's text (or
+    ours when WHMCS gave none). ``http_status`` is, as everywhere in the tree, what the
+    bridge answers its own caller: 502, whatever WHMCS said.
     """
+
+    code = "whmcs_unavailable"
+    http_status = 502
 
     #: Whether trying the same call later may succeed (transport trouble, 429, 5xx).
     retryable: bool = False
@@ -27,18 +35,22 @@ class WhmcsError(Exception):
     #: 30 minutes, so a client that has seen one makes no further call (see ``tripped``).
     auth_failure: bool = False
 
-    def __init__(self, action: str, http_status: int | None, message: str) -> None:
+    def __init__(self, action: str, whmcs_status: int | None, message: str) -> None:
         self.action = action
-        self.http_status = http_status
+        self.whmcs_status = whmcs_status
         self.message = message
         super().__init__(self._render())
 
     def _render(self) -> str:
-        status = f" (HTTP {self.http_status})" if self.http_status is not None else ""
+        status = f" (HTTP {self.whmcs_status})" if self.whmcs_status is not None else ""
         return f"WHMCS {self.action}{status}: {self.message}"
 
+    def public_message(self) -> str:
+        # WHMCS's text may describe its setup (IPs, roles): it stays in the log
+        return f"WHMCS could not complete {self.action}; try again"
+
     def __reduce__(self):  # keep errors picklable for worker queues / multiprocessing
-        return (type(self), (self.action, self.http_status, self.message))
+        return (type(self), (self.action, self.whmcs_status, self.message))
 
 
 class AuthenticationError(WhmcsError):
@@ -77,7 +89,7 @@ class IpNotAllowedError(AuthenticationError):
     configure an API access key instead.
     """
 
-    def __init__(self, action: str, http_status: int | None, message: str) -> None:
+    def __init__(self, action: str, whmcs_status: int | None, message: str) -> None:
         found = re.search(r"Invalid IP\s+(\S+)", message)
         self.ip = found.group(1) if found else None
         self.whmcs_message = message
@@ -88,10 +100,10 @@ class IpNotAllowedError(AuthenticationError):
         else:
             hint = (f"{message}: allow the bridge's IP in WHMCS's API IP Access Restriction, "
                     "or set whmcs.access_key")
-        super().__init__(action, http_status, hint)
+        super().__init__(action, whmcs_status, hint)
 
     def __reduce__(self):
-        return (type(self), (self.action, self.http_status, self.whmcs_message))
+        return (type(self), (self.action, self.whmcs_status, self.whmcs_message))
 
 
 class PermissionDeniedError(WhmcsError):

@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, case, delete, func, select, update
 
+from whmcs_bridge.errors import Conflict
 from whmcs_bridge.store.base import dialect_insert
 from whmcs_bridge.store.tables import (
     DEAD,
@@ -98,7 +99,7 @@ def transaction(bind: Bind) -> Iterator[Connection]:
             yield bind
 
 
-class ReplayRefused(Exception):
+class ReplayRefused(Conflict):
     """An event that cannot be replayed (unknown id, in flight, or of an ignored type)."""
 
 

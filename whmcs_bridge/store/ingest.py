@@ -37,6 +37,7 @@ from marshmallow import fields, validate
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.dialects import postgresql
 
+from whmcs_bridge.errors import Unavailable
 from whmcs_bridge.settings import StrictSchema
 from whmcs_bridge.store.cooperative import Mode, Waiter, current_mode
 from whmcs_bridge.store.tables import IGNORED, PENDING, events
@@ -62,8 +63,13 @@ class IngestSettings(StrictSchema):
                                           validate=validate.Range(min=0.1, max=600))
 
 
-class StoreUnavailable(Exception):
+class StoreUnavailable(Unavailable):
     """The event could not be committed; the receiver answers 503 so WHMCS retries."""
+
+    retry_after = 5
+
+    def public_message(self) -> str:
+        return "the event could not be stored; retry"
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from decimal import Decimal
 from typing import Any
 
 from whmcs_bridge.digits import MAX_ID, as_id
+from whmcs_bridge.errors import BadRequest
 from whmcs_bridge.verification import (
     CARD_LAST4,
     CLIENT_LOGIN,
@@ -44,12 +45,11 @@ REFERENCE_MAX = 200
 _AMOUNT = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,4})?")
 
 
-class ProofInputError(ValueError):
+class ProofInputError(BadRequest, ValueError):
     """A proof's fields are missing or malformed (HTTP 400 / CLI exit 2), naming the field."""
 
     def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(f"{field_name}: {message}")
-        self.field = field_name
+        super().__init__(message, field=field_name)
         self.message = message
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
+from whmcs_bridge import errors
 from whmcs_bridge.context import HandlerContext
 from whmcs_bridge.i18n import customer_language
 from whmcs_bridge.tickets import replies
@@ -91,7 +92,7 @@ class BridgeEffects:
             replies.update_ticket(self.ctx, ticket_id, key=key, rank=CUSTOMER, message=text)
 
 
-class NotFound(LookupError):
+class NotFound(errors.NotFound, LookupError):
     """No such ticket (HTTP 404, CLI exit 1)."""
 
 
@@ -366,8 +367,9 @@ def mark_verified(ctx: Any, effects: Effects, req: Any, client_id: int, *, metho
 
 # --------------------------------------------------------------------------- links
 
-class LinkNotAvailable(RuntimeError):
-    """A link cannot be sent for this ticket (no client, no public URL, already verified)."""
+class LinkNotAvailable(errors.Conflict, RuntimeError):
+    """A link cannot be sent for this ticket (no client, no public URL, already verified):
+    409."""
 
 
 def send_link(ctx: Any, effects: Effects, ticket_id: int) -> str:

@@ -21,14 +21,16 @@ from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
+from whmcs_bridge.errors import BadRequest, Conflict
 from whmcs_bridge.settings import Settings
 from whmcs_bridge.signing import secret_key
 
 LINK_SALT = "whmcs-bridge.verification.link.v1"
 
 
-class KeyNotConfigured(RuntimeError):
-    """``server.secret_key`` is needed for signed links."""
+class KeyNotConfigured(Conflict, RuntimeError):
+    """``server.secret_key`` is needed for signed links. The staff API answers 409: the
+    request is valid, this bridge cannot sign links until an admin sets the key."""
 
 
 def signing_keys(settings: Settings) -> list[str]:
@@ -70,7 +72,7 @@ class LinkClaims:
     nonce: str
 
 
-class LinkError(Exception):
+class LinkError(BadRequest):
     """Why a link cannot approve anything: ``expired`` or ``invalid``. An expired link was
     genuinely ours, so its ``ticket_id`` is known (the page can speak the client's language)."""
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.notify.render import Rendered
 
 
-class DeliveryError(Exception):
+class DeliveryError(BridgeError):
     """A send failed. ``permanent`` failures (a 4xx answer, an address the server refuses for
     good) go straight to the dead letters; others are retried with backoff. The message never
     contains a secret (webhook URLs and bot tokens are credentials)."""
+
+    code = "delivery_failed"
+    http_status = 502  # a channel (the server on its other side) failed
 
     def __init__(self, message: str, *, permanent: bool = False,
                  auth_failure: bool = False) -> None:
