@@ -54,10 +54,10 @@ _COMMITTER_KEY = "whmcs_bridge.ingest"
 
 #: The receiver alone loads events through :class:`~whmcs_bridge.schema_fastpath.FastPath`:
 #: the same dicts and errors as marshmallow's ``Schema.load`` (tests/receiver/
-#: test_schema_fastpath.py), about 30-45 µs less CPU per event (a typical TicketUserReply:
-#: 15-19 µs against 43-66 µs; 166 µs against 201 µs for the whole request in one thread).
-#: Against the bench's 0.33-0.39 ms server CPU per event that keeps bench/ingest.py's ratio
-#: at 0.50-0.53; without it the ratio falls to about 0.47 (README "Ingest benchmark";
+#: test_schema_fastpath.py) for 28-47 µs less CPU per event (a typical TicketUserReply:
+#: 15-19 µs against 43-66 µs; 166 µs against 198-201 µs for the whole request in one thread).
+#: That is about a tenth of the bench's throughput: bench/ingest.py's ratio (0.50-0.53 with
+#: it) would fall to about 0.45-0.49 without it (README "Why the receiver keeps FastPath";
 #: ``--plain-schemas`` measures both in one run). FastPath reads marshmallow's private
 #: ``Schema._hooks``, so it stays fenced here, at the WSGI edge, where the time matters; the
 #: worker, the CLI and the rest use :data:`whmcs_bridge.event_schemas.PLAIN`.
