@@ -63,6 +63,7 @@ _COMMITTER_KEY = "whmcs_bridge.ingest"
 #: worker, the CLI and the rest use :data:`whmcs_bridge.event_schemas.PLAIN`.
 EVENTS = EventLoader(FastPath(ENVELOPE, own=(Id,)),
                      {name: FastPath(schema, own=(Id,)) for name, schema in SCHEMAS.items()})
+
 SOURCE_MAX = 100  # events.source column width
 
 
