@@ -62,7 +62,9 @@ def create_app(runtime: Runtime) -> Flask:
     app = Flask("whmcs_bridge")
     app.url_map.converters["int"] = WhmcsIdConverter
     app.config["MAX_CONTENT_LENGTH"] = settings.webhooks.max_body_bytes
-    app.config["JSON_SORT_KEYS"] = False
+    # JSON answers keep the order they are written in, the contract's (ids first, details
+    # after); Flask's provider sorts keys by default (the JSON_SORT_KEYS config is gone).
+    app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = BridgeState(settings=settings, engine=runtime.engine,
                                             services=runtime.services)
     for blueprint in BLUEPRINTS:

@@ -18,7 +18,6 @@ import hmac
 import logging
 import secrets
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,7 +34,6 @@ from flask import (
 )
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-import whmcs_bridge.dashboard as dashboard_pkg
 from whmcs_bridge.dashboard import charts, i18n, sessions
 from whmcs_bridge.dashboard.data import (
     LEVELS,
@@ -56,8 +54,9 @@ from whmcs_bridge.webhooks.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
-bp = Blueprint("dashboard", __name__,
-               template_folder=str(Path(dashboard_pkg.__file__).parent / "templates"))
+#: the pages are templates/dashboard*.html beside this module (the Flask side); the dashboard
+#: room (whmcs_bridge.dashboard) gives them data and chart geometry, never markup.
+bp = Blueprint("dashboard", __name__, template_folder="templates")
 
 SESSION_COOKIE = "wb_session"
 LANG_COOKIE = "wb_lang"

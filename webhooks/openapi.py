@@ -1,4 +1,5 @@
-"""Serves the OpenAPI document (``GET /openapi.json``), built once per app from the registry."""
+"""Serves the OpenAPI document (``GET /openapi.json``), built once per app from the registry
+in :mod:`.openapi_spec`."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify
 
-from whmcs_bridge.openapi import build_spec
+from whmcs_bridge.webhooks.openapi_spec import build_spec
 
 bp = Blueprint("openapi", __name__)
 

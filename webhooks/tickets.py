@@ -120,7 +120,7 @@ def _load(ticket_id: int) -> dict[str, Any]:
 @bp.get("/api/tickets/<int:ticket_id>")
 @require_token
 def ticket(ticket_id: int) -> Any:
-    # json.dumps keeps the contract's key order (Flask's jsonify sorts keys)
+    # json.dumps: UTF-8 text as is (ensure_ascii=False), in the contract's key order
     return Response(json.dumps(_load(ticket_id), ensure_ascii=False),
                     mimetype="application/json", headers={"Cache-Control": "no-store"})
 

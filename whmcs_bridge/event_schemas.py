@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from marshmallow import (
     EXCLUDE,
@@ -35,7 +35,6 @@ from marshmallow import (
 
 from whmcs_bridge.digits import MAX_ID, as_id
 from whmcs_bridge.errors import BadRequest
-from whmcs_bridge.schema_fastpath import FastPath
 
 #: Keys whose values are never stored (compared lower-cased, at every nesting level).
 #: ``authmodule`` / ``authdata`` are the client's two-factor module and its data (ClientEdit).
@@ -405,28 +404,9 @@ SCHEMAS: dict[str, Schema] = {
 }
 
 
-#: the same, loaded through :class:`~whmcs_bridge.schema_fastpath.FastPath` (same results)
-_FAST: dict[str, FastPath] = {name: FastPath(schema, own=(Id,)) for name, schema in SCHEMAS.items()}
-
-
 def is_handled(hook_type: str) -> bool:
     """True when the bridge validates and processes events of this hook name."""
     return hook_type in SCHEMAS
-
-
-def load_event_data(hook_type: str, data: Any) -> dict[str, Any]:
-    """Validate and coerce one hook's ``$vars``; secrets are dropped.
-
-    Raises :class:`marshmallow.ValidationError` whose ``messages`` are keyed by field name
-    (nested for ``params`` and lists). For a hook that is not handled the data is only
-    required to be an object, and is returned scrubbed.
-    """
-    loader = _FAST.get(hook_type)
-    if not isinstance(data, Mapping):
-        raise ValidationError("Must be an object.", "_schema")
-    if loader is None:
-        return scrub_secrets(data)
-    return loader.load(data)
 
 
 # --- the envelope (design.md "Event envelope") -----------------------------------------
@@ -477,8 +457,7 @@ class Envelope(Schema):
     actor = fields.Nested(Actor, allow_none=True)
 
 
-_ENVELOPE = Envelope()
-_ENVELOPE_FAST = FastPath(_ENVELOPE, own=(Id,))
+ENVELOPE = Envelope()
 
 
 class EnvelopeError(BadRequest, ValueError):
@@ -492,30 +471,78 @@ class EnvelopeError(BadRequest, ValueError):
         return "the event does not match its schema"
 
 
-def load_envelope(obj: Any) -> dict[str, Any]:
-    """Validate a parsed request body; return what the inbox stores as ``payload``.
+class Loads(Protocol):
+    """What loads one input: a marshmallow schema, or a stand-in giving the same results."""
 
-    The result holds ``type``, ``timestamp`` (ISO 8601, UTC assumed when WHMCS sent none),
-    the validated ``data`` and ``actor`` when present. Errors name the field path
-    (``type``, ``timestamp``, ``data.ticketid``, ``actor.type``).
+    def load(self, data: Any) -> Any: ...
+
+
+class EventLoader:
+    """Loads events with one loader for the envelope and one per handled hook.
+
+    :data:`PLAIN` is marshmallow's own ``Schema.load`` throughout (the worker, the CLI, tests);
+    the receiver builds its own on :class:`~whmcs_bridge.schema_fastpath.FastPath`, which gives
+    the same results for less CPU (see :mod:`whmcs_bridge.webhooks.receiver`).
     """
-    if not isinstance(obj, Mapping):
-        raise EnvelopeError({"_schema": ["The body must be a JSON object."]})
-    try:
-        env = _ENVELOPE_FAST.load(obj)
-    except ValidationError as exc:
-        raise EnvelopeError(error_paths(exc.messages)) from None
-    try:
-        data = load_event_data(env["type"], env["data"])
-    except ValidationError as exc:
-        raise EnvelopeError(error_paths(exc.messages, "data")) from None
-    ts = env["timestamp"]
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=UTC)
-    payload: dict[str, Any] = {"type": env["type"], "timestamp": ts.isoformat(), "data": data}
-    if env.get("actor") is not None:
-        payload["actor"] = env["actor"]
-    return payload
+
+    def __init__(self, envelope: Loads, hooks: Mapping[str, Loads]) -> None:
+        self.envelope_loader = envelope
+        self.hooks = hooks
+
+    def data(self, hook_type: str, data: Any) -> dict[str, Any]:
+        """Validate and coerce one hook's ``$vars``; secrets are dropped.
+
+        Raises :class:`marshmallow.ValidationError` whose ``messages`` are keyed by field name
+        (nested for ``params`` and lists). For a hook that is not handled the data is only
+        required to be an object, and is returned scrubbed.
+        """
+        loader = self.hooks.get(hook_type)
+        if not isinstance(data, Mapping):
+            raise ValidationError("Must be an object.", "_schema")
+        if loader is None:
+            return scrub_secrets(data)
+        loaded: dict[str, Any] = loader.load(data)
+        return loaded
+
+    def envelope(self, obj: Any) -> dict[str, Any]:
+        """Validate a parsed request body; return what the inbox stores as ``payload``.
+
+        The result holds ``type``, ``timestamp`` (ISO 8601, UTC assumed when WHMCS sent none),
+        the validated ``data`` and ``actor`` when present. Errors name the field path
+        (``type``, ``timestamp``, ``data.ticketid``, ``actor.type``).
+        """
+        if not isinstance(obj, Mapping):
+            raise EnvelopeError({"_schema": ["The body must be a JSON object."]})
+        try:
+            env = self.envelope_loader.load(obj)
+        except ValidationError as exc:
+            raise EnvelopeError(error_paths(exc.messages)) from None
+        try:
+            data = self.data(env["type"], env["data"])
+        except ValidationError as exc:
+            raise EnvelopeError(error_paths(exc.messages, "data")) from None
+        ts = env["timestamp"]
+        if ts.tzinfo is None:
+            ts = ts.replace(tzinfo=UTC)
+        payload: dict[str, Any] = {"type": env["type"], "timestamp": ts.isoformat(),
+                                   "data": data}
+        if env.get("actor") is not None:
+            payload["actor"] = env["actor"]
+        return payload
+
+
+#: marshmallow's ``Schema.load`` for the envelope and every hook
+PLAIN = EventLoader(ENVELOPE, SCHEMAS)
+
+
+def load_event_data(hook_type: str, data: Any) -> dict[str, Any]:
+    """One hook's ``$vars``, validated and scrubbed (:meth:`EventLoader.data`)."""
+    return PLAIN.data(hook_type, data)
+
+
+def load_envelope(obj: Any) -> dict[str, Any]:
+    """A parsed request body as the inbox stores it (:meth:`EventLoader.envelope`)."""
+    return PLAIN.envelope(obj)
 
 
 def error_paths(messages: Any, prefix: str = "") -> dict[str, list[str]]:

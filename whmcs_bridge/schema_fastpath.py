@@ -1,8 +1,11 @@
 """marshmallow's answer for the common case, without most of marshmallow's per-field machinery.
 
-The receiver loads every event twice through marshmallow (the envelope, then the hook's
-``$vars``): 33 µs of the roughly 100 µs its own code took per event in one thread. Nearly every
-event is a flat dict whose values already have the right types, and for those
+Used by the receiver only (``whmcs_bridge.webhooks.receiver.EVENTS``; a test keeps it so): it
+loads every event twice through marshmallow (the envelope, then the hook's ``$vars``), and
+without this plan bench/ingest.py's ratio to a bare endpoint falls below its 0.5 target (the
+figures are in the receiver and the README). Everything else loads with ``Schema.load``.
+
+Nearly every event is a flat dict whose values already have the right types, and for those
 :meth:`FastPath.load` builds the same dict as ``schema.load`` from a plan compiled once from
 the schema's own fields: plain strings and raw values are taken as they are, our
 :class:`~whmcs_bridge.event_schemas.Id` runs its own conversion, and every other field (dates,

@@ -20,7 +20,7 @@ from tests.conftest import make_settings
 from whmcs_bridge import errors
 from whmcs_bridge.api import errors as api_errors
 from whmcs_bridge.errors import BridgeError
-from whmcs_bridge.webhooks import create_app
+from whmcs_bridge.runtime import build_app
 
 #: Exceptions deliberately outside the tree, with the reason.
 OUTSIDE = {
@@ -127,7 +127,7 @@ class _Teapot(errors.BridgeError):
 
 @pytest.fixture
 def app(sqlite_url: str) -> Flask:
-    app = create_app(make_settings(sqlite_url))
+    app = build_app(make_settings(sqlite_url))
     raised: dict[str, Any] = {}
 
     @app.get("/_test/raise")

@@ -41,3 +41,14 @@ def test_hooks_and_webhooks_install_under_the_package(wheel_names: set[str]) -> 
         installed = {n.rsplit("/", 1)[1] for n in wheel_names
                      if n.startswith(f"whmcs_bridge/{folder}/") and n.endswith(".py")}
         assert modules and installed == modules, folder
+
+
+@pytest.mark.slow
+def test_the_flask_side_templates_install_with_it(wheel_names: set[str]) -> None:
+    """The pages the blueprints render (dashboard, verification link) are files under
+    webhooks/templates, shipped as package data (setup.cfg ``*.html``)."""
+    templates = {p.name for p in (ROOT / "webhooks" / "templates").glob("*.html")}
+    installed = {n.rsplit("/", 1)[1] for n in wheel_names
+                 if n.startswith("whmcs_bridge/webhooks/templates/")}
+    assert {"dashboard.html", "verification_link.html"} <= templates
+    assert installed == templates

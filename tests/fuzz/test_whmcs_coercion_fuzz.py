@@ -7,6 +7,7 @@ Bounded: 300 examples per property, no deadline.
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC
 from typing import Any
@@ -123,7 +124,7 @@ class _Canned(requests.adapters.BaseAdapter):
     def send(self, request: Any, **kwargs: Any) -> requests.Response:
         resp = requests.Response()
         resp.status_code = self.status
-        resp._content = self.body
+        resp.raw = io.BytesIO(self.body)  # the public file-like body requests reads from
         resp.headers["Content-Type"] = self.content_type
         resp.url = request.url
         resp.request = request

@@ -8,14 +8,14 @@ import pytest
 from openapi_spec_validator import validate
 
 from tests.conftest import make_settings
-from whmcs_bridge.openapi import (
+from whmcs_bridge.runtime import build_app
+from whmcs_bridge.webhooks.openapi_spec import (
     Op,
     app_routes,
     build_spec,
     documented_routes,
     openapi_path,
 )
-from whmcs_bridge.runtime import build_app
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def test_rule_conversion_types_path_parameters() -> None:
 
 def test_route_checks_catch_drift_both_ways() -> None:
     """The comparison really fails: a registry without /healthz, or with a ghost route."""
-    from whmcs_bridge.openapi import OPERATIONS
+    from whmcs_bridge.webhooks.openapi_spec import OPERATIONS
 
     ghost = {**OPERATIONS, "/ghost": {"get": Op("ghost", "meta", {200: ("x", None, "text/plain")})}}
     assert ("/ghost", "GET") in documented_routes(ghost) - documented_routes()

@@ -10,17 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from marshmallow import Schema, ValidationError, fields
 
-from whmcs_bridge.event_schemas import (
-    _ENVELOPE,
-    _ENVELOPE_FAST,
-    _FAST,
-    ACTOR_TYPES,
-    SCHEMAS,
-    SECRET_KEYS,
-    Id,
-    load_envelope,
-)
+from whmcs_bridge.event_schemas import ACTOR_TYPES, ENVELOPE, SCHEMAS, SECRET_KEYS, Id
 from whmcs_bridge.schema_fastpath import FastPath
+from whmcs_bridge.webhooks.receiver import EVENTS
+
+_ENVELOPE_FAST, _FAST = EVENTS.envelope_loader, EVENTS.hooks
 
 SCALARS = st.one_of(
     st.none(), st.booleans(), st.integers(-5, 10**12), st.floats(allow_nan=False),
@@ -88,7 +82,7 @@ ACTORS = st.one_of(st.none(), st.text(max_size=3), st.dictionaries(
     st.one_of(SCALARS, TIMESTAMPS, ACTORS, st.dictionaries(st.text(max_size=3), SCALARS)),
     max_size=5))
 def test_envelope_loads_the_same(envelope: dict[str, Any]) -> None:
-    assert outcome(_ENVELOPE_FAST.load, envelope) == outcome(_ENVELOPE.load, envelope)
+    assert outcome(_ENVELOPE_FAST.load, envelope) == outcome(ENVELOPE.load, envelope)
 
 
 def test_a_typical_event_takes_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -96,7 +90,7 @@ def test_a_typical_event_takes_the_fast_path(monkeypatch: pytest.MonkeyPatch) ->
     for fast in (_ENVELOPE_FAST, _FAST["TicketUserReply"]):
         monkeypatch.setattr(fast.schema, "load",
                             lambda *a, **k: calls.append("schema.load") or {})
-    payload = load_envelope({
+    payload = EVENTS.envelope({
         "type": "TicketUserReply", "timestamp": "2026-11-25T10:00:00+07:00",
         "data": {"ticketid": "7", "userid": 3, "message": "hi", "password": "x", "new": 1},
         "actor": {"type": "client", "client_id": "3"}})
@@ -125,3 +119,26 @@ def test_a_schema_with_a_validator_or_default_is_not_planned() -> None:
     assert FastPath(Plain(), own=(Id,)).planned
     assert FastPath(Plain(), own=(Id,)).load({"a": "s", "b": "4"}) == {"a": "s", "b": 4}
     assert not FastPath(Strict(), own=(Id,)).planned
+
+
+def test_the_fast_path_is_fenced_at_the_wsgi_edge() -> None:
+    """Only the receiver loads through FastPath (it reads marshmallow's private ``_hooks``);
+    the worker, the CLI and every other module get marshmallow's own ``Schema.load``."""
+    import ast
+    from pathlib import Path
+
+    import whmcs_bridge
+
+    root = Path(whmcs_bridge.__file__).resolve().parent.parent
+    importers = set()
+    for folder in ("whmcs_bridge", "webhooks", "hooks"):
+        for path in (root / folder).rglob("*.py"):
+            if path.is_relative_to(root / "whmcs_bridge" / "webhooks") or path.is_relative_to(
+                    root / "whmcs_bridge" / "hooks"):
+                continue  # the symlinks to the top-level folders: seen there
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = ([node.module] if isinstance(node, ast.ImportFrom) else
+                         [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+                if any(n and n.endswith("schema_fastpath") for n in names):
+                    importers.add(path.relative_to(root).as_posix())
+    assert importers == {"webhooks/receiver.py"}

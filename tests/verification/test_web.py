@@ -15,6 +15,7 @@ from whmcs_bridge.runtime import build_app
 from whmcs_bridge.store import make_engine
 from whmcs_bridge.store.base import utcnow
 from whmcs_bridge.verification import service, status, store, tokens
+from whmcs_bridge.webhooks.openapi_spec import VerificationRecordSchema
 from whmcs_bridge.webhooks.throttle import Throttle
 from whmcs_bridge.webhooks.verification import LINK_BURST
 
@@ -151,6 +152,15 @@ def test_staff_api_proofs(web, sim_client) -> None:
     assert card.card_last_four not in str(shown)
     link = client.post(url, headers=AUTH, json={"method": "link", "admin": "alice"})
     assert link.status_code == 409  # already verified: no link to send
+
+
+def test_verification_record_keys_come_in_the_documented_order(web) -> None:
+    """JSON answers keep the order they are written in (``app.json.sort_keys = False``),
+    which for the record is the documented schema's: ids first, the audit last."""
+    client, _engine, _, ticket, _ = web
+    body = client.get(f"/api/tickets/{ticket.id}/verification", headers=AUTH).get_json()
+    assert list(body) == list(VerificationRecordSchema().fields)
+    assert list(body)[:2] == ["ticket_id", "tid"] and list(body)[-1] == "attempts"
 
 
 def test_staff_api_nul_in_text_is_not_a_500(web) -> None:
