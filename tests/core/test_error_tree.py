@@ -26,8 +26,8 @@ from whmcs_bridge.runtime import build_app
 OUTSIDE = {
     # click's way to end a command with exit status 1 / 78: the CLI raises it *from* a
     # BridgeError it caught, and click prints it; it never means anything to a caller
-    "whmcs_bridge.cli.Failed": "click exit signal",
-    "whmcs_bridge.cli.WhmcsRefused": "click exit signal",
+    "whmcs_bridge.cli.base.Failed": "click exit signal",
+    "whmcs_bridge.cli.base.WhmcsRefused": "click exit signal",
     # private control flow inside the fast path (caught two lines up, never escapes)
     "whmcs_bridge.schema_fastpath._Unsure": "private signal",
 }
