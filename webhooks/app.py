@@ -63,7 +63,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                **extras: Any) -> Flask:
     settings = settings or load_settings()
     engine = engine or make_engine(settings.database_url,
-                                   pool_size=settings.database.pool_size)
+                                   pool_size=settings.database.pool_size,
+                                   echo=settings.database.echo)
     app = Flask("whmcs_bridge")
     app.url_map.converters["int"] = WhmcsIdConverter
     app.config["MAX_CONTENT_LENGTH"] = settings.webhooks.max_body_bytes

@@ -36,6 +36,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -68,12 +69,21 @@ HEARTBEAT_SECONDS = 60.0
 JOB_RECHECK_SECONDS = 10.0
 
 
+@dataclass(frozen=True, slots=True)
+class HandlerConfig:
+    """``[handlers]``: extra handler modules."""
+
+    modules: list[str]
+
+
 class HandlerSettings(StrictSchema):
     """``[handlers]``: extra handler modules to load, besides the built-ins and entry points.
 
     For a company's own handlers that are not packaged with an entry point (and for tests):
     each entry is an importable module name whose ``@on``/``@periodic`` functions register.
     """
+
+    config = HandlerConfig
 
     modules = fields.List(fields.String(), load_default=list)
 

@@ -168,19 +168,19 @@ class WhmcsClient:
     def from_settings(cls, settings: Any, **overrides: Any) -> WhmcsClient:
         """Build from validated settings (``[whmcs]`` section; zone from ``settings.whmcs_tz``)."""
         whmcs = settings.whmcs
-        if not whmcs.get("url"):
+        if not whmcs.url:
             raise ValueError("whmcs.url is not set (WHMCS_BRIDGE_WHMCS_URL)")
-        if not whmcs.get("identifier") or not whmcs.get("secret"):
+        if not whmcs.identifier or not whmcs.secret:
             raise ValueError("whmcs.identifier and whmcs.secret are not set "
                              "(WHMCS_BRIDGE_WHMCS_IDENTIFIER / WHMCS_BRIDGE_WHMCS_SECRET)")
         kwargs: dict[str, Any] = {
-            "access_key": whmcs.get("access_key"),
-            "timeout": whmcs.get("timeout", 10.0),
-            "verify_tls": whmcs.get("verify_tls", True),
+            "access_key": whmcs.access_key,
+            "timeout": whmcs.timeout,
+            "verify_tls": whmcs.verify_tls,
             "timezone": settings.whmcs_tz,
         }
         kwargs.update(overrides)
-        return cls(whmcs["url"], whmcs["identifier"], whmcs["secret"], **kwargs)
+        return cls(whmcs.url, whmcs.identifier, whmcs.secret, **kwargs)
 
     def __repr__(self) -> str:
         return f"WhmcsClient(url={self.url!r}, identifier='********')"

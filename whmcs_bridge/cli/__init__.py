@@ -91,7 +91,8 @@ class CliState:
             from whmcs_bridge.store import make_engine
 
             self._engine = make_engine(self.settings.database_url,
-                                       pool_size=self.settings.database.pool_size)
+                                       pool_size=self.settings.database.pool_size,
+                                       echo=self.settings.database.echo)
         return self._engine
 
 

@@ -110,14 +110,14 @@ class Deliverer:
         )
         with self.engine.begin() as conn:
             q = select(d.c.id).where(due).order_by(d.c.next_attempt_at, d.c.id).limit(
-                self.cfg["batch_size"])
+                self.cfg.batch_size)
             if conn.dialect.name == "postgresql":
                 q = q.with_for_update(skip_locked=True)
             ids = [r[0] for r in conn.execute(q)]
             if not ids:
                 return []
             conn.execute(update(d).where(d.c.id.in_(ids)).values(
-                status=SENDING, lease_until=now + timedelta(seconds=self.cfg["lease_seconds"])))
+                status=SENDING, lease_until=now + timedelta(seconds=self.cfg.lease_seconds)))
             rows = conn.execute(
                 select(d, notifications.c.payload)
                 .join(notifications, notifications.c.id == d.c.notification_id)
@@ -130,7 +130,7 @@ class Deliverer:
         """Chat rows of one kind and destination leave together (unless coalescing is off)."""
         units: dict[tuple, Unit] = {}
         for row in rows:
-            coalesce = (self.cfg["coalesce_seconds"] > 0 and row["channel"] in CHAT_CHANNELS
+            coalesce = (self.cfg.coalesce_seconds > 0 and row["channel"] in CHAT_CHANNELS
                         and KINDS[row["notification"]].coalesce)
             key = ((row["channel"], row["recipient"], row["notification"]) if coalesce
                    else ("row", row["id"]))
@@ -167,12 +167,12 @@ class Deliverer:
             for unit in units:
                 if unit.channel in CHAT_CHANNELS and KINDS[unit.notification].coalesce:
                     until = policy.hold_until(self._last_sent(conn, unit), now,
-                                              self.cfg["coalesce_seconds"])
+                                              self.cfg.coalesce_seconds)
                     if until is not None:
                         self._release(conn, unit, until)
                         report.held += len(unit.rows)
                         continue
-                limit = self.cfg["rate_limits"].get(unit.channel)
+                limit = self.cfg.rate_limits.get(unit.channel)
                 if unit.channel not in budgets:
                     sent, oldest = self._sent_last_minute(conn, unit.channel, now)
                     budgets[unit.channel] = (policy.rate_budget(limit, sent), oldest)
@@ -192,22 +192,22 @@ class Deliverer:
 
     def _language(self, unit: Unit) -> str:
         lang = unit.leader["language"]
-        return lang if lang in LANGUAGES else self.cfg["default_language"]
+        return lang if lang in LANGUAGES else self.cfg.default_language
 
     def _tz(self, unit: Unit) -> str:
         if unit.channel == "smtp":
             member = staff_member(self.cfg, unit.recipient)
-            if member and member["timezone"]:
-                return member["timezone"]
+            if member and member.timezone:
+                return member.timezone
         return self.settings.timezone
 
     def _variables(self, unit: Unit, payload: dict[str, Any], language: str, *,
                    audience: str = "staff", name: str = "") -> dict[str, Any]:
         if not name and unit.channel == "smtp":
             member = staff_member(self.cfg, unit.recipient)
-            name = member["name"] if member else ""
+            name = member.name if member else ""
         return render.context(payload, language=language, tz=self._tz(unit), audience=audience,
-                              ticket_url=admin_ticket_url(self.settings.whmcs.get("admin_url"),
+                              ticket_url=admin_ticket_url(self.settings.whmcs.admin_url,
                                                          payload.get("ticket_id")),
                               recipient_name=name)
 
@@ -225,7 +225,7 @@ class Deliverer:
             notification=unit.notification, rendered=rendered, recipient=unit.recipient,
             msg_id=f"notify-{unit.leader['id']}", payloads=payloads,
             ticket_id=_int(first.get("ticket_id")), client_id=_int(first.get("client_id")),
-            ticket_url=admin_ticket_url(self.settings.whmcs.get("admin_url"),
+            ticket_url=admin_ticket_url(self.settings.whmcs.admin_url,
                                         first.get("ticket_id")))
 
     def send(self, unit: Unit) -> None:
@@ -239,7 +239,7 @@ class Deliverer:
         payload = unit.leader["payload"]
         try:
             customer = recipients.resolve(self.whmcs(), unit.recipient,
-                                          default_language=self.cfg["default_language"])
+                                          default_language=self.cfg.default_language)
         except DeliveryError:
             raise
         except Exception as exc:  # the API client's errors: retry unless it says otherwise
@@ -263,9 +263,9 @@ class Deliverer:
                 report.messages += 1
                 return
             attempts = max(r["attempts"] for r in unit.rows) + 1
-            dead = error.permanent or attempts >= self.cfg["max_attempts"]
-            delay = backoff_seconds(attempts, base=self.cfg["backoff_base_seconds"],
-                                    cap=self.cfg["backoff_max_seconds"], rng=self.rng)
+            dead = error.permanent or attempts >= self.cfg.max_attempts
+            delay = backoff_seconds(attempts, base=self.cfg.backoff_base_seconds,
+                                    cap=self.cfg.backoff_max_seconds, rng=self.rng)
             conn.execute(update(d).where(d.c.id.in_(ids)).values(
                 status=DEAD if dead else FAILED, attempts=d.c.attempts + 1,
                 last_error=str(error)[:2000], lease_until=None,
@@ -285,7 +285,7 @@ class Deliverer:
             return 0
         self._purged_at = now
         with self.engine.begin() as conn:
-            return outbox.purge(conn, before=now - timedelta(days=self.cfg["retention_days"]))
+            return outbox.purge(conn, before=now - timedelta(days=self.cfg.retention_days))
 
     @staticmethod
     def _scrub(conn: Any, unit: Unit) -> None:

@@ -22,7 +22,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -255,7 +255,7 @@ def backlog_ids(conn: Connection) -> list[int]:
 
 
 def backlog_list_url(settings: Any) -> str | None:
-    base = settings.server.get("public_url")
+    base = settings.server.public_url
     return f"{base.rstrip('/')}/dashboard#breaches" if base else None
 
 
@@ -327,7 +327,9 @@ SCHEDULE = "sweep"
 
 def policy_digest(settings: Any) -> str:
     """Fingerprint of the settings the stored next-transition times depend on."""
-    blob = json.dumps([settings.sla, settings.escalation], sort_keys=True, default=str)
+    # asdict: the same JSON the sections gave while they were dicts (stored digests hold)
+    blob = json.dumps([asdict(settings.sla), asdict(settings.escalation)], sort_keys=True,
+                      default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

@@ -51,7 +51,7 @@ def recorded(conn: Connection) -> GoLive | None:
 
 def setting(settings: Any) -> datetime | None:
     """``escalation.go_live_at`` as an aware time (a naive value is in ``timezone``)."""
-    value = settings.escalation.get("go_live_at")
+    value = settings.escalation.go_live_at
     if value is None:
         return None
     return value if value.tzinfo else value.replace(tzinfo=settings.tz)

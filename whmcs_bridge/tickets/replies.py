@@ -26,7 +26,7 @@ def post_bridge_reply(ctx: Any, ticket_id: int, message: str, *, status: str | N
     if not store.record_bridge_post(ctx.conn, ticket_id, "reply", message, at=ctx.now,
                                     dedupe_key=dedupe_key):
         return False
-    params = {"message": message, "adminusername": ctx.settings.whmcs.get("admin_username"),
+    params = {"message": message, "adminusername": ctx.settings.whmcs.admin_username,
               "status": status}
     outbox.enqueue(ctx.conn, action=REPLY, ticket_id=ticket_id, params=params,
                    key=f"reply:{dedupe_key or uuid.uuid4().hex}", now=ctx.now,

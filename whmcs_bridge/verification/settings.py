@@ -12,11 +12,13 @@ someone to do it) does. An admin can replace any list in the TOML file.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from whmcs_bridge.settings import ID_KEY, SecretField, StrictSchema
+from whmcs_bridge.settings import ID_KEY, Secret, SecretField, StrictSchema
 from whmcs_bridge.verification import CHANGE_KINDS
 
 _DO = (r"(nang cap|ha cap|doi|thay doi|cap nhat|chinh sua|sua|chuyen|cai|cai dat|them|tang"
@@ -123,8 +125,39 @@ _KIND = fields.String(validate=validate.OneOf(CHANGE_KINDS))
 YEAR_HOURS = 365 * 24
 
 
+@dataclass(frozen=True, slots=True)
+class VerificationConfig:
+    """``[verification]``: every knob of ownership verification."""
+
+    enabled: bool
+    #: change kind -> patterns
+    patterns: Mapping[str, list[str]]
+    exclude: list[str]
+    intent: list[str]
+    #: department id (a string: a TOML key) -> change kind
+    departments: Mapping[str, str]
+    #: custom field id (a string) -> change kind
+    custom_fields: Mapping[str, str]
+    channels_requiring_proof: list[str]
+    lockout_failures: int
+    lockout_window_hours: float
+    link_ttl_minutes: int
+    auto_send_link: bool
+    refusal_timeout_hours: float
+    verified_ttl_hours: float
+    awaiting_status: str
+    refused_status: str
+    verified_status: str
+    redact_in_whmcs: bool
+    default_language: str
+    company_name: str | None
+    old_secret_keys: list[Secret]
+
+
 class VerificationSettings(StrictSchema):
     """Every knob of ownership verification; defaults follow the published policy."""
+
+    config = VerificationConfig
 
     enabled = fields.Boolean(load_default=True)
     patterns = fields.Dict(keys=_KIND, values=fields.List(_PATTERN),
