@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, request
@@ -108,7 +108,7 @@ _env = Environment(autoescape=select_autoescape(default=True, default_for_string
 _panel = _env.from_string(PANEL)
 
 
-def _bad(field: str, message: str) -> None:
+def _bad(field: str, message: str) -> NoReturn:
     exc = BadRequest(description=f"{field}: {message}")
     exc.errors = {field: [message]}  # type: ignore[attr-defined]
     raise exc

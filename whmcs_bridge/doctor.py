@@ -196,7 +196,7 @@ def check_piping(engine: Engine, now: datetime | None = None, zone: ZoneInfo = _
     details: dict[str, Any] = {"email_tickets_30d": mailed,
                                "last_piping_event": last_piping.isoformat()
                                if last_piping else None}
-    if isinstance(forwarded, list):
+    if report is not None and isinstance(forwarded, list):
         details.update(reported_at=report.received_at.isoformat(), forwarded=forwarded)
         if "TicketPiping" not in forwarded:
             return Check("piping", FAIL, "the addon module does not forward TicketPiping "
@@ -336,10 +336,11 @@ def check_go_live(settings: Settings, engine: Engine) -> Check:
 def check_notification_routes(settings: Settings) -> Check:
     """Every staff notification kind has somewhere to go."""
     from whmcs_bridge.notify import routing
+    from whmcs_bridge.notify.settings import configured_channels
 
     whmcs = routing.whmcs_configured(settings)
     missing = routing.unrouted(settings.notifications, whmcs=whmcs)
-    channels = routing.configured_channels(settings.notifications)
+    channels = configured_channels(settings.notifications)
     via = ", ".join(channels) or ("WHMCS admin mail (SendAdminEmail)" if whmcs else "nothing")
     if missing:
         which = (f"none of the {len(missing)} staff notification kinds goes anywhere"

@@ -108,7 +108,9 @@ class SecretField(fields.String):
         super().__init__(*args, **kwargs)
         self.min_length = min_length
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Secret:
+    # returns a Secret where String returns str: the point of this field
+    def _deserialize(  # type: ignore[override]
+            self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Secret:
         raw = super()._deserialize(value, attr, data, **kwargs)
         if len(raw) < self.min_length:
             raise ValidationError(f"must be at least {self.min_length} characters long")

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, tzinfo
 from http.cookiejar import DefaultCookiePolicy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import requests
@@ -49,6 +49,9 @@ from whmcs_bridge.api.models import (
     User,
 )
 from whmcs_bridge.api.pagination import iterate_pages
+
+if TYPE_CHECKING:
+    from whmcs_bridge.settings import Settings
 
 log = logging.getLogger("whmcs_bridge.api")
 
@@ -165,7 +168,7 @@ class WhmcsClient:
         return session
 
     @classmethod
-    def from_settings(cls, settings: Any, **overrides: Any) -> WhmcsClient:
+    def from_settings(cls, settings: Settings, **overrides: Any) -> WhmcsClient:
         """Build from validated settings (``[whmcs]`` section; zone from ``settings.whmcs_tz``)."""
         whmcs = settings.whmcs
         if not whmcs.url:
@@ -319,9 +322,10 @@ class WhmcsClient:
         payload = _decode_json(body)
         if not isinstance(payload, dict):
             kind = _describe_body(body, response.headers.get("Content-Type", ""))
-            cls = errors.ServerError if status == 429 or status >= 500 else \
-                errors.InvalidResponseError
-            raise cls(action, status, errors.scrub_secrets(kind, self._secrets()))
+            refused: type[errors.WhmcsError] = (
+                errors.ServerError if status == 429 or status >= 500
+                else errors.InvalidResponseError)
+            raise refused(action, status, errors.scrub_secrets(kind, self._secrets()))
         result = str(payload.get("result", "")).lower()
         if result == "success" and 200 <= status < 300:
             if payload.get("warning"):

@@ -25,7 +25,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, and_, func, or_, select, update
 
@@ -46,6 +46,9 @@ from whmcs_bridge.notify.tables import (
     notifications,
 )
 from whmcs_bridge.retry import backoff_seconds
+
+if TYPE_CHECKING:
+    from whmcs_bridge.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +86,7 @@ class Unit:
 class Deliverer:
     """One process's delivery loop. ``whmcs`` is the API client or a callable returning it."""
 
-    def __init__(self, engine: Engine, settings: Any, *, whmcs: Any = None,
+    def __init__(self, engine: Engine, settings: Settings, *, whmcs: Any = None,
                  channels: Mapping[str, Any] | None = None,
                  rng: random.Random | None = None) -> None:
         self.engine = engine
@@ -321,7 +324,7 @@ class Deliverer:
                 # WHMCS refused the credential: hand this and the rest back untouched and
                 # stop; the worker stops on it too, and they go out once it is fixed.
                 self.release([r for u in units[index:] for r in u.rows], now)
-                raise error  # type: ignore[misc]
+                raise error
             self.record(unit, now, error, report)
         return report
 
@@ -343,7 +346,7 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def deliver_due(engine: Engine, settings: Any, *, now: datetime, whmcs: Any = None,
+def deliver_due(engine: Engine, settings: Settings, *, now: datetime, whmcs: Any = None,
                 channels: Mapping[str, Any] | None = None,
                 rng: random.Random | None = None) -> Report:
     """One delivery pass (what the periodic job runs)."""

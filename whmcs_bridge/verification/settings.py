@@ -162,7 +162,10 @@ class VerificationSettings(StrictSchema):
     enabled = fields.Boolean(load_default=True)
     patterns = fields.Dict(keys=_KIND, values=fields.List(_PATTERN),
                            load_default=lambda: {k: list(v) for k, v in DEFAULT_PATTERNS.items()})
-    exclude = fields.List(_PATTERN, load_default=lambda: list(DEFAULT_EXCLUDE))
+    # a field named like Schema.exclude (the fields left out of a load): marshmallow reads
+    # declared fields from the class, and the instance attribute is set in __init__
+    exclude = fields.List(  # type: ignore[assignment]
+        _PATTERN, load_default=lambda: list(DEFAULT_EXCLUDE))
     intent = fields.List(_PATTERN, load_default=lambda: list(DEFAULT_INTENT))
     #: WHMCS department id -> change kind implied by opening a ticket there.
     departments = fields.Dict(keys=ID_KEY, values=_KIND, load_default=dict)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from whmcs_bridge.notify.channels.base import Outgoing
+from whmcs_bridge.notify.channels.base import Outgoing, required
 from whmcs_bridge.notify.channels.http import post
 
 if TYPE_CHECKING:
@@ -30,4 +30,5 @@ class SlackChannel:
         self.cfg, self.session = cfg, session
 
     def send(self, message: Outgoing) -> None:
-        post(self.session, self.cfg.url.reveal(), channel=self.name, json=payload(message))
+        url = required(self.cfg.url, "notifications.slack.url")
+        post(self.session, url.reveal(), channel=self.name, json=payload(message))

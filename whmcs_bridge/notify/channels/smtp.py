@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from typing import TYPE_CHECKING
 
-from whmcs_bridge.notify.channels.base import DeliveryError, Outgoing
+from whmcs_bridge.notify.channels.base import DeliveryError, Outgoing, required
 
 if TYPE_CHECKING:
     from whmcs_bridge.notify.settings import SmtpConfig
@@ -48,11 +48,12 @@ class SmtpChannel:
     def _connect(self) -> smtplib.SMTP:
         cfg = self.cfg
         context = ssl.create_default_context(cafile=cfg.ca_file)
+        host = required(cfg.host, "notifications.smtp.host")
         if cfg.ssl:
-            client: smtplib.SMTP = smtplib.SMTP_SSL(cfg.host, cfg.port,
+            client: smtplib.SMTP = smtplib.SMTP_SSL(host, cfg.port,
                                                    timeout=cfg.timeout, context=context)
         else:
-            client = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
+            client = smtplib.SMTP(host, cfg.port, timeout=cfg.timeout)
         try:
             client.ehlo()
             if cfg.starttls:

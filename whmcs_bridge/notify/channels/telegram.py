@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from whmcs_bridge.notify.channels.base import Outgoing
+from whmcs_bridge.notify.channels.base import Outgoing, required
 from whmcs_bridge.notify.channels.http import post
 
 if TYPE_CHECKING:
@@ -29,6 +29,8 @@ class TelegramChannel:
 
     def send(self, message: Outgoing) -> None:
         base = self.cfg.api_url.rstrip("/")
+        token = required(self.cfg.bot_token, "notifications.telegram.bot_token")
+        chat_id = required(self.cfg.chat_id, "notifications.telegram.chat_id")
         # the token is part of the path: http.post never puts the URL in an error message
-        url = f"{base}/bot{self.cfg.bot_token.reveal()}/sendMessage"
-        post(self.session, url, channel=self.name, json=payload(self.cfg.chat_id, message))
+        url = f"{base}/bot{token.reveal()}/sendMessage"
+        post(self.session, url, channel=self.name, json=payload(chat_id, message))

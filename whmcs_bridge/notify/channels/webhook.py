@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import requests
 
-from whmcs_bridge.notify.channels.base import Outgoing
+from whmcs_bridge.notify.channels.base import Outgoing, required
 from whmcs_bridge.notify.channels.http import post
 from whmcs_bridge.signing import signed_headers
 
@@ -43,6 +43,8 @@ class WebhookChannel:
 
     def send(self, message: Outgoing) -> None:
         data = body(message)
-        headers = signed_headers(self.cfg.secret.reveal(), message.msg_id, data)
+        secret = required(self.cfg.secret, "notifications.webhook.secret")
+        url = required(self.cfg.url, "notifications.webhook.url")
+        headers = signed_headers(secret.reveal(), message.msg_id, data)
         headers["Content-Type"] = "application/json"
-        post(self.session, self.cfg.url, channel=self.name, data=data, headers=headers)
+        post(self.session, url, channel=self.name, data=data, headers=headers)
