@@ -14,12 +14,17 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from whmcs_bridge.digits import MAX_ID
 from whmcs_bridge.settings import SettingsError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from whmcs_bridge.settings import Settings
 
 COMMAND_MODULES: list[str] = [
     "whmcs_bridge.cli.core",
@@ -71,11 +76,11 @@ class CliState:
 
     def __init__(self, config_path: str | None) -> None:
         self.config_path = config_path
-        self._settings: Any = None
-        self._engine: Any = None
+        self._settings: Settings | None = None
+        self._engine: Engine | None = None
 
     @property
-    def settings(self) -> Any:
+    def settings(self) -> Settings:
         if self._settings is None:
             from whmcs_bridge.settings import load_settings
 
@@ -86,7 +91,7 @@ class CliState:
         return self._settings
 
     @property
-    def engine(self) -> Any:
+    def engine(self) -> Engine:
         if self._engine is None:
             from whmcs_bridge.store import make_engine
 

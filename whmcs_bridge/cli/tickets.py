@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -15,8 +15,11 @@ from whmcs_bridge.digits import MAX_ID
 from whmcs_bridge.settings import SettingsError
 from whmcs_bridge.tickets.escalation_text import describe
 
+if TYPE_CHECKING:
+    from whmcs_bridge.settings import Settings
 
-def whmcs_client(settings: Any) -> Any:
+
+def whmcs_client(settings: Settings) -> Any:
     """The API client from settings; a missing setting is a settings error (exit 2)."""
     from whmcs_bridge.api import WhmcsClient
 

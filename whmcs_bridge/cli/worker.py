@@ -8,7 +8,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -16,6 +16,9 @@ from whmcs_bridge.cli import CliState, Failed, WhmcsRefused, pass_state
 from whmcs_bridge.cli.output import local_time, table
 from whmcs_bridge.digits import is_digits
 from whmcs_bridge.settings import SUPERVISOR_ENV, SettingsError
+
+if TYPE_CHECKING:
+    from whmcs_bridge.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +39,7 @@ def ensure_schema(state: CliState, *, upgrade_sqlite: bool) -> None:
     raise Failed("database schema is outdated: run `whmcs-bridge db upgrade` first")
 
 
-def require_webhook_secret(settings: Any) -> None:
+def require_webhook_secret(settings: Settings) -> None:
     """``serve`` without a webhook secret would refuse every event: refuse to start instead."""
     if not settings.webhooks.secrets:
         raise SettingsError("webhooks.secrets: not set, so every event from WHMCS would be "

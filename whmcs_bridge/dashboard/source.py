@@ -6,11 +6,14 @@ Only this module touches the database; :mod:`whmcs_bridge.dashboard.data` shapes
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
 from whmcs_bridge.dashboard.data import LEVELS, WINDOWS, Compliance, DashboardData, shape
+
+if TYPE_CHECKING:
+    from whmcs_bridge.settings import Settings
 
 #: open tickets evaluated per round of bulk queries
 BATCH = 500
@@ -19,7 +22,7 @@ COMPLIANCE_TTL = 60.0
 _CACHE: dict[str, tuple[float, list[Compliance]]] = {}
 
 
-def _enriched_open_tickets(conn: Any, settings: Any, now: datetime) -> list[dict[str, Any]]:
+def _enriched_open_tickets(conn: Any, settings: Settings, now: datetime) -> list[dict[str, Any]]:
     """Every open ticket in the staff API's shape (without escalations), evaluated in batches
     with the tickets room's bulk loaders: a page with thousands of open tickets must not cost
     several queries per ticket."""
@@ -42,7 +45,7 @@ def _enriched_open_tickets(conn: Any, settings: Any, now: datetime) -> list[dict
     return out
 
 
-def _compliance(conn: Any, settings: Any, now: datetime) -> list[Compliance]:
+def _compliance(conn: Any, settings: Settings, now: datetime) -> list[Compliance]:
     """First replies in time vs late, per level, over each window (the SLA report's numbers).
 
     Both windows come from one bulk pass of the report over the last 30 days (a fixed number
@@ -67,7 +70,7 @@ def _compliance(conn: Any, settings: Any, now: datetime) -> list[Compliance]:
     return out
 
 
-def load_dashboard(engine: Engine, settings: Any, now: datetime) -> DashboardData:
+def load_dashboard(engine: Engine, settings: Settings, now: datetime) -> DashboardData:
     # Only reads: on SQLite it must not queue for the write lock behind the worker's writes.
     with engine.connect().execution_options(sqlite_readonly=True) as conn:
         tickets = _enriched_open_tickets(conn, settings, now)
