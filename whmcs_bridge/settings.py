@@ -19,7 +19,7 @@ import binascii
 import importlib
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -190,6 +190,7 @@ class DatabaseConfig:
     pool_size: int
     echo: bool
 
+
 class DatabaseSettings(StrictSchema):
     config = DatabaseConfig
 
@@ -202,9 +203,10 @@ class DatabaseSettings(StrictSchema):
 class WebhookConfig:
     """``[webhooks]``: the receiver's signing secrets and limits."""
 
-    secrets: list[Secret]
+    secrets: Sequence[Secret]
     tolerance_seconds: int
     max_body_bytes: int
+
 
 class WebhookSettings(StrictSchema):
     config = WebhookConfig
@@ -222,7 +224,8 @@ class WebhookSettings(StrictSchema):
 class ApiConfig:
     """``[api]``: staff API bearer tokens."""
 
-    tokens: list[Secret]
+    tokens: Sequence[Secret]
+
 
 class ApiSettings(StrictSchema):
     config = ApiConfig
@@ -245,6 +248,7 @@ class WhmcsConfig:
     admin_username: str | None
     write_rate_per_second: int
     write_max_attempts: int
+
 
 class WhmcsSettings(StrictSchema):
     config = WhmcsConfig
@@ -278,6 +282,7 @@ class ServerConfig:
     public_url: str | None
     secret_key: Secret | None
 
+
 class ServerSettings(StrictSchema):
     config = ServerConfig
 
@@ -307,6 +312,7 @@ class WorkerConfig:
     poll_interval_seconds: float
     batch_size: int
 
+
 class WorkerSettings(StrictSchema):
     config = WorkerConfig
 
@@ -329,6 +335,7 @@ class LogConfig:
 
     level: str
     format: str
+
 
 class LogSettings(StrictSchema):
     config = LogConfig

@@ -73,7 +73,7 @@ JOB_RECHECK_SECONDS = 10.0
 class HandlerConfig:
     """``[handlers]``: extra handler modules."""
 
-    modules: list[str]
+    modules: Sequence[str]
 
 
 class HandlerSettings(StrictSchema):

@@ -38,7 +38,7 @@ reported with the key that is wrong.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -235,7 +235,7 @@ class StaffConfig:
     language: str
     timezone: str | None
     #: empty: every department
-    departments: list[int]
+    departments: Sequence[int]
     admin: bool
 
 
@@ -254,11 +254,11 @@ class StaffMember(StrictSchema):
 class RouteConfig:
     """One ``[[notifications.routes]]`` entry."""
 
-    notifications: list[str]
-    levels: list[str]
-    departments: list[int]
-    channels: list[str]
-    recipients: list[str]
+    notifications: Sequence[str]
+    levels: Sequence[str]
+    departments: Sequence[int]
+    channels: Sequence[str]
+    recipients: Sequence[str]
 
 
 class Route(StrictSchema):
@@ -313,8 +313,8 @@ class NotificationConfig:
     teams: TeamsConfig
     telegram: TelegramConfig
     webhook: WebhookChannelConfig
-    staff: list[StaffConfig]
-    routes: list[RouteConfig]
+    staff: Sequence[StaffConfig]
+    routes: Sequence[RouteConfig]
     preferences: PreferenceConfig
 
 

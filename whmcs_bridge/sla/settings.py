@@ -9,7 +9,7 @@ chat carries no promise, and the billing hotline is 1900 6046 / (08) 7301 6046.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
@@ -81,9 +81,9 @@ class CalendarConfig:
 
     timezone: str
     #: day (``mon``…) -> ``HH:MM-HH:MM`` ranges
-    hours: Mapping[str, list[str]]
+    hours: Mapping[str, Sequence[str]]
     holidays: str
-    closed_dates: list[date]
+    closed_dates: Sequence[date]
 
 
 class CalendarSchema(StrictSchema):
@@ -145,9 +145,9 @@ class SlaConfig:
     at_risk_percent: float
     calendar: str
     calendars: Mapping[str, CalendarConfig]
-    pause_statuses: list[str]
-    closed_statuses: list[str]
-    automatic_reply_admins: list[str]
+    pause_statuses: Sequence[str]
+    closed_statuses: Sequence[str]
+    automatic_reply_admins: Sequence[str]
     #: department id (a string: a TOML key) -> override
     departments: Mapping[str, OverrideConfig]
     channels: Mapping[str, OverrideConfig]
@@ -209,11 +209,11 @@ class ChannelConfig:
     """``[channels]``: how tickets arrive and where billing goes."""
 
     technical_department_id: int | None
-    billing_department_ids: list[int]
-    chat_department_ids: list[int]
+    billing_department_ids: Sequence[int]
+    chat_department_ids: Sequence[int]
     chat_marker: str
     billing_auto_reply: bool
-    hotline_numbers: list[str]
+    hotline_numbers: Sequence[str]
     default_language: str
 
 
@@ -236,8 +236,8 @@ class ChannelSettings(StrictSchema):
 class LevelActionsConfig:
     """The actions of one level on risk and on breach."""
 
-    at_risk: list[str]
-    breached: list[str]
+    at_risk: Sequence[str]
+    breached: Sequence[str]
 
 
 class LevelActionsSchema(StrictSchema):

@@ -12,7 +12,7 @@ someone to do it) does. An admin can replace any list in the TOML file.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,14 +131,14 @@ class VerificationConfig:
 
     enabled: bool
     #: change kind -> patterns
-    patterns: Mapping[str, list[str]]
-    exclude: list[str]
-    intent: list[str]
+    patterns: Mapping[str, Sequence[str]]
+    exclude: Sequence[str]
+    intent: Sequence[str]
     #: department id (a string: a TOML key) -> change kind
     departments: Mapping[str, str]
     #: custom field id (a string) -> change kind
     custom_fields: Mapping[str, str]
-    channels_requiring_proof: list[str]
+    channels_requiring_proof: Sequence[str]
     lockout_failures: int
     lockout_window_hours: float
     link_ttl_minutes: int
@@ -151,7 +151,7 @@ class VerificationConfig:
     redact_in_whmcs: bool
     default_language: str
     company_name: str | None
-    old_secret_keys: list[Secret]
+    old_secret_keys: Sequence[Secret]
 
 
 class VerificationSettings(StrictSchema):
