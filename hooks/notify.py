@@ -38,10 +38,10 @@ def _text_preference(data: dict[str, Any]) -> str | None:
 def client_field(event: Event, ctx: PrepareContext) -> Any:
     """Before the transaction: the client's custom field value (GetClientsDetails), when the
     preference custom field is configured and neither the text nor the event carries it."""
-    cfg = ctx.settings.notifications["preferences"]
+    cfg = ctx.settings.notifications.preferences
     data = event.data
-    field_id, client_id = cfg["custom_field"], int(data.get("userid") or 0)
-    if not cfg["enabled"] or not field_id or not client_id or _text_preference(data) \
+    field_id, client_id = cfg.custom_field, int(data.get("userid") or 0)
+    if not cfg.enabled or not field_id or not client_id or _text_preference(data) \
             or preferences.field_value(data.get("customfields"), field_id) is not None:
         return None
     client = ctx.whmcs.get_client(client_id)
@@ -56,8 +56,8 @@ def _field_preference(ctx: HandlerContext, data: dict[str, Any], field_id: int) 
 @on("TicketOpen", priority=60, name="notify.contact_preference", prepare=client_field)
 @on("TicketUserReply", priority=60, name="notify.contact_preference", prepare=client_field)
 def contact_preference(event: Event, ctx: HandlerContext) -> None:
-    cfg = ctx.settings.notifications["preferences"]
-    if not cfg["enabled"]:
+    cfg = ctx.settings.notifications.preferences
+    if not cfg.enabled:
         return
 
     data = event.data
@@ -65,8 +65,8 @@ def contact_preference(event: Event, ctx: HandlerContext) -> None:
     record = store.get_ticket(ctx.conn, ticket_id)
     client_id = int(data.get("userid") or 0) or (record.client_id if record else None)
     value = _text_preference(data)
-    if value is None and cfg["custom_field"]:
-        value = _field_preference(ctx, data, cfg["custom_field"])
+    if value is None and cfg.custom_field:
+        value = _field_preference(ctx, data, cfg.custom_field)
     if value is None or (record is not None and record.contact_preference == value):
         return
     store.set_contact_preference(ctx.conn, ticket_id, value)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from types import ModuleType
@@ -29,12 +29,21 @@ ENTRY_POINT_GROUP = "whmcs_bridge.hooks"
 _MARK = "_whmcs_bridge_hooks"
 _JOB_MARK = "_whmcs_bridge_job"
 
+@dataclass(frozen=True, slots=True)
+class HandlerConfig:
+    """``[handlers]``: extra handler modules."""
+
+    modules: Sequence[str]
+
+
 class HandlerSettings(StrictSchema):
     """``[handlers]``: extra handler modules to load, besides the built-ins and entry points.
 
     For a company's own handlers that are not packaged with an entry point (and for tests):
     each entry is an importable module name whose ``@on``/``@periodic`` functions register.
     """
+
+    config = HandlerConfig
 
     modules = fields.List(fields.String(), load_default=list)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, insert, select, update
 
@@ -24,6 +24,9 @@ from whmcs_bridge.tickets.ingest import observe_external, reply_kind
 from whmcs_bridge.tickets.replies import post_bridge_reply
 from whmcs_bridge.tickets.tables import piped_mail, ticket_messages, tickets
 from whmcs_bridge.tickets.texts import billing_reply
+
+if TYPE_CHECKING:
+    from whmcs_bridge.settings import Settings
 
 PIPE_WINDOW = timedelta(minutes=15)
 
@@ -182,7 +185,7 @@ def piping(event: Event, ctx: HandlerContext) -> None:
         subject_hash=subject_hash(event.data.get("subject")), at=event_time(event)))
 
 
-def _wants_billing_reply(event: Event, settings: Any) -> bool:
+def _wants_billing_reply(event: Event, settings: Settings) -> bool:
     channels = settings.channels
     return bool(channels.billing_auto_reply) and is_billing(event.data.get("deptid"), channels)
 

@@ -228,7 +228,9 @@ def on_closed(event: Event, ctx: HandlerContext) -> None:
 def refusal_sweep(job: JobContext) -> int:
     """Refuse every request still unproven at its deadline; one transaction per ticket."""
     with job.engine.begin() as conn:
-        due = [r.ticket_id for r in service.overdue(SimpleNamespace(conn=conn, now=job.now))]
+        ctx = HandlerContext(settings=job.settings, conn=conn, now=job.now,
+                             services=job.services)
+        due = [r.ticket_id for r in service.overdue(ctx)]
     refused = 0
     for ticket_id in due:
         with job.engine.begin() as conn:

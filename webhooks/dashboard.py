@@ -33,6 +33,7 @@ from flask import (
     url_for,
 )
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from werkzeug.wrappers import Response as BaseResponse
 
 from whmcs_bridge.dashboard import charts, i18n, sessions
 from whmcs_bridge.dashboard.data import (
@@ -199,13 +200,13 @@ def _charts(data: Any, t: Any) -> dict[str, charts.Chart]:
 
 
 @bp.get("/")
-def root() -> Response:
+def root() -> BaseResponse:
     """``GET /`` leads to the dashboard (the address an admin types first)."""
     return redirect(url_for("dashboard.dashboard"), 302)
 
 
 @bp.get("/dashboard")
-def dashboard() -> Response:
+def dashboard() -> BaseResponse:
     """The page. The open-tickets table is filtered and paged from the query string
     (``department``, ``level``, ``sla``, ``channel``, ``q``, ``page``): every open ticket is
     still evaluated (the counts and charts cover them all), but only one page of rows is
@@ -235,11 +236,11 @@ def dashboard() -> Response:
 
 
 @bp.post("/dashboard/login")
-def login() -> Response:
+def login() -> BaseResponse:
     throttle: Throttle = current_app.extensions["whmcs_bridge_signin_throttle"]
     address = request.remote_addr or "-"
     if throttle.blocked(address):
-        resp = _page("dashboard_login.html", 429, error="too_many_attempts")
+        resp: BaseResponse = _page("dashboard_login.html", 429, error="too_many_attempts")
         resp.headers["Retry-After"] = str(max(1, throttle.retry_after(address)))
         return resp
     token = (request.form.get("token") or "").strip()
@@ -257,7 +258,7 @@ def login() -> Response:
 
 
 @bp.post("/dashboard/logout")
-def logout() -> Response:
+def logout() -> BaseResponse:
     data = _session()
     if data is not None:  # end it here, not only in this browser: a copied cookie dies too
         now = datetime.now(UTC)

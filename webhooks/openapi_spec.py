@@ -328,7 +328,7 @@ def openapi_path(rule: str) -> tuple[str, list[dict[str, Any]]]:
 
     def repl(match: re.Match[str]) -> str:
         conv, name = match.group("conv") or "string", match.group("name")
-        schema = dict(_CONVERTER_TYPES.get(conv, {"type": "string"}))
+        schema: dict[str, Any] = dict(_CONVERTER_TYPES.get(conv, {"type": "string"}))
         if conv == "int":
             # the app's int converter (webhooks.app.WhmcsIdConverter): WHMCS ids, 1 … 2³¹−1;
             # anything else is a 404 at routing

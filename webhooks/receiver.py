@@ -70,10 +70,10 @@ def _set_up(state: Any) -> None:
     """One committer per app (its writer thread starts on first use, in each process)."""
     app: Flask = state.app
     settings = app.extensions["whmcs_bridge"].settings
-    ingest = settings.sections.get("ingest") or {}
-    if ingest.get("group_commit", True):
+    ingest = settings.ingest
+    if ingest.group_commit:
         app.extensions[_COMMITTER_KEY] = GroupCommitter(
-            app.extensions["whmcs_bridge"].engine, max_batch=ingest.get("max_batch", 256))
+            app.extensions["whmcs_bridge"].engine, max_batch=ingest.max_batch)
 
 
 def _answer(code: int, **body: Any) -> Any:
@@ -87,8 +87,7 @@ def _commit(event: NewEvent) -> bool:
     committer: GroupCommitter | None = current_app.extensions.get(_COMMITTER_KEY)
     if committer is None:
         return current_mode().call(store_one, bridge().engine, event)
-    ingest = bridge().settings.sections.get("ingest") or {}
-    return committer.submit(event, timeout=ingest.get("commit_timeout_seconds", 30.0))
+    return committer.submit(event, timeout=bridge().settings.ingest.commit_timeout_seconds)
 
 
 def _is_json(mimetype: str) -> bool:

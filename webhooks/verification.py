@@ -170,7 +170,7 @@ def _page(lang: str, code: int, *, heading: str, paragraphs: list[str], css: str
           show_button: bool = False) -> Any:
     lang = lang if lang in _PAGE_TEXT else "vi"
     # the company's own name on the page, so a customer does not take it for phishing
-    company = bridge().settings.verification.get("company_name")
+    company = bridge().settings.verification.company_name
     html = render_template("verification_link.html", lang=lang, t=_PAGE_TEXT[lang],
                            heading=heading, paragraphs=paragraphs, css=css,
                            show_button=show_button, company=company)

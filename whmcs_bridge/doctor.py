@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from whmcs_bridge.api import WhmcsClient, errors
 from whmcs_bridge.logs import scrub
 from whmcs_bridge.notify import routing
+from whmcs_bridge.notify.settings import configured_channels
 from whmcs_bridge.settings import Settings, reply_writers
 from whmcs_bridge.store import inbox, is_current
 from whmcs_bridge.store.engine import connection_problem
@@ -194,7 +195,7 @@ def check_piping(engine: Engine, now: datetime | None = None, zone: ZoneInfo = _
     details: dict[str, Any] = {"email_tickets_30d": mailed,
                                "last_piping_event": last_piping.isoformat()
                                if last_piping else None}
-    if isinstance(forwarded, list):
+    if report is not None and isinstance(forwarded, list):
         details.update(reported_at=report.received_at.isoformat(), forwarded=forwarded)
         if "TicketPiping" not in forwarded:
             return Check("piping", FAIL, "the addon module does not forward TicketPiping "
@@ -243,7 +244,7 @@ def check_reply_admin(settings: Settings, client_factory: ClientFactory | None =
     without it while a feature writes replies (:func:`whmcs_bridge.settings.reply_writers`),
     this checks that WHMCS knows the name."""
     name = "replies"
-    username = settings.whmcs.get("admin_username")
+    username = settings.whmcs.admin_username
     writers = reply_writers(settings.sections)
     if not settings.whmcs.url:
         return Check(name, OK, "not checked (whmcs.url is not set)")
@@ -332,7 +333,7 @@ def check_notification_routes(settings: Settings) -> Check:
     """Every staff notification kind has somewhere to go."""
     whmcs = routing.whmcs_configured(settings)
     missing = routing.unrouted(settings.notifications, whmcs=whmcs)
-    channels = routing.configured_channels(settings.notifications)
+    channels = configured_channels(settings.notifications)
     via = ", ".join(channels) or ("WHMCS admin mail (SendAdminEmail)" if whmcs else "nothing")
     if missing:
         which = (f"none of the {len(missing)} staff notification kinds goes anywhere"
@@ -347,18 +348,19 @@ def check_notification_routes(settings: Settings) -> Check:
 def check_staff_recipients(settings: Settings) -> Check:
     """SMTP needs people: ``notifications.staff`` or route recipients."""
     n = settings.notifications
-    if n["smtp"]["host"] and not n["staff"] and not any(r["recipients"] for r in n["routes"]):
+    if n.smtp.host and not n.staff and not any(r.recipients for r in n.routes):
         return Check("staff", WARN, "notifications.smtp is set but there are no staff "
                      "recipients (add [[notifications.staff]] entries)")
-    return Check("staff", OK, f"{len(n['staff'])} staff recipient(s)")
+    return Check("staff", OK, f"{len(n.staff)} staff recipient(s)")
 
 
 def check_verification_links(settings: Settings) -> Check:
     """Signed verification links need ``server.secret_key`` and ``server.public_url``."""
     v, server = settings.verification, settings.server
-    if not (v.get("enabled") and v.get("auto_send_link")):
+    if not (v.enabled and v.auto_send_link):
         return Check("links", OK, "verification links are off")
-    missing = [k for k in ("secret_key", "public_url") if not server.get(k)]
+    missing = [k for k, value in (("secret_key", server.secret_key),
+                                  ("public_url", server.public_url)) if not value]
     if missing:
         return Check("links", WARN, "verification links are on (verification.auto_send_link) "
                      f"but server.{' and server.'.join(missing)} not set: customers would get "
@@ -370,10 +372,10 @@ def check_channels(settings: Settings) -> Check:
     """Department ids the channel rules and ``tickets log-call`` rely on."""
     ch = settings.channels
     problems = []
-    if ch.get("technical_department_id") is None:
+    if ch.technical_department_id is None:
         problems.append("channels.technical_department_id is not set (`tickets log-call` "
                         "needs --department every time)")
-    if not ch.get("billing_department_ids"):
+    if not ch.billing_department_ids:
         problems.append("channels.billing_department_ids is empty (no billing hotline rules)")
     if problems:
         return Check("channels", WARN, "; ".join(problems), {"problems": problems})
@@ -383,12 +385,12 @@ def check_channels(settings: Settings) -> Check:
 def check_escalation_ids(settings: Settings) -> Check:
     """An escalation action that needs an id which is not set is skipped on every ticket."""
     esc = settings.escalation
-    needs = {"move_department": "move_department_id", "flag_admin": "flag_admin_id"}
-    used = {a for level in esc["levels"].values() for t in ("at_risk", "breached")
-            for a in level[t]}
-    missing = sorted(f"{a} needs escalation.{k}" for a, k in needs.items()
-                     if a in used and esc.get(k) is None)
-    if esc.get("enabled", True) and missing:
+    needs = {"move_department": ("move_department_id", esc.move_department_id),
+             "flag_admin": ("flag_admin_id", esc.flag_admin_id)}
+    used = {a for level in esc.levels.values() for a in (*level.at_risk, *level.breached)}
+    missing = sorted(f"{a} needs escalation.{k}" for a, (k, value) in needs.items()
+                     if a in used and value is None)
+    if esc.enabled and missing:
         return Check("escalate", WARN, "; ".join(missing) + " (the action is skipped)",
                      {"missing": missing})
     return Check("escalate", OK, "every configured action has what it needs")
@@ -440,7 +442,7 @@ def check_whmcs_clock(settings: Settings, client_factory: Callable[[Settings], A
     except Exception as exc:
         return Check("clock", OK, f"WHMCS time not available ({type(exc).__name__}); skipped")
     offset = (whmcs_now - (now or datetime.now(UTC))).total_seconds()
-    zone = settings.whmcs.get("timezone") or settings.timezone
+    zone = settings.whmcs.timezone or settings.timezone
     if abs(offset) > CLOCK_TOLERANCE_SECONDS:
         return Check("clock", WARN, f"WHMCS's time read in {zone} is {offset / 3600:+.1f} h "
                      "from the bridge's clock: set whmcs.timezone to the zone of the WHMCS "
@@ -458,12 +460,12 @@ def check_unsafe_settings(settings: Settings) -> Check:
     if settings.server.host in ALL_INTERFACES:
         problems.append(f"server.host = {settings.server.host!r} listens on every interface "
                         "(bind 127.0.0.1 behind a reverse proxy)")
-    if settings.whmcs.get("verify_tls") is False:
+    if settings.whmcs.verify_tls is False:
         problems.append("whmcs.verify_tls = false: the API credential can be intercepted")
-    public = settings.server.get("public_url") or ""
+    public = settings.server.public_url or ""
     if public.startswith("http://") and not _is_loopback_url(public):
         problems.append(f"server.public_url {public} is plain http (links and sessions in clear)")
-    key = settings.server.get("secret_key")
+    key = settings.server.secret_key
     if key and len(set(key.reveal())) < SECRET_KEY_MIN_DISTINCT:
         problems.append("server.secret_key is weak (few distinct characters): generate one "
                         "with `whmcs-bridge init` or `python -c 'import secrets; "

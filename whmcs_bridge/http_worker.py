@@ -57,8 +57,10 @@ MAX_CONNECTIONS_PER_ADDRESS = 200
 _ERRORS: list[tuple[type[BaseException], int, str]] = [
     # ours, not the client's: a bad setting or a header the app tried to send
     (http_errors.ConfigurationProblem, 500, "internal_server_error"),
-    (http_errors.InvalidResponseHeader, 500, "internal_server_error"),
-    (http_errors.InvalidResponseHeaderName, 500, "internal_server_error"),
+    # (in the gunicorn versions we pin; types-gunicorn 26.2 does not list them yet)
+    (http_errors.InvalidResponseHeader, 500, "internal_server_error"),  # type: ignore[attr-defined]
+    (http_errors.InvalidResponseHeaderName, 500,  # type: ignore[attr-defined]
+     "internal_server_error"),
     (http_errors.LimitRequestLine, 414, "uri_too_long"),
     (http_errors.LimitRequestHeaders, 431, "request_header_fields_too_large"),
     (http_errors.UnsupportedTransferCoding, 501, "not_implemented"),
@@ -137,8 +139,9 @@ class DeadlineBody:
 def drain(body: Any, limit: int = DRAIN_MAX_BYTES, seconds: float = DRAIN_SECONDS) -> None:
     """Read and discard what is left of a request body, within ``limit`` and ``seconds``."""
     left = limit
+    # Timeout(seconds, False): gevent's documented "expire silently" (its stubs omit False)
     with contextlib.suppress(OSError, ValueError, http_errors.ParseException), \
-            gevent.Timeout(seconds, False):
+            gevent.Timeout(seconds, False):  # type: ignore[arg-type]
         while left > 0 and (chunk := body.read(min(64 * 1024, left))):
             left -= len(chunk)
 
@@ -148,7 +151,7 @@ def linger(sock: Any, limit: int = DRAIN_MAX_BYTES, seconds: float = DRAIN_SECON
     within ``limit`` bytes and ``seconds``: closing with unread data would reset the
     connection, and a reset can destroy the answer before the client has read it."""
     left = limit
-    with contextlib.suppress(OSError), gevent.Timeout(seconds, False):
+    with contextlib.suppress(OSError), gevent.Timeout(seconds, False):  # type: ignore[arg-type]
         sock.shutdown(socket.SHUT_WR)
         while left > 0 and (chunk := sock.recv(min(64 * 1024, left))):
             left -= len(chunk)

@@ -17,5 +17,6 @@ def backoff_seconds(attempt: int, *, base: float, cap: float,
 
     Uniform in ``[w/2, w]`` with ``w = min(cap, base * 2**(attempt-1))``.
     """
-    window = min(cap, base * (2 ** max(0, attempt - 1)))
-    return window / 2 + (rng or random).uniform(0.0, window / 2)
+    window = min(cap, base * (1 << max(0, attempt - 1)))
+    half = window / 2
+    return half + (random.uniform(0.0, half) if rng is None else rng.uniform(0.0, half))

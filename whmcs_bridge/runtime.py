@@ -65,7 +65,8 @@ def build_runtime(settings: Settings | None = None, *, config_path: str | None =
     ``WHMCS_BRIDGE_CONFIG`` and the environment; ``engine`` and ``whmcs`` are for tests and
     the demo (a simulator's client)."""
     settings = settings or load_settings(config_path)
-    engine = engine or make_engine(settings.database_url, pool_size=settings.database.pool_size)
+    engine = engine or make_engine(settings.database_url, pool_size=settings.database.pool_size,
+                                   echo=settings.database.echo)
     return Runtime(settings=settings, engine=engine, services=Services(settings, whmcs=whmcs))
 
 

@@ -217,6 +217,8 @@ class WorkerProcess:
 class BridgeArbiter(Arbiter):
     """Gunicorn's arbiter that also keeps the event worker process alive."""
 
+    app: BridgeServer  # the application it is built with (see BridgeServer.run)
+
     def start(self) -> None:
         super().start()
         if self.app.worker_process is not None:

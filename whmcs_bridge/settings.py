@@ -20,16 +20,23 @@ import base64
 import binascii
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate
 
 from whmcs_bridge.digits import MAX_ID, as_id
 from whmcs_bridge.errors import BridgeError
+
+if TYPE_CHECKING:  # the rooms' sections import this module
+    from whmcs_bridge.hooks.registry import HandlerConfig
+    from whmcs_bridge.notify.settings import NotificationConfig
+    from whmcs_bridge.sla.settings import ChannelConfig, EscalationConfig, SlaConfig
+    from whmcs_bridge.store.ingest import IngestConfig
+    from whmcs_bridge.verification.settings import VerificationConfig
 
 ENV_PREFIX = "WHMCS_BRIDGE_"
 CONFIG_ENV = "WHMCS_BRIDGE_CONFIG"
@@ -106,7 +113,9 @@ class SecretField(fields.String):
         super().__init__(*args, **kwargs)
         self.min_length = min_length
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Secret:
+    # returns a Secret where String returns str: the point of this field
+    def _deserialize(  # type: ignore[override]
+            self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Secret:
         raw = super()._deserialize(value, attr, data, **kwargs)
         if len(raw) < self.min_length:
             raise ValidationError(f"must be at least {self.min_length} characters long")
@@ -159,19 +168,54 @@ def validate_webhook_secret(value: Secret) -> None:
 
 
 class StrictSchema(Schema):
-    """Base of every settings section: unknown keys are errors."""
+    """Base of every settings section: unknown keys are errors, and a load returns the
+    section's frozen dataclass (:attr:`config`), so a running service cannot change its
+    settings and every read is an attribute the type checker knows."""
+
+    #: the frozen dataclass a load builds; its fields are the schema's (tests/core checks)
+    config: ClassVar[type]
 
     class Meta:
         unknown = RAISE
 
+    def complete(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Defaults that depend on other keys, filled in after validation (override)."""
+        return data
+
+    @post_load
+    def _to_config(self, data: dict[str, Any], **_: Any) -> Any:
+        return self.config(**self.complete(data))
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseConfig:
+    """``[database]``"""
+
+    url: str | None
+    pool_size: int
+    echo: bool
+
 
 class DatabaseSettings(StrictSchema):
+    config = DatabaseConfig
+
     url = fields.String(load_default=None)
     pool_size = fields.Integer(load_default=5, validate=validate.Range(min=1, max=200))
     echo = fields.Boolean(load_default=False)
 
 
+@dataclass(frozen=True, slots=True)
+class WebhookConfig:
+    """``[webhooks]``: the receiver's signing secrets and limits."""
+
+    secrets: Sequence[Secret]
+    tolerance_seconds: int
+    max_body_bytes: int
+
+
 class WebhookSettings(StrictSchema):
+    config = WebhookConfig
+
     secrets = fields.List(
         SecretField(validate=validate_webhook_secret), load_default=list
     )
@@ -181,11 +225,39 @@ class WebhookSettings(StrictSchema):
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ApiConfig:
+    """``[api]``: staff API bearer tokens."""
+
+    tokens: Sequence[Secret]
+
+
 class ApiSettings(StrictSchema):
+    config = ApiConfig
+
     tokens = fields.List(SecretField(min_length=16), load_default=list)
 
 
+@dataclass(frozen=True, slots=True)
+class WhmcsConfig:
+    """``[whmcs]``: the WHMCS API and its admin area."""
+
+    url: str | None
+    identifier: Secret | None
+    secret: Secret | None
+    access_key: Secret | None
+    timeout: float
+    verify_tls: bool
+    timezone: str | None
+    admin_url: str | None
+    admin_username: str | None
+    write_rate_per_second: int
+    write_max_attempts: int
+
+
 class WhmcsSettings(StrictSchema):
+    config = WhmcsConfig
+
     url = fields.Url(load_default=None, require_tld=False, schemes={"http", "https"})
     identifier = SecretField(load_default=None)
     secret = SecretField(load_default=None)
@@ -205,7 +277,20 @@ class WhmcsSettings(StrictSchema):
     write_max_attempts = fields.Integer(load_default=8, validate=validate.Range(min=1, max=100))
 
 
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """``[server]``"""
+
+    host: str
+    port: int
+    workers: int
+    public_url: str | None
+    secret_key: Secret | None
+
+
 class ServerSettings(StrictSchema):
+    config = ServerConfig
+
     host = fields.String(load_default="127.0.0.1")
     port = fields.Integer(load_default=8080, validate=validate.Range(min=0, max=65535))
     workers = fields.Integer(load_default=0, validate=validate.Range(min=0, max=256))
@@ -221,7 +306,21 @@ class ServerSettings(StrictSchema):
         return data
 
 
+@dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    """``[worker]``"""
+
+    max_attempts: int
+    backoff_base_seconds: float
+    backoff_max_seconds: float
+    lease_seconds: int
+    poll_interval_seconds: float
+    batch_size: int
+
+
 class WorkerSettings(StrictSchema):
+    config = WorkerConfig
+
     max_attempts = fields.Integer(load_default=8, validate=validate.Range(min=1, max=100))
     # upper bounds: a larger value passed validation and then overflowed a datetime or a
     # wait() in the running worker (OverflowError) instead of naming the key at start-up
@@ -235,7 +334,17 @@ class WorkerSettings(StrictSchema):
     batch_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=10000))
 
 
+@dataclass(frozen=True, slots=True)
+class LogConfig:
+    """``[log]``"""
+
+    level: str
+    format: str
+
+
 class LogSettings(StrictSchema):
+    config = LogConfig
+
     level = fields.String(
         load_default="INFO",
         validate=validate.OneOf(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]),
@@ -255,8 +364,9 @@ CORE_SECTIONS: dict[str, type[Schema]] = {
 }
 
 
-def reply_writers(sections: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """The enabled features that post ticket replies into WHMCS (pure).
+def reply_writers(sections: Mapping[str, Any]) -> list[str]:
+    """The enabled features that post ticket replies into WHMCS (pure; ``sections`` maps a
+    section name to its loaded dataclass, as :attr:`Settings.sections` does).
 
     WHMCS refuses an AddTicketReply that names no author (``clientid``, ``adminusername`` or
     ``name`` + ``email``: "Name and email address are required if not a client"), and the
@@ -268,49 +378,94 @@ def reply_writers(sections: Mapping[str, Mapping[str, Any]]) -> list[str]:
       reply on a new billing ticket.
     """
     out = []
-    if sections.get("verification", {}).get("enabled"):
+    verification: VerificationConfig | None = sections.get("verification")
+    if verification is not None and verification.enabled:
         out.append("verification.enabled")
-    channels = sections.get("channels", {})
-    if channels.get("billing_auto_reply") and channels.get("billing_department_ids"):
+    channels: ChannelConfig | None = sections.get("channels")
+    if channels is not None and channels.billing_auto_reply and channels.billing_department_ids:
         out.append("channels.billing_auto_reply")
     return out
 
 
-def _reply_author_errors(sections: Mapping[str, Mapping[str, Any]]) -> list[str]:
+def _reply_author_errors(sections: Mapping[str, Any]) -> list[str]:
     """``whmcs.admin_username`` is required once the bridge talks to WHMCS and writes replies:
     without it every reply fails on a real WHMCS, long after start-up."""
-    whmcs = sections.get("whmcs", {})
+    whmcs: WhmcsConfig | None = sections.get("whmcs")
     writers = reply_writers(sections)
-    if not whmcs.get("url") or whmcs.get("admin_username") or not writers:
+    if whmcs is None or not whmcs.url or whmcs.admin_username or not writers:
         return []
     return [f"whmcs.admin_username: required when the bridge writes ticket replies "
             f"({', '.join(writers)} is on): the username of the WHMCS admin its replies are "
             "posted as (WHMCS refuses a reply without an author)"]
 
 
-class Section(dict):
-    """A validated section: a dict whose keys can also be read as attributes."""
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
 
 
 @dataclass(frozen=True)
 class Settings:
-    """The validated settings. Sections are :class:`Section` objects (``settings.whmcs.url``)."""
+    """The validated settings: ``timezone`` and one frozen dataclass per section, read as
+    ``settings.whmcs.url`` (each property below is typed with its section's dataclass)."""
 
     timezone: str
-    sections: Mapping[str, Section]
+    #: section name -> its loaded dataclass (see :data:`SECTIONS`)
+    sections: Mapping[str, Any]
     source: str | None = None
 
-    def __getattr__(self, name: str) -> Section:
-        try:
-            return self.sections[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    @property
+    def database(self) -> DatabaseConfig:
+        return self.sections["database"]
+
+    @property
+    def webhooks(self) -> WebhookConfig:
+        return self.sections["webhooks"]
+
+    @property
+    def api(self) -> ApiConfig:
+        return self.sections["api"]
+
+    @property
+    def whmcs(self) -> WhmcsConfig:
+        return self.sections["whmcs"]
+
+    @property
+    def server(self) -> ServerConfig:
+        return self.sections["server"]
+
+    @property
+    def worker(self) -> WorkerConfig:
+        return self.sections["worker"]
+
+    @property
+    def log(self) -> LogConfig:
+        return self.sections["log"]
+
+    @property
+    def notifications(self) -> NotificationConfig:
+        return self.sections["notifications"]
+
+    @property
+    def ingest(self) -> IngestConfig:
+        return self.sections["ingest"]
+
+    @property
+    def sla(self) -> SlaConfig:
+        return self.sections["sla"]
+
+    @property
+    def channels(self) -> ChannelConfig:
+        return self.sections["channels"]
+
+    @property
+    def escalation(self) -> EscalationConfig:
+        return self.sections["escalation"]
+
+    @property
+    def verification(self) -> VerificationConfig:
+        return self.sections["verification"]
+
+    @property
+    def handlers(self) -> HandlerConfig:
+        return self.sections["handlers"]
 
     @property
     def tz(self) -> ZoneInfo:
@@ -318,11 +473,11 @@ class Settings:
 
     @property
     def whmcs_tz(self) -> ZoneInfo:
-        return ZoneInfo(self.sections["whmcs"].get("timezone") or self.timezone)
+        return ZoneInfo(self.whmcs.timezone or self.timezone)
 
     @property
     def database_url(self) -> str:
-        return self.sections["database"]["url"] or default_database_url()
+        return self.database.url or default_database_url()
 
 
 def default_data_dir() -> Path:
@@ -437,14 +592,14 @@ def read_settings(
     for key in raw:
         if key not in sections:
             errors.append(f"{key}: unknown setting")
-    loaded: dict[str, Section] = {}
+    loaded: dict[str, Any] = {}
     for name, schema in sections.items():
         value = raw.get(name, {})
         if not isinstance(value, Mapping):
             errors.append(f"{name}: must be a table")
             continue
         try:
-            loaded[name] = Section(schema().load(value))
+            loaded[name] = schema().load(value)
         except ValidationError as exc:
             errors += _flatten_errors(exc.messages, name)
     if not errors:

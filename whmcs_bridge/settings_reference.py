@@ -11,6 +11,7 @@ A test requires a meaning for every key, so a new key needs one of the three.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import inspect
 import json
 import re
@@ -171,6 +172,8 @@ def _default(field: fields.Field) -> str:
         return "none"
     if callable(value):
         value = value()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # a nested table
+        value = dataclasses.asdict(value)
     if isinstance(value, (list, dict)) and len(json.dumps(value, default=str)) > 60:
         return "see section"
     return f"`{json.dumps(value, ensure_ascii=False, default=str)}`"

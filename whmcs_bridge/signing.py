@@ -49,7 +49,8 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def signed_headers(secret: str, msg_id: str, body: bytes, timestamp: int | None = None) -> dict:
+def signed_headers(secret: str, msg_id: str, body: bytes,
+                   timestamp: int | None = None) -> dict[str, str]:
     """Headers for a signed request: what the PHP module and the simulator send."""
     ts = int(time.time()) if timestamp is None else int(timestamp)
     return {

@@ -10,7 +10,7 @@ open next-reply cycle.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
@@ -18,6 +18,9 @@ from whmcs_bridge.sla import engine as E
 from whmcs_bridge.tickets import store
 from whmcs_bridge.tickets.escalate import evaluate_record, iso
 from whmcs_bridge.verification import status as verification_status
+
+if TYPE_CHECKING:
+    from whmcs_bridge.settings import Settings
 
 
 def _dt(value: datetime | None) -> str | None:
@@ -53,7 +56,7 @@ def escalation_items(conn: Connection, ticket_id: int) -> list[dict[str, Any]]:
             for e in store.list_escalations(conn, ticket_id) if e["outcome"] != "pending"]
 
 
-def ticket_view(rec: store.TicketRecord, ev: E.Evaluation, policy: E.Policy, settings: Any,
+def ticket_view(rec: store.TicketRecord, ev: E.Evaluation, policy: E.Policy, settings: Settings,
                 verification: dict[str, Any]) -> dict[str, Any]:
     """The staff API's fields of one evaluated ticket, without escalations (the dashboard's
     rows; :func:`enrich` adds the rest)."""
@@ -72,7 +75,7 @@ def ticket_view(rec: store.TicketRecord, ev: E.Evaluation, policy: E.Policy, set
     }
 
 
-def enrich(conn: Connection, ticket_id: int, *, settings: Any, now: datetime,
+def enrich(conn: Connection, ticket_id: int, *, settings: Settings, now: datetime,
            policy: E.Policy | None = None) -> dict[str, Any] | None:
     """The staff API dict for ``ticket_id``; ``None`` when the store does not know it."""
     rec = store.get_ticket(conn, ticket_id)

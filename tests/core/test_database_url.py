@@ -68,3 +68,18 @@ def test_sqlite_folder_must_exist_except_the_default(tmp_path: Path,
     engine.dispose()
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
     assert stat.S_IMODE((data / "bridge.db").stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("echo", [False, True])
+def test_database_echo_reaches_the_engines(echo: bool) -> None:
+    """``database.echo`` (documented: log every SQL statement) turns on SQLAlchemy's echo for
+    the engine the CLI and worker use and for the web app's."""
+    from tests.conftest import make_settings
+    from whmcs_bridge.cli.base import CliState
+    from whmcs_bridge.runtime import build_app
+
+    settings = make_settings(database={"echo": echo})
+    state = CliState(None)
+    state.settings = settings  # as loaded from the config file (a cached property)
+    assert state.engine.echo is echo
+    assert build_app(settings).extensions["whmcs_bridge"].engine.echo is echo

@@ -61,13 +61,16 @@ def test_a_blank_admin_username_is_refused() -> None:
 
 
 def test_reply_writers_is_pure() -> None:
+    from whmcs_bridge.sla.settings import ChannelSettings
+    from whmcs_bridge.verification.settings import VerificationSettings
+
     assert reply_writers({}) == []
-    assert reply_writers({"verification": {"enabled": True},
-                          "channels": {"billing_auto_reply": True,
-                                       "billing_department_ids": [2]}}) == [
-        "verification.enabled", "channels.billing_auto_reply"]
-    assert reply_writers({"channels": {"billing_auto_reply": True,
-                                       "billing_department_ids": []}}) == []
+    assert reply_writers({"verification": VerificationSettings().load({"enabled": True}),
+                          "channels": ChannelSettings().load({"billing_auto_reply": True,
+                                                              "billing_department_ids": [2]})
+                          }) == ["verification.enabled", "channels.billing_auto_reply"]
+    assert reply_writers({"channels": ChannelSettings().load({
+        "billing_auto_reply": True, "billing_department_ids": []})}) == []
 
 
 # --------------------------------------------------------------------------- doctor

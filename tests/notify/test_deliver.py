@@ -3,6 +3,7 @@ leases — on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import threading
 from datetime import timedelta
@@ -152,7 +153,7 @@ def test_an_expired_lease_is_claimed_again(env) -> None:
     d = _deliverer(engine, settings, FakeChannel("slack"))
     assert len(d.claim(NOW)) == 1  # claimed, then the process "crashes"
     assert d.claim(NOW + timedelta(seconds=30)) == []  # still leased
-    lease = settings.notifications["lease_seconds"]
+    lease = settings.notifications.lease_seconds
     assert len(d.claim(NOW + timedelta(seconds=lease + 1))) == 1
 
 
@@ -169,7 +170,7 @@ def test_two_workers_never_claim_the_same_row(env) -> None:
 
     def work() -> None:
         d = Deliverer(engine, settings, channels={})
-        d.cfg = {**settings.notifications, "batch_size": 7}
+        d.cfg = dataclasses.replace(settings.notifications, batch_size=7)
         barrier.wait(timeout=10)
         mine: list[int] = []
         while rows := d.claim(NOW):

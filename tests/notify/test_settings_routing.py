@@ -21,17 +21,17 @@ def test_defaults_load_and_hide_secrets() -> None:
     s = notify_settings(smtp={**SMTP, "username": "u", "password": "p4ss"},
                         telegram={"bot_token": "123:abc", "chat_id": "-100"})
     n = s.notifications
-    assert n["default_language"] == "vi"
-    assert n["smtp"]["starttls"] is True and n["smtp"]["ssl"] is False
-    assert n["smtp"]["sender"] == "Support <support@example.com>"
-    assert isinstance(n["smtp"]["password"], Secret) and "p4ss" not in repr(n)
+    assert n.default_language == "vi"
+    assert n.smtp.starttls is True and n.smtp.ssl is False
+    assert n.smtp.sender == "Support <support@example.com>"
+    assert isinstance(n.smtp.password, Secret) and "p4ss" not in repr(n)
     assert "123:abc" not in repr(n)
-    assert n["rate_limits"] == {"telegram": 20, "whmcs_admin": 10}
+    assert n.rate_limits == {"telegram": 20, "whmcs_admin": 10}
 
 
 def test_ssl_alone_turns_starttls_off() -> None:
     n = notify_settings(smtp={**SMTP, "ssl": True, "port": 465}).notifications
-    assert n["smtp"]["starttls"] is False
+    assert n.smtp.starttls is False
 
 
 @pytest.mark.parametrize(("section", "needle"), [
@@ -60,8 +60,9 @@ def test_environment_can_set_nested_values() -> None:
     s = load_settings(data={}, environ={
         "WHMCS_BRIDGE_NOTIFICATIONS__DEFAULT_LANGUAGE": "en",
         "WHMCS_BRIDGE_NOTIFICATIONS__SLACK": '{url = "https://hooks.example/x"}'})
-    assert s.notifications["default_language"] == "en"
-    assert s.notifications["slack"]["url"].reveal() == "https://hooks.example/x"
+    assert s.notifications.default_language == "en"
+    slack_url = s.notifications.slack.url
+    assert slack_url is not None and slack_url.reveal() == "https://hooks.example/x"
 
 
 def _section(**kw):

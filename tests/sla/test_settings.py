@@ -19,9 +19,9 @@ def test_defaults_are_the_published_policy() -> None:
     assert s.sla.levels == {"High": "urgent", "Medium": "normal", "Low": "low"}
     assert s.sla.at_risk_percent == 80 and s.sla.pause_statuses == ["On Hold"]
     assert s.sla.calendar == "24/7"
-    assert s.sla.channels["chat"]["applicable"] is False
+    assert s.sla.channels["chat"].applicable is False
     assert s.channels.hotline_numbers == ["1900 6046", "(08) 7301 6046"]
-    assert s.escalation.levels["urgent"]["breached"] == ["note", "notify", "flag_admin"]
+    assert s.escalation.levels["urgent"].breached == ["note", "notify", "flag_admin"]
 
 
 @pytest.mark.parametrize(("sections", "named"), [

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, tzinfo
 from http.cookiejar import DefaultCookiePolicy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import requests
@@ -49,6 +49,9 @@ from whmcs_bridge.api.models import (
     User,
 )
 from whmcs_bridge.api.pagination import iterate_pages
+
+if TYPE_CHECKING:
+    from whmcs_bridge.settings import Settings
 
 log = logging.getLogger("whmcs_bridge.api")
 
@@ -165,22 +168,22 @@ class WhmcsClient:
         return session
 
     @classmethod
-    def from_settings(cls, settings: Any, **overrides: Any) -> WhmcsClient:
+    def from_settings(cls, settings: Settings, **overrides: Any) -> WhmcsClient:
         """Build from validated settings (``[whmcs]`` section; zone from ``settings.whmcs_tz``)."""
         whmcs = settings.whmcs
-        if not whmcs.get("url"):
+        if not whmcs.url:
             raise ValueError("whmcs.url is not set (WHMCS_BRIDGE_WHMCS_URL)")
-        if not whmcs.get("identifier") or not whmcs.get("secret"):
+        if not whmcs.identifier or not whmcs.secret:
             raise ValueError("whmcs.identifier and whmcs.secret are not set "
                              "(WHMCS_BRIDGE_WHMCS_IDENTIFIER / WHMCS_BRIDGE_WHMCS_SECRET)")
         kwargs: dict[str, Any] = {
-            "access_key": whmcs.get("access_key"),
-            "timeout": whmcs.get("timeout", 10.0),
-            "verify_tls": whmcs.get("verify_tls", True),
+            "access_key": whmcs.access_key,
+            "timeout": whmcs.timeout,
+            "verify_tls": whmcs.verify_tls,
             "timezone": settings.whmcs_tz,
         }
         kwargs.update(overrides)
-        return cls(whmcs["url"], whmcs["identifier"], whmcs["secret"], **kwargs)
+        return cls(whmcs.url, whmcs.identifier, whmcs.secret, **kwargs)
 
     def __repr__(self) -> str:
         return f"WhmcsClient(url={self.url!r}, identifier='********')"
@@ -319,9 +322,10 @@ class WhmcsClient:
         payload = _decode_json(body)
         if not isinstance(payload, dict):
             kind = _describe_body(body, response.headers.get("Content-Type", ""))
-            cls = errors.ServerError if status == 429 or status >= 500 else \
-                errors.InvalidResponseError
-            raise cls(action, status, errors.scrub_secrets(kind, self._secrets()))
+            refused: type[errors.WhmcsError] = (
+                errors.ServerError if status == 429 or status >= 500
+                else errors.InvalidResponseError)
+            raise refused(action, status, errors.scrub_secrets(kind, self._secrets()))
         result = str(payload.get("result", "")).lower()
         if result == "success" and 200 <= status < 300:
             if payload.get("warning"):

@@ -16,6 +16,9 @@ from typing import Any, Generic, TypeVar
 
 from whmcs_bridge.settings import Secret
 
+#: ``date`` under another name, for classes whose field ``date`` shadows the type
+Date = date
+
 T = TypeVar("T")
 
 
@@ -260,7 +263,7 @@ class Invoice:
     userid: int | None = None
     invoicenum: str = ""
     date: date | None = None
-    duedate: date | None = None
+    duedate: Date | None = None
     datepaid: datetime | None = None
     subtotal: Decimal | None = None
     credit: Decimal | None = None

@@ -75,7 +75,7 @@ def init(output: Path | None, whmcs_url: str | None, identifier: str | None,
     public_url = _ask(public_url, "--public-url", "Bridge public URL (empty: none yet)",
                       interactive, required=False)
     keys = initconfig.generate()
-    sections = {
+    sections: dict[str, dict[str, object]] = {
         "database": {"url": database_url},
         "webhooks": {"secrets": [keys.webhook_secret]},
         "api": {"tokens": [keys.api_token]},

@@ -53,9 +53,9 @@ def notify_test(state: CliState, channel: str, to: str | None, client_id: int | 
     if channel not in built:
         known = ", ".join(sorted(built))
         raise click.UsageError(f"channel {channel!r} is not configured (configured: {known})")
-    lang = language or cfg["default_language"]
+    lang = language or cfg.default_language
     if channel == "smtp":
-        to = to or (cfg["staff"][0]["email"] if cfg["staff"] else None)
+        to = to or (cfg.staff[0].email if cfg.staff else None)
         if not to:
             raise click.UsageError("smtp test needs --to or a notifications.staff entry")
     if channel == "customer" and not client_id:
@@ -69,7 +69,7 @@ def notify_test(state: CliState, channel: str, to: str | None, client_id: int | 
     try:
         if channel == "customer":
             customer = recipients.lookup(_whmcs_factory(state)(), int(client_id or 0),
-                                         default_language=cfg["default_language"])
+                                         default_language=cfg.default_language)
             how = built["customer"].send_to(message, customer)
             click.echo(f"test message sent to client {client_id} via {how}")
             return

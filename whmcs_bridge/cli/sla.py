@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import click
 
@@ -73,7 +74,7 @@ def go_live_cmd(state: CliState, set_to: str | None, list_backlog: bool, as_json
         rows = [r for r in (store.get_ticket(conn, i) for i in ids) if r] if list_backlog else []
     if set_to is not None and golive.setting(state.settings) is not None:
         click.echo("note: escalation.go_live_at is set and takes precedence", err=True)
-    report = {"go_live_at": current.at.isoformat() if current else None,
+    report: dict[str, Any] = {"go_live_at": current.at.isoformat() if current else None,
               "source": current.source if current else None, "overdue_at_go_live": len(ids),
               "list_url": backlog_list_url(state.settings)}
     if list_backlog:

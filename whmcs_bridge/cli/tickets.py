@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from sqlalchemy import select
@@ -22,8 +22,11 @@ from whmcs_bridge.tickets.escalation_text import describe
 from whmcs_bridge.tickets.sync import DEFAULT_CONCURRENCY, run_sync
 from whmcs_bridge.tickets.tables import tickets
 
+if TYPE_CHECKING:
+    from whmcs_bridge.settings import Settings
 
-def whmcs_client(settings: Any) -> Any:
+
+def whmcs_client(settings: Settings) -> Any:
     """The API client from settings; a missing setting is a settings error (exit 2)."""
     try:
         return WhmcsClient.from_settings(settings)

@@ -8,7 +8,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -26,6 +26,9 @@ from whmcs_bridge.store.engine import check_connection
 from whmcs_bridge.store.inbox import ReplayRefused, list_events, replay, replay_dead
 from whmcs_bridge.worker import Worker
 
+if TYPE_CHECKING:
+    from whmcs_bridge.settings import Settings
+
 log = logging.getLogger(__name__)
 
 
@@ -42,7 +45,7 @@ def ensure_schema(state: CliState, *, upgrade_sqlite: bool) -> None:
     raise Failed("database schema is outdated: run `whmcs-bridge db upgrade` first")
 
 
-def require_webhook_secret(settings: Any) -> None:
+def require_webhook_secret(settings: Settings) -> None:
     """``serve`` without a webhook secret would refuse every event: refuse to start instead."""
     if not settings.webhooks.secrets:
         raise SettingsError("webhooks.secrets: not set, so every event from WHMCS would be "

@@ -163,9 +163,10 @@ class Filters:
     q: str = ""
     page: int = 1
 
-    def query(self, **changes: Any) -> dict[str, str]:
+    def query(self, **changes: Any) -> dict[str, Any]:
         """The query-string parameters of these filters with ``changes`` (a link's target);
-        empty filters and page 1 are left out, so links stay short."""
+        empty filters and page 1 are left out, so links stay short. (Values are strings;
+        typed Any because they go to ``url_for(**values)``, whose keywords are not all str.)"""
         f = replace(self, **changes)
         out = {"department": "" if f.department is None else str(f.department),
                "level": f.level or "", "sla": f.sla or "", "channel": f.channel or "",

@@ -6,7 +6,7 @@ Only this module touches the database; :mod:`whmcs_bridge.dashboard.data` shapes
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
@@ -17,6 +17,9 @@ from whmcs_bridge.tickets import report, store
 from whmcs_bridge.tickets.escalate import evaluate_loaded
 from whmcs_bridge.verification import status as verification_status
 
+if TYPE_CHECKING:
+    from whmcs_bridge.settings import Settings
+
 #: open tickets evaluated per round of bulk queries
 BATCH = 500
 #: seconds the 7/30-day compliance numbers are reused
@@ -24,7 +27,7 @@ COMPLIANCE_TTL = 60.0
 _CACHE: dict[str, tuple[float, list[Compliance]]] = {}
 
 
-def _enriched_open_tickets(conn: Any, settings: Any, now: datetime) -> list[dict[str, Any]]:
+def _enriched_open_tickets(conn: Any, settings: Settings, now: datetime) -> list[dict[str, Any]]:
     """Every open ticket in the staff API's shape (without escalations), evaluated in batches
     with the tickets room's bulk loaders: a page with thousands of open tickets must not cost
     several queries per ticket."""
@@ -42,7 +45,7 @@ def _enriched_open_tickets(conn: Any, settings: Any, now: datetime) -> list[dict
     return out
 
 
-def _compliance(conn: Any, settings: Any, now: datetime) -> list[Compliance]:
+def _compliance(conn: Any, settings: Settings, now: datetime) -> list[Compliance]:
     """First replies in time vs late, per level, over each window (the SLA report's numbers).
 
     Both windows come from one bulk pass of the report over the last 30 days (a fixed number
@@ -65,7 +68,7 @@ def _compliance(conn: Any, settings: Any, now: datetime) -> list[Compliance]:
     return out
 
 
-def load_dashboard(engine: Engine, settings: Any, now: datetime) -> DashboardData:
+def load_dashboard(engine: Engine, settings: Settings, now: datetime) -> DashboardData:
     # Only reads: on SQLite it must not queue for the write lock behind the worker's writes.
     with engine.connect().execution_options(sqlite_readonly=True) as conn:
         tickets = _enriched_open_tickets(conn, settings, now)

@@ -7,7 +7,9 @@ are the ones pinned in ``docs/CONTRACTS.md``; producers in other rooms code agai
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 #: Audiences: ``staff`` follows the configured routes, ``customer`` goes to the client's
 #: address on file, ``admins`` to staff flagged ``admin`` (all staff when none is flagged).
@@ -75,7 +77,7 @@ def kind(name: str) -> Kind:
         raise ValueError(f"unknown notification {name!r}; known: {', '.join(KINDS)}") from None
 
 
-def check_payload(name: str, payload: dict) -> None:
+def check_payload(name: str, payload: Mapping[str, Any]) -> None:
     """Raise ``ValueError`` naming the missing keys (a producer bug, caught in its tests)."""
     missing = [k for k in kind(name).keys if k not in payload]
     if missing:

@@ -25,7 +25,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, and_, func, or_, select, update
 
@@ -46,6 +46,9 @@ from whmcs_bridge.notify.tables import (
     notifications,
 )
 from whmcs_bridge.retry import backoff_seconds
+
+if TYPE_CHECKING:
+    from whmcs_bridge.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +86,7 @@ class Unit:
 class Deliverer:
     """One process's delivery loop. ``whmcs`` is the API client or a callable returning it."""
 
-    def __init__(self, engine: Engine, settings: Any, *, whmcs: Any = None,
+    def __init__(self, engine: Engine, settings: Settings, *, whmcs: Any = None,
                  channels: Mapping[str, Any] | None = None,
                  rng: random.Random | None = None) -> None:
         self.engine = engine
@@ -110,14 +113,14 @@ class Deliverer:
         )
         with self.engine.begin() as conn:
             q = select(d.c.id).where(due).order_by(d.c.next_attempt_at, d.c.id).limit(
-                self.cfg["batch_size"])
+                self.cfg.batch_size)
             if conn.dialect.name == "postgresql":
                 q = q.with_for_update(skip_locked=True)
             ids = [r[0] for r in conn.execute(q)]
             if not ids:
                 return []
             conn.execute(update(d).where(d.c.id.in_(ids)).values(
-                status=SENDING, lease_until=now + timedelta(seconds=self.cfg["lease_seconds"])))
+                status=SENDING, lease_until=now + timedelta(seconds=self.cfg.lease_seconds)))
             rows = conn.execute(
                 select(d, notifications.c.payload)
                 .join(notifications, notifications.c.id == d.c.notification_id)
@@ -130,7 +133,7 @@ class Deliverer:
         """Chat rows of one kind and destination leave together (unless coalescing is off)."""
         units: dict[tuple, Unit] = {}
         for row in rows:
-            coalesce = (self.cfg["coalesce_seconds"] > 0 and row["channel"] in CHAT_CHANNELS
+            coalesce = (self.cfg.coalesce_seconds > 0 and row["channel"] in CHAT_CHANNELS
                         and KINDS[row["notification"]].coalesce)
             key = ((row["channel"], row["recipient"], row["notification"]) if coalesce
                    else ("row", row["id"]))
@@ -167,12 +170,12 @@ class Deliverer:
             for unit in units:
                 if unit.channel in CHAT_CHANNELS and KINDS[unit.notification].coalesce:
                     until = policy.hold_until(self._last_sent(conn, unit), now,
-                                              self.cfg["coalesce_seconds"])
+                                              self.cfg.coalesce_seconds)
                     if until is not None:
                         self._release(conn, unit, until)
                         report.held += len(unit.rows)
                         continue
-                limit = self.cfg["rate_limits"].get(unit.channel)
+                limit = self.cfg.rate_limits.get(unit.channel)
                 if unit.channel not in budgets:
                     sent, oldest = self._sent_last_minute(conn, unit.channel, now)
                     budgets[unit.channel] = (policy.rate_budget(limit, sent), oldest)
@@ -192,22 +195,22 @@ class Deliverer:
 
     def _language(self, unit: Unit) -> str:
         lang = unit.leader["language"]
-        return lang if lang in LANGUAGES else self.cfg["default_language"]
+        return lang if lang in LANGUAGES else self.cfg.default_language
 
     def _tz(self, unit: Unit) -> str:
         if unit.channel == "smtp":
             member = staff_member(self.cfg, unit.recipient)
-            if member and member["timezone"]:
-                return member["timezone"]
+            if member and member.timezone:
+                return member.timezone
         return self.settings.timezone
 
     def _variables(self, unit: Unit, payload: dict[str, Any], language: str, *,
                    audience: str = "staff", name: str = "") -> dict[str, Any]:
         if not name and unit.channel == "smtp":
             member = staff_member(self.cfg, unit.recipient)
-            name = member["name"] if member else ""
+            name = member.name if member else ""
         return render.context(payload, language=language, tz=self._tz(unit), audience=audience,
-                              ticket_url=admin_ticket_url(self.settings.whmcs.get("admin_url"),
+                              ticket_url=admin_ticket_url(self.settings.whmcs.admin_url,
                                                          payload.get("ticket_id")),
                               recipient_name=name)
 
@@ -225,7 +228,7 @@ class Deliverer:
             notification=unit.notification, rendered=rendered, recipient=unit.recipient,
             msg_id=f"notify-{unit.leader['id']}", payloads=payloads,
             ticket_id=_int(first.get("ticket_id")), client_id=_int(first.get("client_id")),
-            ticket_url=admin_ticket_url(self.settings.whmcs.get("admin_url"),
+            ticket_url=admin_ticket_url(self.settings.whmcs.admin_url,
                                         first.get("ticket_id")))
 
     def send(self, unit: Unit) -> None:
@@ -239,7 +242,7 @@ class Deliverer:
         payload = unit.leader["payload"]
         try:
             customer = recipients.resolve(self.whmcs(), unit.recipient,
-                                          default_language=self.cfg["default_language"])
+                                          default_language=self.cfg.default_language)
         except DeliveryError:
             raise
         except Exception as exc:  # the API client's errors: retry unless it says otherwise
@@ -263,9 +266,9 @@ class Deliverer:
                 report.messages += 1
                 return
             attempts = max(r["attempts"] for r in unit.rows) + 1
-            dead = error.permanent or attempts >= self.cfg["max_attempts"]
-            delay = backoff_seconds(attempts, base=self.cfg["backoff_base_seconds"],
-                                    cap=self.cfg["backoff_max_seconds"], rng=self.rng)
+            dead = error.permanent or attempts >= self.cfg.max_attempts
+            delay = backoff_seconds(attempts, base=self.cfg.backoff_base_seconds,
+                                    cap=self.cfg.backoff_max_seconds, rng=self.rng)
             conn.execute(update(d).where(d.c.id.in_(ids)).values(
                 status=DEAD if dead else FAILED, attempts=d.c.attempts + 1,
                 last_error=str(error)[:2000], lease_until=None,
@@ -285,7 +288,7 @@ class Deliverer:
             return 0
         self._purged_at = now
         with self.engine.begin() as conn:
-            return outbox.purge(conn, before=now - timedelta(days=self.cfg["retention_days"]))
+            return outbox.purge(conn, before=now - timedelta(days=self.cfg.retention_days))
 
     @staticmethod
     def _scrub(conn: Any, unit: Unit) -> None:
@@ -321,7 +324,7 @@ class Deliverer:
                 # WHMCS refused the credential: hand this and the rest back untouched and
                 # stop; the worker stops on it too, and they go out once it is fixed.
                 self.release([r for u in units[index:] for r in u.rows], now)
-                raise error  # type: ignore[misc]
+                raise error
             self.record(unit, now, error, report)
         return report
 
@@ -343,7 +346,7 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def deliver_due(engine: Engine, settings: Any, *, now: datetime, whmcs: Any = None,
+def deliver_due(engine: Engine, settings: Settings, *, now: datetime, whmcs: Any = None,
                 channels: Mapping[str, Any] | None = None,
                 rng: random.Random | None = None) -> Report:
     """One delivery pass (what the periodic job runs)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, delete, select
 
@@ -22,9 +22,12 @@ from whmcs_bridge.notify.tables import PENDING, SENT, deliveries, notifications
 from whmcs_bridge.store import queues
 from whmcs_bridge.store.base import dialect_insert
 
+if TYPE_CHECKING:
+    from whmcs_bridge.settings import Settings
+
 
 def enqueue(conn: Connection, *, notification: str, payload: Mapping[str, Any],
-            dedupe_key: str, now: datetime, settings: Any,
+            dedupe_key: str, now: datetime, settings: Settings,
             channels: Iterable[str] | None = None) -> int | None:
     """Queue ``notification`` once per ``dedupe_key``; return its id, or None if already queued.
 

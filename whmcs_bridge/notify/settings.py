@@ -38,13 +38,16 @@ reported with the key that is wrong.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from marshmallow import ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from whmcs_bridge.notify.catalog import KINDS, LANGUAGES
 from whmcs_bridge.settings import (
     WEEK_SECONDS,
+    Secret,
     SecretField,
     StrictSchema,
     TimeZoneField,
@@ -81,7 +84,25 @@ def _url(**kw: Any) -> fields.Field:
     return fields.Url(require_tld=False, schemes={"http", "https"}, **kw)
 
 
+@dataclass(frozen=True, slots=True)
+class SmtpConfig:
+    """``[notifications.smtp]``"""
+
+    host: str | None
+    port: int
+    starttls: bool
+    ssl: bool
+    username: str | None
+    password: Secret | None
+    #: the ``from`` key
+    sender: str
+    timeout: float
+    ca_file: str | None
+
+
 class SmtpSettings(StrictSchema):
+    config = SmtpConfig
+
     host = fields.String(load_default=None)
     port = fields.Integer(load_default=587, validate=validate.Range(min=1, max=65535))
     #: upgrade a plain connection with STARTTLS; unset means "yes unless ssl"
@@ -95,7 +116,7 @@ class SmtpSettings(StrictSchema):
     ca_file = fields.String(load_default=None, validate=_readable_file)
 
     @validates_schema
-    def _one_tls_mode(self, data: dict, **_: Any) -> None:
+    def _one_tls_mode(self, data: dict[str, Any], **_: Any) -> None:
         if data["ssl"] and data["starttls"]:
             raise ValidationError("choose ssl (implicit TLS) or starttls, not both", "ssl")
         if data["starttls"] is None:
@@ -104,50 +125,123 @@ class SmtpSettings(StrictSchema):
             raise ValidationError("a password needs a username", "username")
 
 
+@dataclass(frozen=True, slots=True)
+class WhmcsMailConfig:
+    """``[notifications.whmcs]``: customer mail through WHMCS."""
+
+    customer_mail: bool
+    smtp_fallback: bool
+
+
 class WhmcsMailSettings(StrictSchema):
+    config = WhmcsMailConfig
+
     customer_mail = fields.Boolean(load_default=True)  # SendEmail through WHMCS
     smtp_fallback = fields.Boolean(load_default=True)  # when WHMCS refuses or is down
 
 
+@dataclass(frozen=True, slots=True)
+class WhmcsNotificationConfig:
+    """``[notifications.whmcs_notification]``"""
+
+    identifier: str | None
+    language: str
+
+
 class WhmcsNotificationSettings(StrictSchema):
+    config = WhmcsNotificationConfig
+
     identifier = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
     language = _language
 
 
+@dataclass(frozen=True, slots=True)
+class SlackConfig:
+    """``[notifications.slack]`` (and, the same keys, ``[notifications.teams]``)."""
+
+    url: Secret | None
+    language: str
+
+
 class SlackSettings(StrictSchema):
+    config = SlackConfig
+
     url = SecretField(load_default=None)  # the URL itself is the credential
     language = _language
 
 
+@dataclass(frozen=True, slots=True)
+class TeamsConfig(SlackConfig):
+    """``[notifications.teams]``"""
+
+
 class TeamsSettings(SlackSettings):
-    pass
+    config = TeamsConfig
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramConfig:
+    """``[notifications.telegram]``"""
+
+    bot_token: Secret | None
+    chat_id: str | None
+    api_url: str
+    language: str
 
 
 class TelegramSettings(StrictSchema):
+    config = TelegramConfig
+
     bot_token = SecretField(load_default=None)
     chat_id = fields.String(load_default=None)
     api_url = _url(load_default="https://api.telegram.org")
     language = _language
 
     @validates_schema
-    def _pair(self, data: dict, **_: Any) -> None:
+    def _pair(self, data: dict[str, Any], **_: Any) -> None:
         if bool(data["bot_token"]) != bool(data["chat_id"]):
             raise ValidationError("bot_token and chat_id go together", "chat_id")
 
 
+@dataclass(frozen=True, slots=True)
+class WebhookChannelConfig:
+    """``[notifications.webhook]``: the generic signed webhook."""
+
+    url: str | None
+    secret: Secret | None
+    language: str
+
+
 class WebhookChannelSettings(StrictSchema):
+    config = WebhookChannelConfig
+
     url = _url(load_default=None)
     secret = SecretField(load_default=None, validate=validate_webhook_secret)
     language = _language
 
     @validates_schema
-    def _signed(self, data: dict, **_: Any) -> None:
+    def _signed(self, data: dict[str, Any], **_: Any) -> None:
         if data["url"] and not data["secret"]:
             raise ValidationError("the generic webhook is always signed: set a whsec_ secret",
                                   "secret")
 
 
+@dataclass(frozen=True, slots=True)
+class StaffConfig:
+    """One ``[[notifications.staff]]`` entry."""
+
+    name: str
+    email: str
+    language: str
+    timezone: str | None
+    #: empty: every department
+    departments: Sequence[int]
+    admin: bool
+
+
 class StaffMember(StrictSchema):
+    config = StaffConfig
+
     name = fields.String(load_default="")
     email = fields.Email(required=True)
     language = _language
@@ -156,7 +250,20 @@ class StaffMember(StrictSchema):
     admin = fields.Boolean(load_default=False)  # receives dead letters
 
 
+@dataclass(frozen=True, slots=True)
+class RouteConfig:
+    """One ``[[notifications.routes]]`` entry."""
+
+    notifications: Sequence[str]
+    levels: Sequence[str]
+    departments: Sequence[int]
+    channels: Sequence[str]
+    recipients: Sequence[str]
+
+
 class Route(StrictSchema):
+    config = RouteConfig
+
     notifications = fields.List(
         fields.String(validate=validate.OneOf([*KINDS, "*"])),
         load_default=lambda: ["*"],
@@ -169,13 +276,51 @@ class Route(StrictSchema):
     recipients = fields.List(fields.Email(), load_default=list)  # smtp only; default: staff
 
 
+@dataclass(frozen=True, slots=True)
+class PreferenceConfig:
+    """``[notifications.preferences]``"""
+
+    enabled: bool
+    custom_field: int | None
+
+
 class PreferenceSettings(StrictSchema):
+    config = PreferenceConfig
+
     enabled = fields.Boolean(load_default=True)
     #: a WHMCS client (or ticket) custom field id holding the preferred contact method
     custom_field = fields.Integer(load_default=None, validate=validate.Range(min=1))
 
 
+@dataclass(frozen=True, slots=True)
+class NotificationConfig:
+    """``[notifications]``: channels, routes, staff, limits."""
+
+    default_language: str
+    coalesce_seconds: int
+    max_attempts: int
+    backoff_base_seconds: float
+    backoff_max_seconds: float
+    lease_seconds: int
+    batch_size: int
+    retention_days: int
+    #: channel -> messages per minute
+    rate_limits: Mapping[str, int]
+    smtp: SmtpConfig
+    whmcs: WhmcsMailConfig
+    whmcs_notification: WhmcsNotificationConfig
+    slack: SlackConfig
+    teams: TeamsConfig
+    telegram: TelegramConfig
+    webhook: WebhookChannelConfig
+    staff: Sequence[StaffConfig]
+    routes: Sequence[RouteConfig]
+    preferences: PreferenceConfig
+
+
 class NotificationSettings(StrictSchema):
+    config = NotificationConfig
+
     default_language = _language
     coalesce_seconds = fields.Integer(load_default=120, validate=validate.Range(min=0, max=86400))
     max_attempts = fields.Integer(load_default=8, validate=validate.Range(min=1, max=100))
@@ -204,41 +349,42 @@ class NotificationSettings(StrictSchema):
     routes = fields.List(fields.Nested(Route), load_default=list)
     preferences = fields.Nested(PreferenceSettings, load_default=_defaults(PreferenceSettings))
 
-    @post_load
-    def _keep_whmcs_admin_limit(self, data: dict, **_: Any) -> dict:
+    def complete(self, data: dict[str, Any]) -> dict[str, Any]:
         # WHMCS's admin mail is on by default: setting another channel's limit must not
         # leave it unlimited
         data["rate_limits"].setdefault("whmcs_admin", WHMCS_ADMIN_RATE)
         return data
 
     @validates_schema
-    def _routes_use_configured_channels(self, data: dict, **_: Any) -> None:
-        configured = set(configured_channels(data)) | set(ALWAYS_AVAILABLE)
+    def _routes_use_configured_channels(self, data: dict[str, Any], **_: Any) -> None:
+        section = NotificationConfig(**data)  # every key is loaded (or defaulted) by now
+        configured = set(configured_channels(section)) | set(ALWAYS_AVAILABLE)
         errors: dict[int, dict[str, list[str]]] = {}
-        for i, route in enumerate(data.get("routes", [])):
-            missing = [c for c in route["channels"] if c not in configured]
+        for i, route in enumerate(section.routes):
+            missing = [c for c in route.channels if c not in configured]
             if missing:
                 errors[i] = {"channels": [f"{', '.join(missing)} not configured "
                                           f"(set notifications.{missing[0]} first)"]}
-            elif "smtp" in route["channels"] and not (route["recipients"] or data["staff"]):
+            elif "smtp" in route.channels and not (route.recipients or section.staff):
                 errors[i] = {"recipients": ["smtp route without recipients and no "
                                             "notifications.staff entries"]}
         if errors:
             raise ValidationError({"routes": errors})
 
 
-def configured_channels(section: dict) -> list[str]:
+def configured_channels(section: NotificationConfig) -> list[str]:
     """The staff channels whose required keys are set, in a stable order."""
     out = []
-    if section["smtp"]["host"]:
+    if section.smtp.host:
         out.append("smtp")
-    if section["whmcs_notification"]["identifier"]:
+    if section.whmcs_notification.identifier:
         out.append("whmcs_notification")
-    for name in ("slack", "teams"):
-        if section[name]["url"]:
-            out.append(name)
-    if section["telegram"]["bot_token"]:
+    if section.slack.url:
+        out.append("slack")
+    if section.teams.url:
+        out.append("teams")
+    if section.telegram.bot_token:
         out.append("telegram")
-    if section["webhook"]["url"]:
+    if section.webhook.url:
         out.append("webhook")
     return out

@@ -7,6 +7,7 @@ would fire, so a bridge listening to the simulator sees the same flow as from re
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import re
 from collections.abc import Callable
@@ -60,16 +61,18 @@ class Params:
         value = self.raw.get(name, default)
         return value if isinstance(value, str) else default
 
-    def int(self, name: str, default: int = 0) -> int:
+    # the methods below are named after builtins: inside the class body ``str`` would name
+    # the method above, so their annotations spell the builtins out
+    def int(self, name: builtins.str, default: builtins.int = 0) -> builtins.int:
         value = self.str(name).strip()
         match = re.match(r"^[+-]?\d+", value)
         return int(match.group(0)) if match else default
 
-    def bool(self, name: str) -> bool:
+    def bool(self, name: builtins.str) -> builtins.bool:
         value = self.raw.get(name)
         return bool(value) and value != "0"
 
-    def dict(self, name: str) -> dict[str, Any]:
+    def dict(self, name: builtins.str) -> builtins.dict[builtins.str, Any]:
         value = self.raw.get(name)
         return value if isinstance(value, dict) else {}
 
@@ -718,10 +721,10 @@ def _recipient(state: SimState, kind: str, related: int) -> str | None:
         return None
     if kind == "product":
         service = state.services.get(related)
-        client = state.clients.get(service.clientid) if service else None
-        return client.email if client else None
-    client = state.clients.get(related)
-    return client.email if client else None
+        owner = state.clients.get(service.clientid) if service else None
+        return owner.email if owner else None
+    found = state.clients.get(related)
+    return found.email if found else None
 
 
 @action("SendAdminEmail")
@@ -773,7 +776,7 @@ def get_admin_details(state: SimState, p: Params, caller: Caller) -> dict[str, A
 def get_admin_users(state: SimState, p: Params, caller: Caller) -> dict[str, Any]:
     """The admins behind the configured credentials, shaped as the documented example:
     ``count`` and a bare ``admin_users`` array (not a wrapped list), ints for ids."""
-    admins = []
+    admins: list[dict[str, Any]] = []
     for index, cred in enumerate(state.config.credentials):
         if cred.disabled and not p.bool("include_disabled"):
             continue

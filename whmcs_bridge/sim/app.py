@@ -137,7 +137,8 @@ def create_sim_app(config: SimConfig | None = None, *, state: SimState | None = 
         # the whole request, query string first so the body wins (PHP's $_REQUEST)
         form = decode_params([*request.args.items(multi=True),
                               *request.form.items(multi=True)])
-        action = form.get("action") if isinstance(form.get("action"), str) else ""
+        raw_action = form.get("action")
+        action = raw_action if isinstance(raw_action, str) else ""
         with state.lock:
             state.calls[action] += 1
             if request.headers.get("Cookie"):

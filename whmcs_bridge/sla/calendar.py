@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from whmcs_bridge.sla.settings import DAYS, parse_range
+from whmcs_bridge.sla.settings import DAYS, SlaConfig, parse_range
 
 
 class Calendar(Protocol):
@@ -194,11 +194,11 @@ class BusinessHours:
         return i >= 0 and ts < self._ends[i]
 
 
-def build_calendars(sla: Mapping[str, object]) -> dict[str, Calendar]:
+def build_calendars(sla: SlaConfig) -> dict[str, Calendar]:
     """Every calendar named in the ``[sla]`` settings section, plus ``"24/7"``."""
     out: dict[str, Calendar] = {"24/7": ALWAYS_OPEN}
-    for name, spec in (sla.get("calendars") or {}).items():  # type: ignore[union-attr]
-        out[name] = BusinessHours(timezone=spec["timezone"], hours=spec["hours"],
-                                  holidays=spec["holidays"] or None,
-                                  closed_dates=spec["closed_dates"], name=name)
+    for name, spec in sla.calendars.items():
+        out[name] = BusinessHours(timezone=spec.timezone, hours=spec.hours,
+                                  holidays=spec.holidays or None,
+                                  closed_dates=spec.closed_dates, name=name)
     return out

@@ -13,8 +13,10 @@ order (first match wins):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from whmcs_bridge.sla.settings import ChannelConfig
 
 CLIENT_AREA, EMAIL, PHONE, CHAT, STAFF = "client_area", "email", "phone", "chat", "staff"
 
@@ -23,10 +25,10 @@ def classify(*, department_id: int | None, client_id: int | None,
              opened_by_admin: bool = False, requestor_type: str | None = None,
              subject: str | None = None, first_message: str | None = None,
              piped: bool = False, logged_call: bool = False,
-             channels: Mapping[str, Any] | None = None) -> str:
-    cfg = channels or {}
-    marker = (cfg.get("chat_marker") or "").lower()
-    if department_id is not None and department_id in cfg.get("chat_department_ids", ()):
+             channels: ChannelConfig | None = None) -> str:
+    marker = (channels.chat_marker if channels else "").lower()
+    if (channels is not None and department_id is not None
+            and department_id in channels.chat_department_ids):
         return CHAT
     if marker and (marker in (subject or "").lower() or marker in (first_message or "").lower()):
         return CHAT
@@ -39,6 +41,5 @@ def classify(*, department_id: int | None, client_id: int | None,
     return CLIENT_AREA
 
 
-def is_billing(department_id: int | None, channels: Mapping[str, Any]) -> bool:
-    return department_id is not None and department_id in channels.get(
-        "billing_department_ids", ())
+def is_billing(department_id: int | None, channels: ChannelConfig) -> bool:
+    return department_id is not None and department_id in channels.billing_department_ids

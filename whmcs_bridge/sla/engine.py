@@ -30,9 +30,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from whmcs_bridge.sla.calendar import ALWAYS_OPEN, Calendar, build_calendars
+
+if TYPE_CHECKING:
+    from whmcs_bridge.settings import Settings
+    from whmcs_bridge.sla.settings import OverrideConfig, SlaConfig
 
 # history item kinds: (ts, kind, value)
 OPEN = "open"  # value: priority
@@ -282,13 +286,13 @@ class Policy:
     """The compiled ``[sla]`` settings: calendars built once, per (department, channel)
     policies cached. Precedence: global < department override < channel override."""
 
-    def __init__(self, sla: Mapping[str, Any]) -> None:
+    def __init__(self, sla: SlaConfig) -> None:
         self.settings = sla
         self.calendars = build_calendars(sla)
         self._cache: dict[tuple[int | None, str | None], TicketPolicy] = {}
 
     @classmethod
-    def from_settings(cls, settings: Any) -> Policy:
+    def from_settings(cls, settings: Settings) -> Policy:
         """The compiled policy of ``settings`` (built once per settings object: compiling a
         business-hours calendar computes holidays)."""
         hit = _POLICIES.get(id(settings))
@@ -306,27 +310,27 @@ class Policy:
         if hit is not None:
             return hit
         s = self.settings
-        cal_name = s["calendar"]
-        first = {k: v * 60.0 for k, v in s["first_reply_minutes"].items()}
-        nxt = {k: v * 60.0 for k, v in s["next_reply_minutes"].items()}
-        applicable = bool(s.get("enabled", True))
-        overrides: Iterable[Mapping[str, Any] | None] = (
-            s["departments"].get(str(department_id)) if department_id is not None else None,
-            s["channels"].get(channel) if channel else None,
+        cal_name = s.calendar
+        first = {k: v * 60.0 for k, v in s.first_reply_minutes.items()}
+        nxt = {k: v * 60.0 for k, v in s.next_reply_minutes.items()}
+        applicable = s.enabled
+        overrides: Iterable[OverrideConfig | None] = (
+            s.departments.get(str(department_id)) if department_id is not None else None,
+            s.channels.get(channel) if channel else None,
         )
         for o in overrides:
-            if not o:
+            if o is None:
                 continue
-            if o.get("calendar"):
-                cal_name = o["calendar"]
-            first.update({k: v * 60.0 for k, v in o.get("first_reply_minutes", {}).items()})
-            nxt.update({k: v * 60.0 for k, v in o.get("next_reply_minutes", {}).items()})
-            if o.get("applicable") is not None:
-                applicable = applicable and bool(o["applicable"])
+            if o.calendar:
+                cal_name = o.calendar
+            first.update({k: v * 60.0 for k, v in o.first_reply_minutes.items()})
+            nxt.update({k: v * 60.0 for k, v in o.next_reply_minutes.items()})
+            if o.applicable is not None:
+                applicable = applicable and o.applicable
         tp = TicketPolicy(
             calendar=self.calendars[cal_name], first=first, next=nxt,
-            at_risk_ratio=s["at_risk_percent"] / 100.0, applicable=applicable,
-            levels=dict(s["levels"]), pause_statuses=frozenset(s["pause_statuses"]),
-            closed_statuses=frozenset(s["closed_statuses"]))
+            at_risk_ratio=s.at_risk_percent / 100.0, applicable=applicable,
+            levels=dict(s.levels), pause_statuses=frozenset(s.pause_statuses),
+            closed_statuses=frozenset(s.closed_statuses))
         self._cache[key] = tp
         return tp

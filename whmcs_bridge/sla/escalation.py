@@ -14,10 +14,13 @@ of a note in every old ticket. Thresholds crossed after go-live escalate as usua
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from typing import Any
+from collections.abc import Collection
+from typing import TYPE_CHECKING
 
 from whmcs_bridge.sla.engine import AT_RISK, BREACHED, Cycle
+
+if TYPE_CHECKING:
+    from whmcs_bridge.sla.settings import EscalationConfig
 
 PRIORITY_ORDER = ("Low", "Medium", "High")
 #: The recorded detail of an action withheld by the go-live rule.
@@ -33,18 +36,21 @@ def trigger_for(state: str) -> str | None:
     return {AT_RISK: "at_risk", BREACHED: "breached"}.get(state)
 
 
-def due_actions(state: str, level: str, escalation: Mapping[str, Any],
+def due_actions(state: str, level: str, escalation: EscalationConfig,
                 done: Collection[tuple[str, str]]) -> list[tuple[str, str]]:
     """``[(trigger, action), ...]`` still to do for a cycle in ``state``.
 
     ``done`` holds the ``(trigger, action)`` pairs already recorded for this cycle.
     """
-    if not escalation.get("enabled", True):
+    if not escalation.enabled:
         return []
     trigger = trigger_for(state)
     if trigger is None:
         return []
-    actions = escalation["levels"].get(level, {}).get(trigger, [])
+    by_level = escalation.levels.get(level)
+    if by_level is None:
+        return []
+    actions = by_level.at_risk if trigger == "at_risk" else by_level.breached
     return [(trigger, a) for a in actions if (trigger, a) not in done]
 
 

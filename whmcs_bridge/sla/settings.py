@@ -9,10 +9,12 @@ chat carries no promise, and the billing hotline is 1900 6046 / (08) 7301 6046.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from typing import Any
 
-from marshmallow import ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from whmcs_bridge.settings import DEFAULT_TIMEZONE, ID_KEY, StrictSchema, TimeZoneField
 
@@ -73,8 +75,21 @@ def _minutes_map(default: dict[str, int] | None) -> fields.Dict:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class CalendarConfig:
+    """A business-hours calendar (``[sla.calendars.<name>]``)."""
+
+    timezone: str
+    #: day (``mon``…) -> ``HH:MM-HH:MM`` ranges
+    hours: Mapping[str, Sequence[str]]
+    holidays: str
+    closed_dates: Sequence[date]
+
+
 class CalendarSchema(StrictSchema):
     """Business hours in a named zone, minus public holidays and extra closed dates."""
+
+    config = CalendarConfig
 
     timezone = TimeZoneField(load_default=DEFAULT_TIMEZONE)
     hours = NamedDict(
@@ -97,8 +112,20 @@ class CalendarSchema(StrictSchema):
                 raise ValidationError(f"unknown holidays country {code!r}", "holidays")
 
 
+@dataclass(frozen=True, slots=True)
+class OverrideConfig:
+    """A department's or channel's changes to the policy (None / empty: inherit)."""
+
+    calendar: str | None
+    first_reply_minutes: Mapping[str, int]
+    next_reply_minutes: Mapping[str, int]
+    applicable: bool | None
+
+
 class OverrideSchema(StrictSchema):
     """What a department or a channel changes in the policy (unset keys inherit)."""
+
+    config = OverrideConfig
 
     calendar = fields.String(load_default=None)
     first_reply_minutes = _minutes_map(None)
@@ -106,7 +133,30 @@ class OverrideSchema(StrictSchema):
     applicable = fields.Boolean(load_default=None, allow_none=True)
 
 
+@dataclass(frozen=True, slots=True)
+class SlaConfig:
+    """``[sla]``: the promise."""
+
+    enabled: bool
+    #: WHMCS priority -> level
+    levels: Mapping[str, str]
+    first_reply_minutes: Mapping[str, int]
+    next_reply_minutes: Mapping[str, int]
+    at_risk_percent: float
+    calendar: str
+    calendars: Mapping[str, CalendarConfig]
+    pause_statuses: Sequence[str]
+    closed_statuses: Sequence[str]
+    automatic_reply_admins: Sequence[str]
+    #: department id (a string: a TOML key) -> override
+    departments: Mapping[str, OverrideConfig]
+    channels: Mapping[str, OverrideConfig]
+    sweep_seconds: int
+
+
 class SlaSettings(StrictSchema):
+    config = SlaConfig
+
     enabled = fields.Boolean(load_default=True)
     levels = NamedDict(
         keys=fields.String(validate=validate.OneOf(PRIORITIES)),
@@ -138,25 +188,38 @@ class SlaSettings(StrictSchema):
             raise ValidationError(f"no calendar named {data['calendar']!r}", "calendar")
         for group in ("departments", "channels"):
             for key, override in data.get(group, {}).items():
-                cal = override.get("calendar")
+                cal = override.calendar
                 if cal is not None and cal not in names:
                     raise ValidationError({key: {"calendar": [f"no calendar named {cal!r}"]}},
                                           group)
 
-    @post_load
-    def _fill(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+    def complete(self, data: dict[str, Any]) -> dict[str, Any]:
         for level in LEVELS:
             data["first_reply_minutes"].setdefault(level, DEFAULT_FIRST[level])
             data["next_reply_minutes"].setdefault(level, data["first_reply_minutes"][level])
-        chat = data["channels"].setdefault("chat", {
-            "calendar": None, "first_reply_minutes": {}, "next_reply_minutes": {},
-            "applicable": None})
-        if chat.get("applicable") is None:
-            chat["applicable"] = False  # the policy: "no handling time is guaranteed"
+        chat = data["channels"].get("chat") or OverrideSchema().load({})
+        if chat.applicable is None:
+            # the policy: "no handling time is guaranteed"
+            data["channels"]["chat"] = replace(chat, applicable=False)
         return data
 
 
+@dataclass(frozen=True, slots=True)
+class ChannelConfig:
+    """``[channels]``: how tickets arrive and where billing goes."""
+
+    technical_department_id: int | None
+    billing_department_ids: Sequence[int]
+    chat_department_ids: Sequence[int]
+    chat_marker: str
+    billing_auto_reply: bool
+    hotline_numbers: Sequence[str]
+    default_language: str
+
+
 class ChannelSettings(StrictSchema):
+    config = ChannelConfig
+
     technical_department_id = fields.Integer(load_default=None, allow_none=True)
     billing_department_ids = fields.List(fields.Integer(), load_default=list)
     chat_department_ids = fields.List(fields.Integer(), load_default=list)
@@ -169,7 +232,17 @@ class ChannelSettings(StrictSchema):
     default_language = fields.String(load_default="vi", validate=validate.OneOf(["vi", "en"]))
 
 
+@dataclass(frozen=True, slots=True)
+class LevelActionsConfig:
+    """The actions of one level on risk and on breach."""
+
+    at_risk: Sequence[str]
+    breached: Sequence[str]
+
+
 class LevelActionsSchema(StrictSchema):
+    config = LevelActionsConfig
+
     at_risk = fields.List(fields.String(validate=validate.OneOf(ACTIONS)),
                           load_default=lambda: ["note", "notify"])
     breached = fields.List(fields.String(validate=validate.OneOf(ACTIONS)),
@@ -185,7 +258,21 @@ class GoLiveField(fields.DateTime):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+@dataclass(frozen=True, slots=True)
+class EscalationConfig:
+    """``[escalation]``: what happens on risk and breach."""
+
+    enabled: bool
+    levels: Mapping[str, LevelActionsConfig]
+    move_department_id: int | None
+    flag_admin_id: int | None
+    note_language: str
+    go_live_at: datetime | None
+
+
 class EscalationSettings(StrictSchema):
+    config = EscalationConfig
+
     enabled = fields.Boolean(load_default=True)
     levels = NamedDict(keys=fields.String(validate=validate.OneOf(LEVELS)),
                          values=fields.Nested(LevelActionsSchema), load_default=dict)
@@ -198,8 +285,7 @@ class EscalationSettings(StrictSchema):
     #: crossed before it get no action. Unset: the time the first sync recorded.
     go_live_at = GoLiveField(load_default=None)
 
-    @post_load
-    def _fill(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+    def complete(self, data: dict[str, Any]) -> dict[str, Any]:
         for level in LEVELS:
             data["levels"].setdefault(level, LevelActionsSchema().load({}))
         return data

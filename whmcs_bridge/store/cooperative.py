@@ -119,7 +119,7 @@ class GreenletWaiter:
     __slots__ = ("_waiter", "error", "result")
 
     def __init__(self) -> None:
-        self._waiter = HubWaiter()
+        self._waiter: HubWaiter[object] = HubWaiter()
         self.result = False
         self.error: Exception | None = None
 

@@ -51,8 +51,19 @@ MAX_BATCH = 256
 IDLE_EXIT_SECONDS = 5.0
 
 
+@dataclass(frozen=True, slots=True)
+class IngestConfig:
+    """``[ingest]``: how the receiver commits events."""
+
+    group_commit: bool
+    max_batch: int
+    commit_timeout_seconds: float
+
+
 class IngestSettings(StrictSchema):
     """``[ingest]``: how the receiver commits events (defaults suit every deployment)."""
+
+    config = IngestConfig
 
     #: Batch concurrent requests into shared commits (one writer thread per process).
     #: ``false`` commits each request on its own: simpler, about half the throughput.

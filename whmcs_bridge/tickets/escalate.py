@@ -22,9 +22,9 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
@@ -42,6 +42,10 @@ from whmcs_bridge.store.base import dialect_insert
 from whmcs_bridge.tickets import golive, replies, store
 from whmcs_bridge.tickets.tables import sla_schedule, ticket_escalations, ticket_history
 from whmcs_bridge.writes.tables import ESCALATION
+
+if TYPE_CHECKING:
+    from whmcs_bridge.settings import Settings
+    from whmcs_bridge.sla.settings import EscalationConfig
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +75,8 @@ def state_at_go_live(rec: store.TicketRecord, history: list[tuple], policy: E.Po
 
 
 def decide(rec: store.TicketRecord, history: list[tuple], policy: E.Policy, cyc: E.Cycle,
-           escalation: Any, done: Any, go_live: golive.GoLive | None
+           escalation: EscalationConfig, done: Collection[tuple[str, str]],
+           go_live: golive.GoLive | None
            ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """``(to_do, withheld)`` for the open cycle: the due actions, split by the go-live rule."""
     due = due_actions(cyc.state, cyc.level, escalation, done)
@@ -100,7 +105,7 @@ KIND_TEXT = {"en": {"first_reply": "the first reply", "next_reply": "the next re
              "vi": {"first_reply": "phản hồi đầu tiên", "next_reply": "phản hồi tiếp theo"}}
 
 
-def note_text(settings: Any, trigger: str, cyc: E.Cycle) -> str:
+def note_text(settings: Settings, trigger: str, cyc: E.Cycle) -> str:
     lang = settings.escalation.note_language
     t = NOTE_TEXT[lang]
     due = datetime.fromtimestamp(cyc.due_at or 0, settings.tz).strftime("%Y-%m-%d %H:%M")
@@ -189,7 +194,7 @@ class SweepResult:
                 "go_live_at": self.go_live_at, "backlog_summary": self.backlog_summary}
 
 
-def escalate_ticket(engine: Engine, settings: Any, services: Services, now: datetime,
+def escalate_ticket(engine: Engine, settings: Settings, services: Services, now: datetime,
                     ticket_id: int, policy: E.Policy, result: SweepResult) -> None:
     """Run the due actions of one ticket, one transaction per action."""
     with engine.connect() as conn:
@@ -254,12 +259,12 @@ def backlog_ids(conn: Connection) -> list[int]:
         .group_by(e.c.ticket_id).order_by(e.c.ticket_id)).scalars())
 
 
-def backlog_list_url(settings: Any) -> str | None:
-    base = settings.server.get("public_url")
+def backlog_list_url(settings: Settings) -> str | None:
+    base = settings.server.public_url
     return f"{base.rstrip('/')}/dashboard#breaches" if base else None
 
 
-def queue_backlog_summary(conn: Connection, settings: Any, now: datetime,
+def queue_backlog_summary(conn: Connection, settings: Settings, now: datetime,
                           go_live: golive.GoLive) -> int | None:
     """One ``go_live_backlog`` notification per go-live time (the dedupe key names it)."""
     count = conn.execute(select(func.count()).select_from(
@@ -280,7 +285,7 @@ def _utc(ts: float | None) -> datetime | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC)
 
 
-def escalation_pending(ev: E.Evaluation, escalation: Any,
+def escalation_pending(ev: E.Evaluation, escalation: EscalationConfig,
                        recorded: Callable[[str], Collection[tuple[str, str]]]) -> bool:
     """Whether the open cycle has escalation actions still to do; ``recorded(cycle key)``
     gives the ``(trigger, action)`` pairs already recorded for a cycle of this ticket."""
@@ -304,7 +309,7 @@ def evaluation_row(rec: store.TicketRecord, history: list[tuple], policy: E.Poli
             "sla_next_at": _utc(nxt)}
 
 
-def reevaluate(conn: Connection, settings: Any, ticket_id: int, now: datetime,
+def reevaluate(conn: Connection, settings: Settings, ticket_id: int, now: datetime,
                policy: E.Policy | None = None) -> E.Evaluation | None:
     """Evaluate one ticket at ``now`` and store its state and next transition — what an
     event does for its own ticket, so the sweep need not look at it before that time.
@@ -325,9 +330,11 @@ def reevaluate(conn: Connection, settings: Any, ticket_id: int, now: datetime,
 SCHEDULE = "sweep"
 
 
-def policy_digest(settings: Any) -> str:
+def policy_digest(settings: Settings) -> str:
     """Fingerprint of the settings the stored next-transition times depend on."""
-    blob = json.dumps([settings.sla, settings.escalation], sort_keys=True, default=str)
+    # asdict: the same JSON the sections gave while they were dicts (stored digests hold)
+    blob = json.dumps([asdict(settings.sla), asdict(settings.escalation)], sort_keys=True,
+                      default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -336,7 +343,7 @@ def _stored_digest(conn: Connection) -> str | None:
                         .where(sla_schedule.c.name == SCHEDULE)).scalar()
 
 
-def _check_policy(conn: Connection, settings: Any, now: datetime) -> bool:
+def _check_policy(conn: Connection, settings: Settings, now: datetime) -> bool:
     """When the ``[sla]``/``[escalation]`` settings differ from those the stored times were
     computed under, make every open ticket due; True when that happened."""
     digest = policy_digest(settings)
@@ -353,7 +360,7 @@ def _check_policy(conn: Connection, settings: Any, now: datetime) -> bool:
     return True
 
 
-def sweep(engine: Engine, settings: Any, services: Services, now: datetime | None = None, *,
+def sweep(engine: Engine, settings: Settings, services: Services, now: datetime | None = None, *,
           policy: E.Policy | None = None, batch: int = 500,
           progress: Callable[[int], None] | None = None, dry_run: bool = False) -> SweepResult:
     """Re-evaluate the open tickets that are due (their next transition has come, or their

@@ -20,11 +20,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, func, insert, select, update
 
 from whmcs_bridge.tickets.tables import sync_state, tickets
+
+if TYPE_CHECKING:
+    from whmcs_bridge.settings import Settings
 
 ROW = "go_live"
 #: How the recorded time was set (``sync_state.mode`` of the row).
@@ -49,15 +52,15 @@ def recorded(conn: Connection) -> GoLive | None:
     return GoLive(row.started_at, row.mode or BY_ADMIN)
 
 
-def setting(settings: Any) -> datetime | None:
+def setting(settings: Settings) -> datetime | None:
     """``escalation.go_live_at`` as an aware time (a naive value is in ``timezone``)."""
-    value = settings.escalation.get("go_live_at")
+    value = settings.escalation.go_live_at
     if value is None:
         return None
     return value if value.tzinfo else value.replace(tzinfo=settings.tz)
 
 
-def effective(conn: Connection, settings: Any) -> GoLive | None:
+def effective(conn: Connection, settings: Settings) -> GoLive | None:
     pinned = setting(settings)
     if pinned is not None:
         return GoLive(pinned.astimezone(UTC), "setting")
@@ -83,7 +86,7 @@ def first_ticket_stored(conn: Connection) -> datetime | None:
     return conn.execute(select(func.min(tickets.c.updated_at))).scalar()
 
 
-def would_be(conn: Connection, settings: Any, now: datetime) -> GoLive | None:
+def would_be(conn: Connection, settings: Settings, now: datetime) -> GoLive | None:
     """The go-live in force, or the one :func:`ensure` would record (writes nothing)."""
     current = effective(conn, settings)
     if current is not None:
@@ -92,7 +95,7 @@ def would_be(conn: Connection, settings: Any, now: datetime) -> GoLive | None:
     return GoLive(min(first, now), BY_SWEEP) if first is not None else None
 
 
-def ensure(conn: Connection, settings: Any, now: datetime) -> GoLive | None:
+def ensure(conn: Connection, settings: Settings, now: datetime) -> GoLive | None:
     """The go-live in force, recording it from the first stored ticket when nothing is
     recorded yet; None while the store holds no ticket."""
     found = would_be(conn, settings, now)

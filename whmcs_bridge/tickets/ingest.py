@@ -9,7 +9,7 @@ admin name listed in ``sla.automatic_reply_admins`` → ``auto``; otherwise ``st
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
@@ -24,6 +24,9 @@ from whmcs_bridge.tickets.tables import (
     tickets,
 )
 from whmcs_bridge.verification.store import follow_ticket_clients
+
+if TYPE_CHECKING:
+    from whmcs_bridge.settings import Settings
 
 
 def reply_kind(*, admin: str, message: str, requestor_type: str = "",
@@ -77,7 +80,7 @@ def _message_rows(ticket: Any, hashes: set[str], automatic: list[str],
     return rows
 
 
-def apply_fetched_batch(conn: Connection, batch: list[Any], *, settings: Any, now: datetime,
+def apply_fetched_batch(conn: Connection, batch: list[Any], *, settings: Settings, now: datetime,
                         source: str = "sync") -> dict[int, list[tuple]]:
     """Store many GetTicket results in a handful of statements (the sync's hot path: each
     statement is a GIL hand-off while the fetch threads run). Returns changes per ticket."""

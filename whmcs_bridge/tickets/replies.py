@@ -13,20 +13,23 @@ the same reply or note is queued, and so posted, at most once however often the 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from whmcs_bridge.tickets import store
 from whmcs_bridge.writes import outbox
 from whmcs_bridge.writes.tables import CUSTOMER, NOTE, REPLY, STAFF, UPDATE_REPLY, UPDATE_TICKET
 
+if TYPE_CHECKING:
+    from whmcs_bridge.context import HandlerContext
 
-def post_bridge_reply(ctx: Any, ticket_id: int, message: str, *, status: str | None = None,
-                      dedupe_key: str | None = None) -> bool:
+
+def post_bridge_reply(ctx: HandlerContext, ticket_id: int, message: str, *,
+                      status: str | None = None, dedupe_key: str | None = None) -> bool:
     """Queue AddTicketReply as the bridge; False (nothing queued) when ``dedupe_key`` was used."""
     if not store.record_bridge_post(ctx.conn, ticket_id, "reply", message, at=ctx.now,
                                     dedupe_key=dedupe_key):
         return False
-    params = {"message": message, "adminusername": ctx.settings.whmcs.get("admin_username"),
+    params = {"message": message, "adminusername": ctx.settings.whmcs.admin_username,
               "status": status}
     outbox.enqueue(ctx.conn, action=REPLY, ticket_id=ticket_id, params=params,
                    key=f"reply:{dedupe_key or uuid.uuid4().hex}", now=ctx.now,
@@ -34,7 +37,7 @@ def post_bridge_reply(ctx: Any, ticket_id: int, message: str, *, status: str | N
     return True
 
 
-def post_note(ctx: Any, ticket_id: int, message: str, *, dedupe_key: str,
+def post_note(ctx: HandlerContext, ticket_id: int, message: str, *, dedupe_key: str,
               rank: int = STAFF) -> bool:
     """Queue AddTicketNote once per ``dedupe_key``; True when queued now."""
     if not store.record_bridge_post(ctx.conn, ticket_id, "note", message, at=ctx.now,
@@ -45,7 +48,7 @@ def post_note(ctx: Any, ticket_id: int, message: str, *, dedupe_key: str,
     return True
 
 
-def update_ticket(ctx: Any, ticket_id: int, *, key: str, rank: int = STAFF,
+def update_ticket(ctx: HandlerContext, ticket_id: int, *, key: str, rank: int = STAFF,
                   **fields: Any) -> bool:
     """Queue UpdateTicket with ``fields`` (priority, deptid, flag, message, …) once per
     ``key``; True when queued now."""
@@ -54,7 +57,8 @@ def update_ticket(ctx: Any, ticket_id: int, *, key: str, rank: int = STAFF,
                           rank=rank) is not None
 
 
-def update_reply(ctx: Any, ticket_id: int, reply_id: int, message: str, *, key: str) -> bool:
+def update_reply(ctx: HandlerContext, ticket_id: int, reply_id: int, message: str, *,
+                 key: str) -> bool:
     """Queue UpdateTicketReply (replace a reply's text) once per ``key``."""
     return outbox.enqueue(ctx.conn, action=UPDATE_REPLY, ticket_id=ticket_id,
                           params={"replyid": int(reply_id), "message": message},

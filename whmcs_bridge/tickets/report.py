@@ -21,13 +21,16 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
 from whmcs_bridge.sla import engine as E
 from whmcs_bridge.tickets import store
 from whmcs_bridge.tickets.escalate import evaluate_loaded
+
+if TYPE_CHECKING:
+    from whmcs_bridge.settings import Settings
 
 GROUPINGS = ("priority", "department", "channel")
 
@@ -74,13 +77,13 @@ CHUNK = 500
 Period = tuple[datetime, datetime]
 
 
-def compliance(conn: Connection, settings: Any, *, since: datetime, until: datetime,
+def compliance(conn: Connection, settings: Settings, *, since: datetime, until: datetime,
                by: str = "priority", now: datetime) -> list[Group]:
     """The report for tickets opened in ``[since, until)``, one group per ``by`` key."""
     return compliance_periods(conn, settings, [(since, until)], by=by, now=now)[0]
 
 
-def compliance_periods(conn: Connection, settings: Any, periods: Sequence[Period], *,
+def compliance_periods(conn: Connection, settings: Settings, periods: Sequence[Period], *,
                        by: str = "priority", now: datetime) -> list[list[Group]]:
     """The report for several periods at once (the dashboard's 7 and 30 days): each ticket of
     their union is loaded and evaluated once, in bulk — one query for the tickets and three
@@ -94,7 +97,8 @@ def compliance_periods(conn: Connection, settings: Any, periods: Sequence[Period
     now_ts = now.timestamp()
     recs = [r for r in store.tickets_opened(conn, min(s for s, _ in periods),
                                             max(u for _, u in periods))
-            if any(s <= r.opened_at < u for s, u in periods)]  # periods may leave gaps
+            if r.opened_at is not None  # set on every ticket in the range
+            and any(s <= r.opened_at < u for s, u in periods)]  # periods may leave gaps
     per_period: list[dict[str, Group]] = [{} for _ in periods]
     for start in range(0, len(recs), CHUNK):
         part = recs[start:start + CHUNK]
@@ -105,8 +109,10 @@ def compliance_periods(conn: Connection, settings: Any, periods: Sequence[Period
             if not ev.applicable or cyc is None:
                 continue
             key = _key(rec, cyc, by)
+            opened = rec.opened_at
+            assert opened is not None  # filtered above
             for (since, until), groups in zip(periods, per_period, strict=True):
-                if since <= rec.opened_at < until:  # opened_at: never NULL here
+                if since <= opened < until:
                     _count(groups.setdefault(key, Group(key)), cyc)
     return [[g.finish() for g in sorted(groups.values(),
                                         key=lambda g: (E.RANK.get(g.key, 9), g.key))]

@@ -273,12 +273,12 @@ def histories(conn: Connection, recs: list[TicketRecord]) -> dict[int, list[tupl
                                  ticket_messages.c.at).where(
             ticket_messages.c.ticket_id.in_(ids), ticket_messages.c.source_key != "open")):
         items[r.ticket_id].append((r.at.timestamp(), 2, r.kind, None))
-    for r in conn.execute(select(ticket_history.c.ticket_id, ticket_history.c.kind,
+    for h in conn.execute(select(ticket_history.c.ticket_id, ticket_history.c.kind,
                                  ticket_history.c.at, ticket_history.c.value).where(
             ticket_history.c.ticket_id.in_(ids),
             ticket_history.c.kind.in_(("priority", "status")))):
-        items[r.ticket_id].append((r.at.timestamp(), 1,
-                                   E.PRIORITY if r.kind == "priority" else E.STATUS, r.value))
+        items[h.ticket_id].append((h.at.timestamp(), 1,
+                                   E.PRIORITY if h.kind == "priority" else E.STATUS, h.value))
     for r in conn.execute(select(ticket_pauses).where(ticket_pauses.c.ticket_id.in_(ids))):
         items[r.ticket_id].append((r.started_at.timestamp(), 1, E.PAUSE, r.reason))
         if r.ended_at is not None:

@@ -34,13 +34,16 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, insert, select, update
 
 from whmcs_bridge.tickets import golive
 from whmcs_bridge.tickets.ingest import apply_fetched_batch, signature
 from whmcs_bridge.tickets.tables import sync_state, tickets
+
+if TYPE_CHECKING:
+    from whmcs_bridge.settings import Settings
 
 log = logging.getLogger(__name__)
 NAME = "tickets"
@@ -138,7 +141,7 @@ class _Pipeline:
     leaves its ticket pending for the next run.
     """
 
-    def __init__(self, engine: Engine, client: Any, settings: Any, summary: SyncSummary, *,
+    def __init__(self, engine: Engine, client: Any, settings: Settings, summary: SyncSummary, *,
                  full: bool, concurrency: int, page_size: int, now: datetime,
                  progress: Progress | None) -> None:
         self.engine, self.client, self.settings, self.summary = engine, client, settings, summary
@@ -291,7 +294,7 @@ class _Pipeline:
             self.progress("fetching", n, self.read_total)
 
 
-def run_sync(engine: Engine, settings: Any, client: Any, *, full: bool = False,
+def run_sync(engine: Engine, settings: Settings, client: Any, *, full: bool = False,
              concurrency: int = DEFAULT_CONCURRENCY, page_size: int = PAGE_SIZE,
              now: datetime | None = None, progress: Progress | None = None) -> SyncSummary:
     """One sync run (resuming an interrupted one). Returns the summary."""

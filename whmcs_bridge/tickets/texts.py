@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 BILLING_REPLY = {
     "vi": ("Chào bạn,\n\nCác vấn đề về hóa đơn / thanh toán được giải quyết nhanh nhất qua "
            "điện thoại. Xin vui lòng liên hệ bộ phận hỗ trợ tại số {numbers} để được giải quyết "
@@ -14,7 +16,7 @@ BILLING_REPLY = {
 _OR = {"vi": " hoặc ", "en": " or "}
 
 
-def billing_reply(language: str, numbers: list[str]) -> str:
+def billing_reply(language: str, numbers: Sequence[str]) -> str:
     lang = language if language in BILLING_REPLY else "en"
     joined = _OR[lang].join(numbers) if len(numbers) <= 2 else ", ".join(numbers)
     return BILLING_REPLY[lang].format(numbers=joined)

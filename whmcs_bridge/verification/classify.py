@@ -9,12 +9,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from whmcs_bridge.digits import is_digits
 from whmcs_bridge.textfold import fold
 
 __all__ = ["Classification", "Classifier", "fold"]
+
+if TYPE_CHECKING:
+    from whmcs_bridge.verification.settings import VerificationConfig
 
 _FALSY = {"", "0", "off", "no", "false", "none", "khong"}
 
@@ -43,13 +46,13 @@ class Classifier:
     custom_fields: dict[int, str] = field(default_factory=dict)
 
     @classmethod
-    def from_settings(cls, section: Mapping[str, Any]) -> Classifier:
+    def from_settings(cls, section: VerificationConfig) -> Classifier:
         return cls(
-            patterns={k: [re.compile(p) for p in v] for k, v in section["patterns"].items()},
-            exclude=[re.compile(p) for p in section["exclude"]],
-            intent=[re.compile(p) for p in section["intent"]],
-            departments={int(k): v for k, v in section.get("departments", {}).items()},
-            custom_fields={int(k): v for k, v in section.get("custom_fields", {}).items()},
+            patterns={k: [re.compile(p) for p in v] for k, v in section.patterns.items()},
+            exclude=[re.compile(p) for p in section.exclude],
+            intent=[re.compile(p) for p in section.intent],
+            departments={int(k): v for k, v in section.departments.items()},
+            custom_fields={int(k): v for k, v in section.custom_fields.items()},
         )
 
     def classify_text(self, *texts: str | None) -> Classification:

@@ -216,7 +216,7 @@ def _card_last4(whmcs: Any, client_id: int, proof: Proof) -> ProofResult:
     return ProofResult(matched, "matched" if matched else "mismatch")
 
 
-def _day(value: datetime | date | None) -> date | None:
+def _day(value: datetime | date) -> date:
     if isinstance(value, datetime):
         return value.date()
     return value

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from whmcs_bridge import errors
 from whmcs_bridge.context import HandlerContext
@@ -41,6 +41,9 @@ from whmcs_bridge.verification import (
 )
 from whmcs_bridge.writes.tables import CUSTOMER
 
+if TYPE_CHECKING:
+    from whmcs_bridge.settings import Settings
+
 log = logging.getLogger("whmcs_bridge.verification")
 
 PAUSE_REASON = "awaiting_verification"
@@ -64,7 +67,7 @@ class BridgeEffects:
     WHMCS: writes are queued in the WHMCS write outbox, once per dedupe key, and sent after
     the transaction commits."""
 
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: HandlerContext) -> None:
         self.ctx = ctx
 
     def reply(self, ticket_id: int, message: str, *, status: str | None,
@@ -109,7 +112,7 @@ def _ticket(conn: Any, ticket_id: int) -> Any | None:
     return tstore.get_ticket(conn, ticket_id)
 
 
-def _lang(ctx: Any, value: str | None) -> str:
+def _lang(ctx: HandlerContext, value: str | None) -> str:
     return customer_language(value, ctx.settings.verification.default_language)
 
 
@@ -119,7 +122,7 @@ def _tid(req: Any) -> str:
 
 # --------------------------------------------------------------------------- requests
 
-def open_request(ctx: Any, effects: Effects, ticket: Any, kinds: frozenset[str],
+def open_request(ctx: HandlerContext, effects: Effects, ticket: Any, kinds: frozenset[str],
                  reasons: tuple[str, ...] = ()) -> Any:
     """Record that ``ticket`` asks for ``kinds``; start the refusal flow when proof is needed.
 
@@ -142,7 +145,7 @@ def open_request(ctx: Any, effects: Effects, ticket: Any, kinds: frozenset[str],
                          changes=kinds, channel=ticket.channel, language=lang,
                          state=REQUIRED if needed else NOT_REQUIRED, now=now,
                          deadline_at=deadline, reasons=",".join(reasons) or None)
-    req = store.get_request(conn, ticket.id)
+    req = store.the_request(conn, ticket.id)
     if not needed:
         return req
     hours = f"{cfg.refusal_timeout_hours:g}"
@@ -163,7 +166,7 @@ def open_request(ctx: Any, effects: Effects, ticket: Any, kinds: frozenset[str],
     return store.get_request(conn, ticket.id)
 
 
-def auto_send_link(ctx: Any, effects: Effects, ticket_id: int) -> None:
+def auto_send_link(ctx: HandlerContext, effects: Effects, ticket_id: int) -> None:
     """Send the link unasked; a missing key or public URL must not stop the refusal flow."""
     try:
         send_link(ctx, effects, ticket_id)
@@ -171,7 +174,7 @@ def auto_send_link(ctx: Any, effects: Effects, ticket_id: int) -> None:
         log.warning("verification link not sent for ticket %s: %s", ticket_id, exc)
 
 
-def ensure_request(ctx: Any, ticket_id: int) -> Any:
+def ensure_request(ctx: HandlerContext, ticket_id: int) -> Any:
     """The ticket's request; staff may verify a ticket the classifier did not flag, which
     then covers every change kind. Safe when two proofs of a new ticket arrive together (the
     insert is an upsert)."""
@@ -188,7 +191,7 @@ def ensure_request(ctx: Any, ticket_id: int) -> Any:
     return store.get_request(ctx.conn, ticket_id)
 
 
-def _client_of(ctx: Any, req: Any) -> int:
+def _client_of(ctx: HandlerContext, req: Any) -> int:
     if req.client_id:
         return req.client_id
     ticket = _ticket(ctx.conn, req.ticket_id)
@@ -256,13 +259,13 @@ def submit_proof(job: Any, ticket_id: int, proof: proofs.Proof, *, actor: str,
         return _resolve(ctx, effects, step, result)
 
 
-def _reserve(ctx: Any, effects: Effects, ticket_id: int, proof: proofs.Proof, *, actor: str,
-             channel: str) -> _Slot | Outcome:
+def _reserve(ctx: HandlerContext, effects: Effects, ticket_id: int, proof: proofs.Proof, *,
+             actor: str, channel: str) -> _Slot | Outcome:
     conn, now, settings = ctx.conn, ctx.now, ctx.settings
     req = ensure_request(ctx, ticket_id)
     client_id = _client_of(ctx, req)
     store.lock_client(conn, client_id)
-    req = store.get_request(conn, ticket_id)  # as it is now that we hold the lock
+    req = store.the_request(conn, ticket_id)  # as it is now that we hold the lock
     if req.state == VERIFIED and (req.expires_at is None or req.expires_at > now):
         return Outcome("already_verified", VERIFIED)
     fp = None
@@ -292,7 +295,8 @@ def _reserve(ctx: Any, effects: Effects, ticket_id: int, proof: proofs.Proof, *,
     return slot
 
 
-def _audit(ctx: Any, effects: Effects, slot: _Slot, outcome: str, reason: str | None) -> None:
+def _audit(ctx: HandlerContext, effects: Effects, slot: _Slot, outcome: str,
+           reason: str | None) -> None:
     """Give the reserved attempt its outcome and tell staff in a ticket note."""
     store.resolve_attempt(ctx.conn, slot.attempt_id, outcome=outcome, reason=reason,
                           fingerprint=slot.fingerprint if outcome in (VERIFIED, "failed")
@@ -304,10 +308,11 @@ def _audit(ctx: Any, effects: Effects, slot: _Slot, outcome: str, reason: str | 
         dedupe_key=f"verification:attempt:{slot.ticket_id}:{slot.attempt_id}")
 
 
-def _resolve(ctx: Any, effects: Effects, slot: _Slot, result: proofs.ProofResult) -> Outcome:
+def _resolve(ctx: HandlerContext, effects: Effects, slot: _Slot,
+             result: proofs.ProofResult) -> Outcome:
     conn, now, settings = ctx.conn, ctx.now, ctx.settings
     store.lock_client(conn, slot.client_id)
-    req = store.get_request(conn, slot.ticket_id)
+    req = store.the_request(conn, slot.ticket_id)
     if result.ok and req.state == LOCKED and slot.method not in STRONG_METHODS:
         _audit(ctx, effects, slot, "rejected", "locked")
         return Outcome("rejected", LOCKED, "locked")
@@ -325,7 +330,7 @@ def _resolve(ctx: Any, effects: Effects, slot: _Slot, result: proofs.ProofResult
     return Outcome("failed", req.state, result.reason)
 
 
-def _lock(ctx: Any, effects: Effects, req: Any, client_id: int) -> None:
+def _lock(ctx: HandlerContext, effects: Effects, req: Any, client_id: int) -> None:
     """Lock the ticket's verification and alert the account owner (once per lock). A verified
     ticket stays verified: its proof was checked within the limit."""
     if req.state in (LOCKED, VERIFIED):
@@ -340,7 +345,7 @@ def _lock(ctx: Any, effects: Effects, req: Any, client_id: int) -> None:
                    dedupe_key=f"verification_locked:{req.ticket_id}:{ctx.now:%Y%m%d%H}")
 
 
-def mark_verified(ctx: Any, effects: Effects, req: Any, client_id: int, *, method: str,
+def mark_verified(ctx: HandlerContext, effects: Effects, req: Any, client_id: int, *, method: str,
                   actor: str) -> None:
     cfg = ctx.settings.verification
     store.update_request(ctx.conn, req.ticket_id, ctx.now, state=VERIFIED, method=method,
@@ -372,7 +377,7 @@ class LinkNotAvailable(errors.Conflict, RuntimeError):
     409."""
 
 
-def send_link(ctx: Any, effects: Effects, ticket_id: int) -> str:
+def send_link(ctx: HandlerContext, effects: Effects, ticket_id: int) -> str:
     """Queue the signed link to the client's address on file; returns its expiry (ISO)."""
     req = ensure_request(ctx, ticket_id)
     if req.state == VERIFIED:
@@ -409,7 +414,7 @@ class LinkView:
     ticket_id: int | None = None
 
 
-def read_link(settings: Any, token: str, now: Any) -> tokens.LinkClaims | LinkView:
+def read_link(settings: Settings, token: str, now: Any) -> tokens.LinkClaims | LinkView:
     """The link's claims, or why it approves nothing, from its signature alone: no database
     access, so a stranger's made-up link costs a HMAC and nothing else."""
     default = settings.verification.default_language
@@ -423,7 +428,8 @@ def read_link(settings: Any, token: str, now: Any) -> tokens.LinkClaims | LinkVi
         return LinkView(False, exc.reason, language=default, ticket_id=exc.ticket_id)
 
 
-def inspect_link(ctx: Any, token: str | tokens.LinkClaims | LinkView) -> tuple[LinkView, Any]:
+def inspect_link(ctx: HandlerContext, token: str | tokens.LinkClaims | LinkView
+                 ) -> tuple[LinkView, Any]:
     """Check a link without using it (the GET page); ``token`` may be :func:`read_link`'s
     answer already."""
     read = read_link(ctx.settings, token, ctx.now) if isinstance(token, str) else token
@@ -453,7 +459,7 @@ def inspect_link(ctx: Any, token: str | tokens.LinkClaims | LinkView) -> tuple[L
 AUDITED_LINK_REFUSALS = ("wrong_client", "used")
 
 
-def approve_link(ctx: Any, effects: Effects, token: str | tokens.LinkClaims) -> LinkView:
+def approve_link(ctx: HandlerContext, effects: Effects, token: str | tokens.LinkClaims) -> LinkView:
     """The POST: use the nonce once and verify the ticket."""
     view, found = inspect_link(ctx, token)
     if found is not None and not view.ok and view.reason in AUDITED_LINK_REFUSALS:
@@ -483,7 +489,7 @@ def approve_link(ctx: Any, effects: Effects, token: str | tokens.LinkClaims) -> 
 
 # --------------------------------------------------------------------------- refusal
 
-def refuse(ctx: Any, effects: Effects, req: Any) -> None:
+def refuse(ctx: HandlerContext, effects: Effects, req: Any) -> None:
     """Post the refusal, close/mark the ticket as configured, tell staff."""
     cfg = ctx.settings.verification
     store.update_request(ctx.conn, req.ticket_id, ctx.now, state=REFUSED, refused_at=ctx.now,
@@ -498,13 +504,13 @@ def refuse(ctx: Any, effects: Effects, req: Any) -> None:
                    dedupe_key=f"verification_refused:{req.ticket_id}")
 
 
-def overdue(ctx: Any) -> list[Any]:
+def overdue(ctx: HandlerContext) -> list[Any]:
     return store.overdue_requests(ctx.conn, (REQUIRED, LOCKED), ctx.now)
 
 
 # --------------------------------------------------------------------------- leaks
 
-def record_leaks(ctx: Any, leaks: Sequence[Mapping[str, Any]], *, ticket_id: int | None,
+def record_leaks(ctx: HandlerContext, leaks: Sequence[Mapping[str, Any]], *, ticket_id: int | None,
                  client_id: int | None) -> None:
     """Mark every leaked secret as unusable for proof, from its redaction record (the keyed
     fingerprint computed at intake, :mod:`~whmcs_bridge.verification.intake`): the value
@@ -524,7 +530,7 @@ def leak_kinds(leaks: Sequence[Mapping[str, Any]]) -> list[str]:
     return sorted({str(leak["kind"]) for leak in leaks})
 
 
-def handle_leak(ctx: Any, effects: Effects, leaks: Sequence[Mapping[str, Any]],
+def handle_leak(ctx: HandlerContext, effects: Effects, leaks: Sequence[Mapping[str, Any]],
                 redacted_text: str, *, ticket: Any, reply_id: int | None,
                 event_id: str) -> None:
     """Credentials in a ticket message: record the fingerprints, optionally rewrite the WHMCS

@@ -12,11 +12,13 @@ someone to do it) does. An admin can replace any list in the TOML file.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from whmcs_bridge.settings import ID_KEY, SecretField, StrictSchema
+from whmcs_bridge.settings import ID_KEY, Secret, SecretField, StrictSchema
 from whmcs_bridge.verification import CHANGE_KINDS
 
 _DO = (r"(nang cap|ha cap|doi|thay doi|cap nhat|chinh sua|sua|chuyen|cai|cai dat|them|tang"
@@ -123,13 +125,47 @@ _KIND = fields.String(validate=validate.OneOf(CHANGE_KINDS))
 YEAR_HOURS = 365 * 24
 
 
+@dataclass(frozen=True, slots=True)
+class VerificationConfig:
+    """``[verification]``: every knob of ownership verification."""
+
+    enabled: bool
+    #: change kind -> patterns
+    patterns: Mapping[str, Sequence[str]]
+    exclude: Sequence[str]
+    intent: Sequence[str]
+    #: department id (a string: a TOML key) -> change kind
+    departments: Mapping[str, str]
+    #: custom field id (a string) -> change kind
+    custom_fields: Mapping[str, str]
+    channels_requiring_proof: Sequence[str]
+    lockout_failures: int
+    lockout_window_hours: float
+    link_ttl_minutes: int
+    auto_send_link: bool
+    refusal_timeout_hours: float
+    verified_ttl_hours: float
+    awaiting_status: str
+    refused_status: str
+    verified_status: str
+    redact_in_whmcs: bool
+    default_language: str
+    company_name: str | None
+    old_secret_keys: Sequence[Secret]
+
+
 class VerificationSettings(StrictSchema):
     """Every knob of ownership verification; defaults follow the published policy."""
+
+    config = VerificationConfig
 
     enabled = fields.Boolean(load_default=True)
     patterns = fields.Dict(keys=_KIND, values=fields.List(_PATTERN),
                            load_default=lambda: {k: list(v) for k, v in DEFAULT_PATTERNS.items()})
-    exclude = fields.List(_PATTERN, load_default=lambda: list(DEFAULT_EXCLUDE))
+    # a field named like Schema.exclude (the fields left out of a load): marshmallow reads
+    # declared fields from the class, and the instance attribute is set in __init__
+    exclude = fields.List(  # type: ignore[assignment]
+        _PATTERN, load_default=lambda: list(DEFAULT_EXCLUDE))
     intent = fields.List(_PATTERN, load_default=lambda: list(DEFAULT_INTENT))
     #: WHMCS department id -> change kind implied by opening a ticket there.
     departments = fields.Dict(keys=ID_KEY, values=_KIND, load_default=dict)

@@ -45,6 +45,14 @@ def get_request(conn: Connection, ticket_id: int) -> Any | None:
     return conn.execute(select(R).where(R.c.ticket_id == ticket_id)).first()
 
 
+def the_request(conn: Connection, ticket_id: int) -> Any:
+    """The ticket's request, which the caller has made sure exists (created or locked it)."""
+    req = get_request(conn, ticket_id)
+    if req is None:
+        raise LookupError(f"ticket {ticket_id} has no verification request")
+    return req
+
+
 def create_request(conn: Connection, *, ticket_id: int, client_id: int | None, tid: str | None,
                    changes: Iterable[str], channel: str | None, language: str, state: str,
                    now: datetime, deadline_at: datetime | None = None,
@@ -138,7 +146,9 @@ def record_attempt(conn: Connection, *, ticket_id: int | None, client_id: int | 
         ticket_id=ticket_id, client_id=client_id, method=method, channel=channel, actor=actor,
         outcome=outcome, reason=reason, reference=reference, fingerprint=fingerprint, at=now,
     ))
-    return int(result.inserted_primary_key[0])
+    key = result.inserted_primary_key
+    assert key is not None  # an INSERT of one row always has one
+    return int(key[0])
 
 
 def resolve_attempt(conn: Connection, attempt_id: int, *, outcome: str, reason: str | None,

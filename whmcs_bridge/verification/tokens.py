@@ -116,7 +116,8 @@ def read(settings: Settings, token: str, *, now: datetime) -> LinkClaims:
     except SignatureExpired as exc:
         ticket_id = None
         try:  # the signature was valid, only old: the payload is ours
-            ticket_id = int(serializer.load_payload(exc.payload)["t"])
+            if exc.payload is not None:
+                ticket_id = int(serializer.load_payload(exc.payload)["t"])
         except Exception:  # a best-effort hint for the page's language
             ticket_id = None
         raise LinkError("expired", ticket_id) from None

@@ -27,7 +27,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, and_, func, or_, select, update
 
@@ -48,6 +48,9 @@ from whmcs_bridge.writes.tables import (
     UPDATE_TICKET,
     whmcs_writes,
 )
+
+if TYPE_CHECKING:
+    from whmcs_bridge.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +75,7 @@ class Report:
 class Sender:
     """One process's write sender. ``whmcs`` is the API client or a zero-argument factory."""
 
-    def __init__(self, engine: Engine, settings: Any, *, whmcs: Any,
+    def __init__(self, engine: Engine, settings: Settings, *, whmcs: Any,
                  clock: Callable[[], datetime] = utcnow,
                  rng: random.Random | None = None) -> None:
         self.engine = engine
@@ -226,7 +229,7 @@ class Sender:
         return report
 
 
-def send_due(engine: Engine, settings: Any, *, whmcs: Any, now: datetime | None = None,
+def send_due(engine: Engine, settings: Settings, *, whmcs: Any, now: datetime | None = None,
              rng: random.Random | None = None) -> Report:
     """One pass (what ``whmcs-bridge outbox send`` runs)."""
     return Sender(engine, settings, whmcs=whmcs, rng=rng).run_once(now)

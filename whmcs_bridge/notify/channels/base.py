@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from whmcs_bridge.errors import BridgeError
 from whmcs_bridge.notify.render import Rendered
+
+T = TypeVar("T")
 
 
 class DeliveryError(BridgeError):
@@ -57,3 +59,11 @@ class Channel(Protocol):
 
     def send(self, message: Outgoing) -> None:
         """Deliver or raise :class:`DeliveryError`."""
+
+
+def required(value: T | None, key: str) -> T:
+    """A setting a channel needs to send (``build`` makes a channel only once its keys are
+    set, so None here is a channel built by hand without them): a permanent failure."""
+    if value is None:
+        raise DeliveryError(f"{key} is not set", permanent=True)
+    return value

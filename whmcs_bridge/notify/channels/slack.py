@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
-from whmcs_bridge.notify.channels.base import Outgoing
+from whmcs_bridge.notify.channels.base import Outgoing, required
 from whmcs_bridge.notify.channels.http import post
+
+if TYPE_CHECKING:
+    from whmcs_bridge.notify.settings import SlackConfig
 
 
 def escape(text: str) -> str:
@@ -24,8 +26,9 @@ def payload(message: Outgoing) -> dict[str, Any]:
 class SlackChannel:
     name = "slack"
 
-    def __init__(self, cfg: Mapping[str, Any], session: requests.Session) -> None:
+    def __init__(self, cfg: SlackConfig, session: requests.Session) -> None:
         self.cfg, self.session = cfg, session
 
     def send(self, message: Outgoing) -> None:
-        post(self.session, self.cfg["url"].reveal(), channel=self.name, json=payload(message))
+        url = required(self.cfg.url, "notifications.slack.url")
+        post(self.session, url.reveal(), channel=self.name, json=payload(message))

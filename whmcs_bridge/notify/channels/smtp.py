@@ -11,22 +11,24 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
-from typing import Any
+from typing import TYPE_CHECKING
 
-from whmcs_bridge.notify.channels.base import DeliveryError, Outgoing
+from whmcs_bridge.notify.channels.base import DeliveryError, Outgoing, required
+
+if TYPE_CHECKING:
+    from whmcs_bridge.notify.settings import SmtpConfig
 
 
-def build_message(cfg: Mapping[str, Any], message: Outgoing) -> EmailMessage:
+def build_message(cfg: SmtpConfig, message: Outgoing) -> EmailMessage:
     """The MIME message: plain text with an HTML alternative."""
     mail = EmailMessage()
-    mail["From"] = cfg["sender"]
+    mail["From"] = cfg.sender
     mail["To"] = message.recipient
     mail["Subject"] = message.rendered.subject
     mail["Date"] = formatdate(localtime=False)
-    domain = parseaddr(cfg["sender"])[1].partition("@")[2] or "whmcs-bridge.invalid"
+    domain = parseaddr(cfg.sender)[1].partition("@")[2] or "whmcs-bridge.invalid"
     mail["Message-ID"] = make_msgid(idstring=message.msg_id, domain=domain)
     mail["Auto-Submitted"] = "auto-generated"
     mail["X-WHMCS-Bridge-Notification"] = message.notification
@@ -40,24 +42,25 @@ def build_message(cfg: Mapping[str, Any], message: Outgoing) -> EmailMessage:
 class SmtpChannel:
     name = "smtp"
 
-    def __init__(self, cfg: Mapping[str, Any]) -> None:
+    def __init__(self, cfg: SmtpConfig) -> None:
         self.cfg = cfg
 
     def _connect(self) -> smtplib.SMTP:
         cfg = self.cfg
-        context = ssl.create_default_context(cafile=cfg.get("ca_file"))
-        if cfg["ssl"]:
-            client: smtplib.SMTP = smtplib.SMTP_SSL(cfg["host"], cfg["port"],
-                                                   timeout=cfg["timeout"], context=context)
+        context = ssl.create_default_context(cafile=cfg.ca_file)
+        host = required(cfg.host, "notifications.smtp.host")
+        if cfg.ssl:
+            client: smtplib.SMTP = smtplib.SMTP_SSL(host, cfg.port,
+                                                   timeout=cfg.timeout, context=context)
         else:
-            client = smtplib.SMTP(cfg["host"], cfg["port"], timeout=cfg["timeout"])
+            client = smtplib.SMTP(host, cfg.port, timeout=cfg.timeout)
         try:
             client.ehlo()
-            if cfg["starttls"]:
+            if cfg.starttls:
                 client.starttls(context=context)
                 client.ehlo()
-            if cfg["username"]:
-                client.login(cfg["username"], cfg["password"].reveal() if cfg["password"] else "")
+            if cfg.username:
+                client.login(cfg.username, cfg.password.reveal() if cfg.password else "")
         except BaseException:
             client.close()
             raise

@@ -10,15 +10,17 @@ public ``standardwebhooks`` package verifies.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 import requests
 
-from whmcs_bridge.notify.channels.base import Outgoing
+from whmcs_bridge.notify.channels.base import Outgoing, required
 from whmcs_bridge.notify.channels.http import post
 from whmcs_bridge.signing import signed_headers
+
+if TYPE_CHECKING:
+    from whmcs_bridge.notify.settings import WebhookChannelConfig
 
 
 def body(message: Outgoing, now: datetime | None = None) -> bytes:
@@ -36,11 +38,13 @@ def body(message: Outgoing, now: datetime | None = None) -> bytes:
 class WebhookChannel:
     name = "webhook"
 
-    def __init__(self, cfg: Mapping[str, Any], session: requests.Session) -> None:
+    def __init__(self, cfg: WebhookChannelConfig, session: requests.Session) -> None:
         self.cfg, self.session = cfg, session
 
     def send(self, message: Outgoing) -> None:
         data = body(message)
-        headers = signed_headers(self.cfg["secret"].reveal(), message.msg_id, data)
+        secret = required(self.cfg.secret, "notifications.webhook.secret")
+        url = required(self.cfg.url, "notifications.webhook.url")
+        headers = signed_headers(secret.reveal(), message.msg_id, data)
         headers["Content-Type"] = "application/json"
-        post(self.session, self.cfg["url"], channel=self.name, data=data, headers=headers)
+        post(self.session, url, channel=self.name, data=data, headers=headers)

@@ -10,13 +10,16 @@ subject like ``{$client_password}`` must never be evaluated as a template tag.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from whmcs_bridge.api.errors import WhmcsError
 from whmcs_bridge.notify.channels.base import DeliveryError, Outgoing
 from whmcs_bridge.notify.recipients import Customer
+
+if TYPE_CHECKING:
+    from whmcs_bridge.notify.settings import WhmcsMailConfig
 
 
 def smarty_safe(html: str) -> str:
@@ -31,20 +34,20 @@ def smarty_safe_subject(subject: str) -> str:
 class CustomerMailChannel:
     name = "customer"
 
-    def __init__(self, cfg: Mapping[str, Any], whmcs: Callable[[], Any],
+    def __init__(self, cfg: WhmcsMailConfig, whmcs: Callable[[], Any],
                  smtp: Any | None) -> None:
         self.cfg, self._whmcs, self.smtp = cfg, whmcs, smtp
 
     def send_to(self, message: Outgoing, customer: Customer) -> str:
         """Deliver to ``customer``; return how (``whmcs`` or ``smtp``)."""
         error: DeliveryError | None = None
-        if self.cfg["customer_mail"]:
+        if self.cfg.customer_mail:
             try:
                 self._send_whmcs(message, customer)
                 return "whmcs"
             except WhmcsError as exc:
                 error = DeliveryError.from_whmcs("customer", exc)
-        if self.smtp is None or not (self.cfg["smtp_fallback"] or not self.cfg["customer_mail"]):
+        if self.smtp is None or not (self.cfg.smtp_fallback or not self.cfg.customer_mail):
             raise error or DeliveryError("customer: no mail channel configured", permanent=True)
         if not customer.email:
             raise DeliveryError(f"customer: client {customer.client_id} has no e-mail address",

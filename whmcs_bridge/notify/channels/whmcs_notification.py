@@ -6,11 +6,14 @@ fans the message out to the providers it has (Slack, HipChat, e-mail …).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from whmcs_bridge.api.errors import WhmcsError
 from whmcs_bridge.notify.channels.base import DeliveryError, Outgoing
+
+if TYPE_CHECKING:
+    from whmcs_bridge.notify.settings import WhmcsNotificationConfig
 
 DANGER = {"sla_breached", "verification_locked", "dead_letter", "urgent_ticket_opened"}
 SUCCESS = {"verification_verified", "account_change_authorised"}
@@ -36,13 +39,13 @@ def attributes(message: Outgoing) -> list[dict[str, Any]]:
 class WhmcsNotificationChannel:
     name = "whmcs_notification"
 
-    def __init__(self, cfg: Mapping[str, Any], whmcs: Callable[[], Any]) -> None:
+    def __init__(self, cfg: WhmcsNotificationConfig, whmcs: Callable[[], Any]) -> None:
         self.cfg, self._whmcs = cfg, whmcs
 
     def send(self, message: Outgoing) -> None:
         try:
             self._whmcs().trigger_notification_event(
-                self.cfg["identifier"], message.rendered.subject, message.rendered.text,
+                self.cfg.identifier, message.rendered.subject, message.rendered.text,
                 url=None if message.is_digest else message.ticket_url,
                 status=message.notification, status_style=style(message.notification),
                 attributes=attributes(message))
