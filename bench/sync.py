@@ -44,7 +44,7 @@ from whmcs_bridge.config import load_settings
 from whmcs_bridge.sim import SimConfig, run_in_thread
 from whmcs_bridge.sim.config import DEFAULT_IDENTIFIER, DEFAULT_SECRET
 from whmcs_bridge.store import make_engine, upgrade
-from whmcs_bridge.tickets.sync import DEFAULT_CONCURRENCY, PAGE_SIZE, run_sync
+from whmcs_bridge.sync import DEFAULT_CONCURRENCY, PAGE_SIZE, run_sync
 
 
 def _free_port() -> int:

@@ -51,7 +51,7 @@ def seeded_ids(bridge_settings: Any) -> list[int]:
 
     from whmcs_bridge.sim import SimConfig, run_in_thread
     from whmcs_bridge.store import make_engine, upgrade
-    from whmcs_bridge.tickets.sync import run_sync
+    from whmcs_bridge.sync import run_sync
     from whmcs_bridge.tickets.tables import tickets
 
     engine = make_engine(bridge_settings.database_url)

@@ -19,8 +19,8 @@ from whmcs_bridge.notify.deliver import deliver_due
 from whmcs_bridge.notify.tables import deliveries
 from whmcs_bridge.sim import SimConfig, run_in_thread
 from whmcs_bridge.store import make_engine
+from whmcs_bridge.sync import run_sync
 from whmcs_bridge.tickets.escalate import sweep
-from whmcs_bridge.tickets.sync import run_sync
 
 
 @pytest.fixture

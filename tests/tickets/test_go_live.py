@@ -20,10 +20,10 @@ from whmcs_bridge.sim import SimConfig, run_in_thread
 from whmcs_bridge.sla import engine as E
 from whmcs_bridge.sla.escalation import BEFORE_GO_LIVE, crossed, split_go_live
 from whmcs_bridge.store import make_engine
+from whmcs_bridge.sync import run_sync
 from whmcs_bridge.ticket_view import enrich
 from whmcs_bridge.tickets import golive, store
 from whmcs_bridge.tickets.escalate import evaluate_loaded, state_at_go_live, sweep
-from whmcs_bridge.tickets.sync import run_sync
 from whmcs_bridge.tickets.tables import ticket_escalations, tickets
 from whmcs_bridge.writes.send import send_due
 

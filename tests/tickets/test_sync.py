@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from tests.conftest import make_settings
 from whmcs_bridge.sim import SimConfig, run_in_thread
 from whmcs_bridge.store import make_engine
+from whmcs_bridge.sync import run_sync
 from whmcs_bridge.tickets import store
-from whmcs_bridge.tickets.sync import run_sync
 from whmcs_bridge.tickets.tables import sync_state, ticket_messages, tickets
 
 

@@ -230,7 +230,7 @@ def test_a_registered_domain_named_in_the_text_blocks_its_client(db_url, sim, wh
 
 
 def test_sync_makes_the_request_follow_the_client_staff_linked(db_url, sim, whmcs) -> None:
-    from whmcs_bridge.tickets.sync import run_sync
+    from whmcs_bridge.sync import run_sync
 
     settings, engine, web, worker = _setup(db_url, whmcs)
     client, _ = _two_clients(sim)

@@ -25,7 +25,7 @@ from whmcs_bridge.hooks.registry import HookRegistry
 from whmcs_bridge.sim import SimHandle, run_in_thread
 from whmcs_bridge.sim.config import ADMIN_USERNAME, SimConfig
 from whmcs_bridge.store import make_engine
-from whmcs_bridge.tickets.sync import run_sync
+from whmcs_bridge.sync import run_sync
 from whmcs_bridge.tickets.tables import sync_state, tickets
 from whmcs_bridge.worker import Worker
 

@@ -16,10 +16,10 @@ from whmcs_bridge.cli.base import WHMCS_ID, CliState, Failed, pass_state
 from whmcs_bridge.cli.output import local_time
 from whmcs_bridge.digits import MAX_ID, as_id
 from whmcs_bridge.settings import SettingsError
+from whmcs_bridge.sync import DEFAULT_CONCURRENCY, run_sync
 from whmcs_bridge.ticket_view import enrich
 from whmcs_bridge.tickets.calls import log_call as do_log_call
 from whmcs_bridge.tickets.escalation_text import describe
-from whmcs_bridge.tickets.sync import DEFAULT_CONCURRENCY, run_sync
 from whmcs_bridge.tickets.tables import tickets
 
 if TYPE_CHECKING:

@@ -23,7 +23,6 @@ from whmcs_bridge.tickets.tables import (
     ticket_messages,
     tickets,
 )
-from whmcs_bridge.verification.store import follow_ticket_clients
 
 if TYPE_CHECKING:
     from whmcs_bridge.settings import Settings
@@ -146,7 +145,4 @@ def apply_fetched_batch(conn: Connection, batch: list[Any], *, settings: Setting
     for tid, changes in out.items():
         if changes:
             observe_external(conn, tid, changes, at=now)
-    # a ticket staff linked to a client (or moved to another) in WHMCS: its verification
-    # request is that client's from now on, whether or not an event said so
-    follow_ticket_clients(conn, {t.id: t.userid for t in batch if t.userid}, now)
     return out

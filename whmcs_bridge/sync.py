@@ -1,4 +1,5 @@
-"""``whmcs-bridge sync``: keep the store's tickets current from the WHMCS API.
+"""``whmcs-bridge sync``: keep the store's tickets current from the WHMCS API (above the
+tickets and verification rooms: a ticket's verification request follows its client).
 
 Two phases, both resumable because their progress is committed as they go, and pipelined:
 once the first page has given ``totalresults``, the other pages and the ticket reads share
@@ -41,6 +42,7 @@ from sqlalchemy import Engine, insert, select, update
 from whmcs_bridge.tickets import golive
 from whmcs_bridge.tickets.ingest import apply_fetched_batch, signature
 from whmcs_bridge.tickets.tables import sync_state, tickets
+from whmcs_bridge.verification.store import follow_ticket_clients
 
 if TYPE_CHECKING:
     from whmcs_bridge.settings import Settings
@@ -285,6 +287,9 @@ class _Pipeline:
                 select(tickets.c.id, tickets.c.fetched_signature)
                 .where(tickets.c.id.in_([t.id for t in ready]))).all())
             apply_fetched_batch(conn, ready, settings=self.settings, now=self.now)
+            # a ticket staff linked to a client (or moved to another) in WHMCS: its
+            # verification request is that client's from now on, whether or not an event said so
+            follow_ticket_clients(conn, {t.id: t.userid for t in ready if t.userid}, self.now)
         self.summary.fetched += len(ready)
         self.summary.changed += sum(before.get(t.id) != signature(t) for t in ready)
         n = len(ready)
