@@ -66,7 +66,7 @@ def _free_port() -> int:
 
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of process ``pid`` and its live descendants so far (Linux
-    ``/proc``): ``whmcs-bridge sim`` is a gunicorn arbiter whose one worker serves."""
+    ``/proc``; ``whmcs-bridge sim`` serves from its one process, children would count)."""
     total = 0.0
     todo = [pid]
     while todo:

@@ -79,8 +79,7 @@ def sim(host: str, port: int, tickets: int, clients: int, seed: int, timezone: s
         config.validate()
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    from whmcs_bridge.server import BridgeServer
-    from whmcs_bridge.sim.server import build_app, gunicorn_options, listen
+    from whmcs_bridge.sim.server import build_app, listen, serve
 
     try:
         sock = listen(host, port)
@@ -94,9 +93,7 @@ def sim(host: str, port: int, tickets: int, clients: int, seed: int, timezone: s
                f"zone {timezone}")
     if bridge_url:
         click.echo(f"  posting hook events to {bridge_url}")
-    # The state is built inside the (single) gunicorn worker, after the fork, so the event
-    # poster's thread lives in the process that serves the requests.
-    BridgeServer(lambda: build_app(config)[0], gunicorn_options(sock)).run()
+    serve(build_app(config)[0], sock)
 
 
 commands = [sim]
