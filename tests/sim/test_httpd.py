@@ -134,6 +134,8 @@ def test_head_has_no_body_and_the_remote_address_reaches_the_app(served) -> None
             data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200 OK") and body == b""
+    page = requests.get(f"http://{host}:{port}/", timeout=5).content
+    assert f"Content-Length: {len(page)}".encode() in head  # the length a GET would have
     # the IP allow-list reads REMOTE_ADDR: a sim allowing only another address refuses us
     app, _, _ = build_app(SimConfig(tickets=1, clients=1, allowed_ips=("10.9.9.9",)))
     server = KeepAliveServer(app, listen("127.0.0.1", 0), idle_timeout=5)

@@ -259,8 +259,12 @@ class KeepAliveServer:
         status, response_headers = started
         head = [f"HTTP/1.1 {status}"]
         head += [f"{name}: {value}" for name, value in response_headers
-                 if name.lower() not in ("content-length", "connection")]
-        head.append(f"Content-Length: {len(payload)}")  # what is sent, whatever was declared
+                 if name.lower() not in ("content-length", "connection", "transfer-encoding")]
+        declared = next((v for n, v in response_headers if n.lower() == "content-length"), None)
+        # what is sent, whatever was declared (the whole body is in hand); a HEAD answer
+        # keeps the length the GET would have
+        length = declared if method == "HEAD" and declared is not None else len(payload)
+        head.append(f"Content-Length: {length}")
         head.append("Connection: keep-alive" if keep else "Connection: close")
         out = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
         conn.sendall(out if method == "HEAD" else out + payload)
