@@ -91,11 +91,14 @@ def _save(engine: Engine, **values: Any) -> None:
 
 
 def _mark_deleted(engine: Engine, listed: set[int], now: datetime) -> int:
-    """After a complete full listing: stored tickets WHMCS no longer lists are deleted."""
+    """After a complete full listing: stored tickets WHMCS no longer lists are deleted.
+
+    The stored ids are streamed against ``listed``, not gathered into a second set of N ids
+    beside it (the peak of a full sync's memory)."""
     with engine.begin() as conn:
-        stored = set(conn.execute(select(tickets.c.id).where(tickets.c.deleted.is_(False)))
-                     .scalars())
-        gone = sorted(stored - listed)
+        stored = conn.execute(select(tickets.c.id).where(tickets.c.deleted.is_(False))
+                              .order_by(tickets.c.id).execution_options(yield_per=1000))
+        gone = [tid for tid in stored.scalars() if tid not in listed]
         for i in range(0, len(gone), 500):
             conn.execute(update(tickets).where(tickets.c.id.in_(gone[i:i + 500]))
                          .values(deleted=True, sync_pending=False, updated_at=now))
@@ -154,7 +157,10 @@ class _Pipeline:
         self.next_offset = 0
         self.total: int | None = None
         self.listing = False
+        # every listed id, for _mark_deleted: only kept by a full run listing from the start
+        # (the only one that can tell what WHMCS no longer lists)
         self.listed: set[int] = set()
+        self.track_listed = False
         self.reads: deque[int] = deque()
         # pending when the run started (an interrupted run): the pages do not queue them
         # again. No set of every queued id: memory must not follow N (a ticket the listing
@@ -180,6 +186,7 @@ class _Pipeline:
         """List from ``start`` (``None``: the listing is complete) and read every pending
         ticket."""
         self.start = start
+        self.track_listed = self.full and start == 0
         with self.engine.connect() as conn:  # pending from an interrupted run
             pending = list(conn.execute(select(tickets.c.id).where(
                 tickets.c.sync_pending.is_(True)).order_by(tickets.c.id)).scalars())
@@ -233,7 +240,8 @@ class _Pipeline:
         while self.listing and self.next_offset in self.pages:
             page = self.pages.pop(self.next_offset)
             self.summary.listed += len(page.items)
-            self.listed.update(t.id for t in page.items)
+            if self.track_listed:
+                self.listed.update(t.id for t in page.items)
             self._queue(_mark_page(self.engine, page.items, full=self.full, now=self.now))
             assert self.total is not None
             self.next_offset += self.page_size if page.items else self.total
@@ -248,8 +256,9 @@ class _Pipeline:
         self.listing = False
         self.pages.clear()
         if listed_now:
-            if self.full and self.start == 0:  # saw the whole list: absent means deleted
+            if self.track_listed:  # saw the whole list: absent means deleted
                 self.summary.deleted += _mark_deleted(self.engine, self.listed, self.now)
+                self.listed = set()  # not needed again: free it for the rest of the reads
             _save(self.engine, phase="fetching", updated_at=self.now)
         self.read_total = self.queued
         if self.progress:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from whmcs_bridge.cli.base import Failed
-from whmcs_bridge.server import BridgeServer
 from whmcs_bridge.settings import zone_named
 from whmcs_bridge.sim.config import (
     ADMIN_PASSWORD,
@@ -19,7 +18,7 @@ from whmcs_bridge.sim.config import (
     READONLY_SECRET,
     SimConfig,
 )
-from whmcs_bridge.sim.server import build_app, gunicorn_options, listen
+from whmcs_bridge.sim.server import build_app, listen, serve
 
 HELP = f"""{BANNER}.
 
@@ -93,9 +92,7 @@ def sim(host: str, port: int, tickets: int, clients: int, seed: int, timezone: s
                f"zone {timezone}")
     if bridge_url:
         click.echo(f"  posting hook events to {bridge_url}")
-    # The state is built inside the (single) gunicorn worker, after the fork, so the event
-    # poster's thread lives in the process that serves the requests.
-    BridgeServer(lambda: build_app(config)[0], gunicorn_options(sock)).run()
+    serve(build_app(config)[0], sock)
 
 
 commands = [sim]

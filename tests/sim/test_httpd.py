@@ -1,0 +1,148 @@
+"""The HTTP server of ``whmcs-bridge sim`` (``KeepAliveServer``): keep-alive, bodies by length
+or chunks, ``Expect: 100-continue``, closing when asked, and 400 for what is not HTTP."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+import requests
+
+from whmcs_bridge.sim import SimConfig
+from whmcs_bridge.sim.config import API_PATH, DEFAULT_IDENTIFIER, DEFAULT_SECRET
+from whmcs_bridge.sim.server import KeepAliveServer, build_app, listen
+
+FORM = urlencode({"action": "GetTicket", "ticketid": "1", "identifier": DEFAULT_IDENTIFIER,
+                  "secret": DEFAULT_SECRET, "responsetype": "json"}).encode()
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[str, int, Any]]:
+    app, state, _ = build_app(SimConfig(tickets=5, clients=3, seed=3))
+    server = KeepAliveServer(app, listen("127.0.0.1", 0), idle_timeout=5)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield "127.0.0.1", int(server.server_port), state
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+def exchange(sock: socket.socket, data: bytes) -> bytes:
+    """Send ``data``, read one whole response (headers and its Content-Length of body)."""
+    sock.sendall(data)
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return buf
+        buf += chunk
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")), 0)
+    while len(rest) < length:
+        rest += sock.recv(65536)
+    return head + b"\r\n\r\n" + rest
+
+
+def post(body: bytes, *, extra: str = "", version: str = "HTTP/1.1") -> bytes:
+    return (f"POST {API_PATH} {version}\r\nHost: sim\r\n"
+            f"Content-Type: application/x-www-form-urlencoded\r\n{extra}").encode() + (
+        b"" if "Transfer-Encoding" in extra else f"Content-Length: {len(body)}\r\n".encode()
+    ) + b"\r\n" + body
+
+
+def json_body(response: bytes) -> dict[str, Any]:
+    return json.loads(response.partition(b"\r\n\r\n")[2])
+
+
+def test_one_connection_serves_many_requests(served) -> None:
+    host, port, state = served
+    with socket.create_connection((host, port), timeout=5) as sock:
+        for _ in range(3):
+            answer = exchange(sock, post(FORM))
+            assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
+            assert b"Connection: keep-alive" in answer
+            assert b"X-Simulator:" in answer
+            assert json_body(answer)["ticketid"] == "1"
+    assert state.calls["GetTicket"] == 3
+
+
+def test_a_requests_session_reuses_its_connection(served) -> None:
+    host, port, state = served
+    with requests.Session() as session:
+        for _ in range(3):
+            response = session.post(f"http://{host}:{port}{API_PATH}", data=FORM, timeout=5,
+                                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+            assert response.json()["result"] == "success"
+    assert state.calls["GetTicket"] == 3
+
+
+def test_close_when_asked_and_for_http10(served) -> None:
+    host, port, _ = served
+    for request in (post(FORM, extra="Connection: close\r\n"),
+                    post(FORM, version="HTTP/1.0")):
+        with socket.create_connection((host, port), timeout=5) as sock:
+            answer = exchange(sock, request)
+            assert answer.startswith(b"HTTP/1.1 200 OK")
+            assert b"Connection: close" in answer
+            assert sock.recv(10) == b""  # closed by the server
+
+
+def test_chunked_body_and_expect_continue(served) -> None:
+    host, port, _ = served
+    half = len(FORM) // 2
+    chunked = (f"{half:x}\r\n".encode() + FORM[:half] + b"\r\n"
+               + f"{len(FORM) - half:x}\r\n".encode() + FORM[half:] + b"\r\n0\r\n\r\n")
+    with socket.create_connection((host, port), timeout=5) as sock:
+        answer = exchange(sock, post(chunked, extra="Transfer-Encoding: chunked\r\n"))
+        assert json_body(answer)["ticketid"] == "1"
+        sock.sendall(f"POST {API_PATH} HTTP/1.1\r\nHost: sim\r\nExpect: 100-continue\r\n"
+                     "Content-Type: application/x-www-form-urlencoded\r\n"
+                     f"Content-Length: {len(FORM)}\r\n\r\n".encode())  # the body waits
+        assert sock.recv(4096) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        answer = exchange(sock, FORM)
+        assert json_body(answer)["ticketid"] == "1"
+
+
+@pytest.mark.parametrize("request_bytes", [
+    b"NOT HTTP\r\n\r\n",
+    b"GET / HTTP/2.0\r\n\r\n",
+    b"GET / HTTP/1.1\r\nNo colon here\r\n\r\n",
+    b"POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n",
+    b"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+    b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+])
+def test_malformed_requests_get_400_and_a_close(served, request_bytes: bytes) -> None:
+    host, port, _ = served
+    with socket.create_connection((host, port), timeout=5) as sock:
+        answer = exchange(sock, request_bytes)
+        assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+        assert sock.recv(10) == b""
+
+
+def test_head_has_no_body_and_the_remote_address_reaches_the_app(served) -> None:
+    host, port, _ = served
+    with socket.create_connection((host, port), timeout=5) as sock:
+        sock.sendall(b"HEAD / HTTP/1.1\r\nHost: sim\r\nConnection: close\r\n\r\n")
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK") and body == b""
+    page = requests.get(f"http://{host}:{port}/", timeout=5).content
+    assert f"Content-Length: {len(page)}".encode() in head  # the length a GET would have
+    # the IP allow-list reads REMOTE_ADDR: a sim allowing only another address refuses us
+    app, _, _ = build_app(SimConfig(tickets=1, clients=1, allowed_ips=("10.9.9.9",)))
+    server = KeepAliveServer(app, listen("127.0.0.1", 0), idle_timeout=5)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with socket.create_connection(("127.0.0.1", int(server.server_port)), timeout=5) as s:
+            answer = exchange(s, post(FORM))
+        assert json_body(answer)["message"] == "Invalid IP 127.0.0.1"
+    finally:
+        server.shutdown()
