@@ -23,7 +23,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, missing, post_load, pre_load
-from marshmallow.decorators import POST_LOAD, PRE_LOAD
 
 from whmcs_bridge.api import models
 from whmcs_bridge.api.errors import InvalidResponseError
@@ -266,7 +265,7 @@ class WList(Lenient):
                 errors[index] = [f"not an object: {_show(item)}"]
                 continue
             try:
-                out.append(_load_one(schema, item))
+                out.append(schema.load(item))
             except ValidationError as exc:
                 errors[index] = exc.messages
         if errors:
@@ -283,86 +282,6 @@ def _instance(cls: type[Schema]) -> Schema:
     if schema is None:
         schema = _SCHEMAS[cls] = cls()
     return schema
-
-
-class _Plan:
-    """What marshmallow's ``Schema.load`` does for one of these schemas, precomputed.
-
-    The schemas here are simple enough to load without marshmallow's general machinery
-    (error stores, partial loading, per-field closures — over half the client's parsing
-    time for a GetTicket): only ``Lenient`` fields, ``unknown = INCLUDE``, pre/post-load
-    hooks, no validators. :func:`_load_one` takes this path first and, on any error at
-    all, loads again with marshmallow, so a refused response gets exactly marshmallow's
-    messages; a schema that does not fit (``plan`` None) always goes to marshmallow.
-    """
-
-    __slots__ = ("fields", "keys", "post", "pre")
-
-    def __init__(self, schema: Schema) -> None:
-        # per field what Lenient.deserialize reads: data key, attribute, required, allow_none,
-        # load_default, empty, _deserialize
-        self.fields = [(f.data_key if f.data_key is not None else name, f.attribute or name,
-                        f.required, f.allow_none, f.load_default, f.empty, f._deserialize)
-                       for name, f in schema.load_fields.items()]
-        self.keys = {key for key, *_ in self.fields}
-        self.pre = bool(schema._hooks[PRE_LOAD])
-        posts = schema._hooks[POST_LOAD]
-        self.post = getattr(schema, posts[0][0]) if posts else None
-
-    @staticmethod
-    def of(schema: Schema) -> _Plan | None:
-        hooks = {tag for tag, names in schema._hooks.items() if names}
-        posts = schema._hooks[POST_LOAD]
-        simple = (schema.opts.unknown == INCLUDE and not schema.many and not schema.partial
-                  and hooks <= {PRE_LOAD, POST_LOAD} and len(posts) <= 1
-                  and not any(pass_many or opts.get("pass_original")
-                              for _, pass_many, opts in posts + schema._hooks[PRE_LOAD])
-                  and all(isinstance(f, Lenient) and "." not in (f.attribute or name)
-                          and type(f).deserialize is Lenient.deserialize
-                          and type(f)._validate_missing is fields.Field._validate_missing
-                          for name, f in schema.load_fields.items()))
-        return _Plan(schema) if simple else None
-
-    def load(self, schema: Schema, data: Any) -> Any:
-        if self.pre:
-            data = schema._invoke_load_processors(PRE_LOAD, data, many=False,
-                                                  original_data=data, partial=None,
-                                                  unknown=INCLUDE)
-        if not isinstance(data, Mapping):
-            raise ValidationError("not a mapping")  # marshmallow words it: load again
-        out: dict[str, Any] = {}
-        for key, attr, required, allow_none, default, empty, convert in self.fields:
-            value = data.get(key, missing)  # Lenient.deserialize, inlined:
-            if value is missing:
-                if required:
-                    raise ValidationError("required")
-                value = default() if callable(default) else default
-            elif _blank(value):
-                if value is None and not allow_none:
-                    raise ValidationError("null")
-                value = empty() if callable(empty) else empty
-            else:
-                value = convert(value, key, data)
-            if value is not missing:
-                out[attr] = value
-        for key in set(data) - self.keys:  # unknown = INCLUDE, in marshmallow's order
-            out[key] = data[key]
-        return self.post(out, many=False, partial=None, unknown=INCLUDE) if self.post else out
-
-
-_PLANS: dict[type[Schema], _Plan | None] = {}
-
-
-def _load_one(schema: Schema, data: Any) -> Any:
-    """``schema.load(data)``, by the precomputed plan when the schema has one."""
-    cls = type(schema)
-    if cls not in _PLANS:
-        _PLANS[cls] = _Plan.of(schema)
-    plan = _PLANS[cls]
-    if plan is not None:
-        with contextlib.suppress(Exception):  # marshmallow's own load says what is wrong
-            return plan.load(schema, data)
-    return schema.load(data)
 
 
 def _show(value: Any) -> str:
@@ -716,7 +635,7 @@ def load(schema: type[Schema], data: Any, *, action: str, tz: tzinfo) -> Any:
         raise InvalidResponseError(action, None, "expected a JSON object")
     with whmcs_timezone(tz):
         try:
-            return _load_one(_instance(schema), data)
+            return _instance(schema).load(data)
         except ValidationError as exc:
             raise InvalidResponseError(
                 action, None, f"unexpected response shape: {_describe(exc.messages)}"
