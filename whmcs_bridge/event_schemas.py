@@ -49,15 +49,16 @@ SECRET_KEYS = frozenset({
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
-def scrub_secrets(value: Any) -> Any:
-    """Return ``value`` with every password-like key removed, recursively (dicts and lists)."""
+def drop_secret_keys(value: Any) -> Any:
+    """Return ``value`` with every password-like key (:data:`SECRET_KEYS`) removed,
+    recursively (dicts and lists): WHMCS hook vars carry passwords the bridge never stores."""
     if type(value) in _SCALARS:
         return value
     if isinstance(value, Mapping):
-        return {k: scrub_secrets(v) for k, v in value.items()
+        return {k: drop_secret_keys(v) for k, v in value.items()
                 if not (isinstance(k, str) and k.lower() in SECRET_KEYS)}
     if isinstance(value, list):
-        return [scrub_secrets(v) for v in value]
+        return [drop_secret_keys(v) for v in value]
     return value
 
 
@@ -115,7 +116,7 @@ class HookData(Schema):
 
     @pre_load
     def _drop_secrets(self, data: Any, **_: Any) -> Any:
-        return scrub_secrets(data) if isinstance(data, Mapping) else data
+        return drop_secret_keys(data) if isinstance(data, Mapping) else data
 
 
 # --- tickets (reference 4.2) -------------------------------------------------------------
@@ -500,7 +501,7 @@ class EventLoader:
         if not isinstance(data, Mapping):
             raise ValidationError("Must be an object.", "_schema")
         if loader is None:
-            return scrub_secrets(data)
+            return drop_secret_keys(data)
         loaded: dict[str, Any] = loader.load(data)
         return loaded
 

@@ -10,11 +10,11 @@ from marshmallow import ValidationError
 from whmcs_bridge.event_schemas import (
     SCHEMAS,
     EnvelopeError,
+    drop_secret_keys,
     error_paths,
     is_handled,
     load_envelope,
     load_event_data,
-    scrub_secrets,
 )
 from whmcs_bridge.hooks.names import GATE_HOOKS, KNOWN_HOOKS
 from whmcs_bridge.server import RECEIVER_OPTIONS, freeze_startup_objects, receiver_options
@@ -182,7 +182,7 @@ def test_client_edit_drops_two_factor_data_at_any_depth() -> None:
 
 def test_scrub_is_recursive_and_case_insensitive() -> None:
     data = {"Password": "x", "a": [{"serverPassword": "y", "keep": 1}], "b": {"CCCVV": "1"}}
-    assert scrub_secrets(data) == {"a": [{"keep": 1}], "b": {}}
+    assert drop_secret_keys(data) == {"a": [{"keep": 1}], "b": {}}
 
 
 def test_unhandled_types_are_not_handled_but_scrubbed() -> None:

@@ -299,7 +299,7 @@ class WhmcsClient:
         inner = getattr(reason, "reason", None)
         if inner is not None:
             text = f"{type(inner).__name__}: {inner}"
-        text = errors.scrub_secrets(text, self._secrets())
+        text = errors.mask_secrets(text, self._secrets())
         return text if len(text) <= 300 else text[:297] + "..."
 
     def _secrets(self) -> Iterable[str | None]:
@@ -325,16 +325,16 @@ class WhmcsClient:
             refused: type[errors.WhmcsError] = (
                 errors.ServerError if status == 429 or status >= 500
                 else errors.InvalidResponseError)
-            raise refused(action, status, errors.scrub_secrets(kind, self._secrets()))
+            raise refused(action, status, errors.mask_secrets(kind, self._secrets()))
         result = str(payload.get("result", "")).lower()
         if result == "success" and 200 <= status < 300:
             if payload.get("warning"):
                 log.warning("whmcs api warning", extra={
                     "action": action,
-                    "warning": errors.scrub_secrets(str(payload["warning"]), self._secrets())})
+                    "warning": errors.mask_secrets(str(payload["warning"]), self._secrets())})
             return payload
         if result == "error" or "message" in payload:
-            message = errors.scrub_secrets(str(payload.get("message") or "unknown error"),
+            message = errors.mask_secrets(str(payload.get("message") or "unknown error"),
                                            self._secrets())
             cls = errors.classify(message)
             if cls is errors.WhmcsValidationError and (status == 429 or status >= 500):

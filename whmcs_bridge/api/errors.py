@@ -5,7 +5,7 @@ request of the bridge's own HTTP API.
 Callers branch on the class (``except NotFoundError``) or on :attr:`WhmcsError.retryable`;
 nothing from ``requests``, ``json`` or ``marshmallow`` escapes a client method. Messages carry
 the action, the HTTP status and WHMCS's own text, and never a credential or a password: the
-client scrubs every message through :func:`scrub_secrets` before raising.
+client scrubs every message through :func:`mask_secrets` before raising.
 """
 
 from __future__ import annotations
@@ -205,8 +205,12 @@ def refusal_line(exc: AuthenticationError) -> str:
             "after 3 failed logins in 30 minutes")
 
 
-def scrub_secrets(text: str, secrets: Iterable[str | None]) -> str:
-    """Replace every occurrence of each (non-trivial) secret in ``text`` by ``********``."""
+def mask_secrets(text: str, secrets: Iterable[str | None]) -> str:
+    """Replace every occurrence of each (non-trivial) known secret value in ``text`` by
+    ``********`` (the client's own credentials echoed in a WHMCS message). The other scrubbers
+    are other rules: :func:`whmcs_bridge.logs.scrub` masks secret-shaped patterns in any log
+    line, :func:`whmcs_bridge.event_schemas.drop_secret_keys` drops password-like keys from
+    hook data, :mod:`whmcs_bridge.verification.intake` masks credentials typed into tickets."""
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "********")
