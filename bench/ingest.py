@@ -2,9 +2,9 @@
 
     python bench/ingest.py [--seconds 5] [--rounds 3] [--connections 50] [--workers N]
                            [--worker-class gthread [--threads N]] [--no-group-commit]
-                           [--gunicorn-config PATH] [--plain-schemas]
+                           [--gunicorn-config PATH]
 
-Starts the real bridge app under gunicorn (``webhooks.app:build_app()``, the receiver's
+Starts the real bridge app under gunicorn (``whmcs_bridge.runtime:build_app()``, the receiver's
 recommended settings from ``whmcs_bridge.server.receiver_options``: gevent workers and the
 ``gc.freeze`` start-up hook, given to the bare app too) on 127.0.0.1 with a fresh
 SQLite database (WAL, ``synchronous=FULL``), loads it from a separate process for a bounded
@@ -14,10 +14,6 @@ two targets are loaded in alternating rounds (both servers up, one loaded at a t
 busy neighbour on a shared machine hurts both alike. Prints each round, the median round's
 accepted events/s and p50/p99 latency, the ratio to the bare endpoint, and checks that every
 accepted event is in the database.
-
-``--plain-schemas`` adds a third target, loaded in the same alternating rounds: the bridge with
-marshmallow's plain ``Schema.load`` in place of :mod:`whmcs_bridge.schema_fastpath`
-(``bench/gunicorn_plain_schemas.py``), and prints its ratio beside the fast path's.
 
 Target on 2 cores: ratio ≥ 0.5, p99 ≤ 50 ms at 50 connections. The load generator shares the
 machine with the server, so figures are indicative; compare runs on the same machine.
@@ -254,8 +250,6 @@ def main() -> None:
                         help="extra gunicorn config file (hooks for experiments)")
     parser.add_argument("--no-group-commit", action="store_true",
                         help="commit each request on its own (for comparison)")
-    parser.add_argument("--plain-schemas", action="store_true",
-                        help="also load a bridge using plain Schema.load (no FastPath)")
     parser.add_argument("--load-port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--run", default="x", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -299,29 +293,16 @@ def main() -> None:
     print(f"gunicorn: {options['worker_class']} workers={options['workers']} {per_worker}; "
           f"load: {args.connections} connections, "
           f"{args.rounds} rounds of {args.seconds:g} s per target, alternating; "
-          f"cores={os.cpu_count()}; group commit {'off' if args.no_group_commit else 'on'}"
-          f"{'; plus a plain-Schema.load bridge' if args.plain_schemas else ''}",
+          f"cores={os.cpu_count()}; group commit {'off' if args.no_group_commit else 'on'}",
           flush=True)
 
     bridge_port, bare_port = _free_port(), _free_port()
-    servers = [_gunicorn("whmcs_bridge.webhooks.app:build_app()", bridge_port, options, bridge_env,
+    servers = [_gunicorn("whmcs_bridge.runtime:build_app()", bridge_port, options, bridge_env,
                          tmp / "bridge.log")]
     try:
         servers.append(_gunicorn("bare_app:app", bare_port, options, bare_env,
                                  tmp / "bare.log"))
         targets = [("bare", bare_port, servers[1]), ("bridge", bridge_port, servers[0])]
-        if args.plain_schemas:
-            plain_port = _free_port()
-            plain_options = options | {"config": str(ROOT / "bench" / "gunicorn_plain_schemas.py")}
-            if options.get("config"):  # the experiment's hooks too (one file: exec both)
-                combined = tmp / "plain.conf.py"
-                combined.write_text("".join(f"exec(open({str(Path(c).resolve())!r}).read())\n"
-                                            for c in (options["config"],
-                                                      plain_options["config"])))
-                plain_options["config"] = str(combined)
-            servers.append(_gunicorn("whmcs_bridge.runtime:build_app()", plain_port,
-                                     plain_options, bridge_env, tmp / "plain.log"))
-            targets.append(("plain", plain_port, servers[2]))
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in targets}
         # Alternate the targets so a neighbour's burst on a shared machine hits all alike.
         for i in range(args.rounds):
@@ -341,24 +322,13 @@ def main() -> None:
     for i in range(args.rounds):
         print(line(f"round {i + 1} bare Flask 'ok'", runs["bare"][i]))
         print(line(f"round {i + 1} bridge ingest", runs["bridge"][i]))
-        if "plain" in runs:
-            print(line(f"round {i + 1} plain Schema.load", runs["plain"][i]))
     bare, bridge = _median(runs["bare"]), _median(runs["bridge"])
     ratio = bridge["rps"] / bare["rps"] if bare["rps"] else 0.0
     print(f"median bare: {bare['rps']:.0f} req/s, p99 {bare['p99_ms']:.1f} ms")
     print(f"median bridge: accepted events/s {bridge['rps']:.0f}, p50 {bridge['p50_ms']:.1f} ms, "
           f"p99 {bridge['p99_ms']:.1f} ms (target <= 50)")
     print(f"ratio to bare {ratio:.2f} (target >= 0.5)")
-    if "plain" in runs:
-        plain = _median(runs["plain"])
-        per_round = [p["rps"] / b["rps"] if b["rps"] else 0.0
-                     for p, b in zip(runs["plain"], runs["bridge"], strict=True)]
-        plain_ratio = plain["rps"] / bare["rps"] if bare["rps"] else 0.0
-        print(f"median plain Schema.load: accepted events/s {plain['rps']:.0f}, "
-              f"p99 {plain['p99_ms']:.1f} ms, ratio to bare {plain_ratio:.2f} (target >= 0.5); "
-              f"plain/bridge per round: {', '.join(f'{x:.2f}' for x in per_round)}")
-    accepted = sum(int(r["statuses"].get("202", 0))
-                   for name in ("bridge", "plain") for r in runs.get(name, []))
+    accepted = sum(int(r["statuses"].get("202", 0)) for r in runs["bridge"])
     print(f"events in the database: {stored} (202 answers: {accepted}) -> "
           f"{'OK' if stored == accepted else 'MISMATCH'}")
     print(f"work folder (database, server logs): {tmp}")

@@ -33,8 +33,7 @@ from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 
 from whmcs_bridge import json_body
 from whmcs_bridge.digits import is_digits
-from whmcs_bridge.event_schemas import ENVELOPE, SCHEMAS, EnvelopeError, EventLoader, Id, is_handled
-from whmcs_bridge.schema_fastpath import FastPath
+from whmcs_bridge.event_schemas import EnvelopeError, is_handled, load_envelope
 from whmcs_bridge.signing import SignatureError
 from whmcs_bridge.store.base import utcnow
 from whmcs_bridge.store.cooperative import current_mode
@@ -49,18 +48,6 @@ log = logging.getLogger(__name__)
 bp = Blueprint("receiver", __name__)
 
 _COMMITTER_KEY = "whmcs_bridge.ingest"
-
-#: The receiver alone loads events through :class:`~whmcs_bridge.schema_fastpath.FastPath`:
-#: the same dicts and errors as marshmallow's ``Schema.load`` (tests/receiver/
-#: test_schema_fastpath.py) for 28-47 µs less CPU per event (a typical TicketUserReply:
-#: 15-19 µs against 43-66 µs; 166 µs against 198-201 µs for the whole request in one thread).
-#: That is about a tenth of the bench's throughput: bench/ingest.py's ratio (0.50-0.53 with
-#: it) would fall to about 0.45-0.49 without it (README "Why the receiver keeps FastPath";
-#: ``--plain-schemas`` measures both in one run). FastPath reads marshmallow's private
-#: ``Schema._hooks``, so it stays fenced here, at the WSGI edge, where the time matters; the
-#: worker, the CLI and the rest use :data:`whmcs_bridge.event_schemas.PLAIN`.
-EVENTS = EventLoader(FastPath(ENVELOPE, own=(Id,)),
-                     {name: FastPath(schema, own=(Id,)) for name, schema in SCHEMAS.items()})
 
 SOURCE_MAX = 100  # events.source column width
 
@@ -159,7 +146,7 @@ def receive() -> Any:
         raise
 
     try:
-        payload = EVENTS.envelope(parsed)
+        payload = load_envelope(parsed)
     except EnvelopeError:
         hook_type = parsed.get("type") if isinstance(parsed, dict) else None
         metrics.count_received(hook_type if isinstance(hook_type, str) else None, "invalid")

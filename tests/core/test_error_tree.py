@@ -29,7 +29,6 @@ OUTSIDE = {
     "whmcs_bridge.cli.base.Failed": "click exit signal",
     "whmcs_bridge.cli.base.WhmcsRefused": "click exit signal",
     # private control flow inside the fast path (caught two lines up, never escapes)
-    "whmcs_bridge.schema_fastpath._Unsure": "private signal",
 }
 #: The simulator plays WHMCS: its errors are WHMCS's answers (``result: error`` bodies, its
 #: admin pages' form messages), not the bridge's; the bridge's handler must never answer them.
