@@ -495,15 +495,24 @@ t('panel CSRF token depends on admin, session and ticket', function () {
     truthy($base !== Panel::csrfToken('t', 1, 'sess', 5), 'secret');
 });
 
-t('verification proxy: known fields only, refused without a valid CSRF token, token never in the page', function () {
-    same(['method' => 'card_last4', 'admin' => 'alice', 'last4' => '4242'],
-        Panel::verificationRequest(['method' => 'card_last4', 'f_last4' => ' 4242 ', 'f_email' => '', 'evil' => 'x', 'f_evil' => 'y'], 'alice'));
+/**
+ * Admin alice (id 1) logged in, the module configured against the fake bridge's /panel: the
+ * admin page, its settings, the fake's request log and how many requests it had seen so far.
+ */
+function admin_page_as_alice(): array
+{
     [$url, $log] = start_fake_bridge();
     StandIn::loginAdmin(1, 'alice');
     configure($url . '/panel');
     $settings = Settings::load();
     $page = new AdminPage($settings, Http::forSettings($settings), new Log($settings), 'english', 1, '');
-    $before = count(fake_requests($log));
+    return [$page, $settings, $log, count(fake_requests($log))];
+}
+
+t('verification proxy: known fields only, refused without a valid CSRF token, token never in the page', function () {
+    same(['method' => 'card_last4', 'admin' => 'alice', 'last4' => '4242'],
+        Panel::verificationRequest(['method' => 'card_last4', 'f_last4' => ' 4242 ', 'f_email' => '', 'evil' => 'x', 'f_evil' => 'y'], 'alice'));
+    [$page, $settings, $log, $before] = admin_page_as_alice();
     $bad = $page->handle('POST', ['action' => 'verify'], ['ticketid' => '5', 'method' => 'in_person', 'wb_csrf' => 'forged']);
     contains('form expired', $bad);
     same($before, count(fake_requests($log)), 'nothing sent on a bad token');
@@ -548,12 +557,7 @@ t('admin page: overview with spool counts and errors; actions need the page toke
 });
 
 t('admin page: a field posted as an array (name[]=...) is treated as missing, without a PHP warning', function () {
-    [$url, $log] = start_fake_bridge();
-    StandIn::loginAdmin(1, 'alice');
-    configure($url . '/panel');
-    $settings = Settings::load();
-    $page = new AdminPage($settings, Http::forSettings($settings), new Log($settings), 'english', 1, '');
-    $before = count(fake_requests($log));
+    [$page, $settings, $log, $before] = admin_page_as_alice();
     set_error_handler(static function (int $level, string $message): never {
         fail('PHP warned: ' . $message);
     });
