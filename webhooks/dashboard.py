@@ -50,7 +50,7 @@ from whmcs_bridge.dashboard.data import (
 from whmcs_bridge.dashboard.source import load_dashboard
 from whmcs_bridge.sla.settings import CHANNELS
 from whmcs_bridge.webhooks.auth import bearer_token, token_is_valid
-from whmcs_bridge.webhooks.state import bridge
+from whmcs_bridge.webhooks.state import bridge, state_of
 from whmcs_bridge.webhooks.throttle import Throttle
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ PAGE_ROWS = PER_PAGE
 def _init_key(state: Any) -> None:
     """Resolve the signing key once per app (settings, else an ephemeral one, said in logs)."""
     app = state.app
-    secret = app.extensions["whmcs_bridge"].settings.server.secret_key
+    secret = state_of(app).settings.server.secret_key
     if secret:
         key = secret.reveal()
     else:

@@ -41,7 +41,7 @@ from whmcs_bridge.store.ingest import GroupCommitter, NewEvent, StoreUnavailable
 from whmcs_bridge.verification.intake import scrub_envelope
 from whmcs_bridge.webhooks import metrics
 from whmcs_bridge.webhooks.auth import verify_signed_request
-from whmcs_bridge.webhooks.state import bridge
+from whmcs_bridge.webhooks.state import bridge, state_of
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +56,10 @@ SOURCE_MAX = 100  # events.source column width
 def _set_up(state: Any) -> None:
     """One committer per app (its writer thread starts on first use, in each process)."""
     app: Flask = state.app
-    settings = app.extensions["whmcs_bridge"].settings
-    ingest = settings.ingest
+    parts = state_of(app)
+    ingest = parts.settings.ingest
     if ingest.group_commit:
-        app.extensions[_COMMITTER_KEY] = GroupCommitter(
-            app.extensions["whmcs_bridge"].engine, max_batch=ingest.max_batch)
+        app.extensions[_COMMITTER_KEY] = GroupCommitter(parts.engine, max_batch=ingest.max_batch)
 
 
 def _answer(code: int, **body: Any) -> Any:

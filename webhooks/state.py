@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import Engine
 
 from whmcs_bridge.context import Services
@@ -29,6 +29,12 @@ class BridgeState:
     services: Services
 
 
-def bridge() -> BridgeState:
-    state: BridgeState = current_app.extensions[EXTENSION]
+def state_of(app: Flask) -> BridgeState:
+    """The app's :class:`BridgeState`; for set-up code that has the app but no request."""
+    state: BridgeState = app.extensions[EXTENSION]
     return state
+
+
+def bridge() -> BridgeState:
+    """The running app's :class:`BridgeState`, inside a request."""
+    return state_of(current_app)
