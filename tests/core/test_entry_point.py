@@ -11,7 +11,8 @@ import pytest
 
 PROBE = """
 import sys, warnings
-warnings.simplefilter("error")  # gevent's MonkeyPatchWarning: ssl was imported before the patch
+# gevent warns when ssl was imported before the patch: make that (only that) an error
+warnings.filterwarnings("error", message="Monkey-patching ssl after ssl has already been imported")
 from whmcs_bridge.cli import main
 assert "ssl" not in sys.modules, "importing the entry point imported ssl"
 try:
