@@ -34,6 +34,18 @@ def test_every_call_posts_form_with_credentials_and_json(mocked, client):
     assert form["responsetype"] == "json"
 
 
+def test_every_call_sends_the_clients_own_headers_and_utf8_form(mocked, client):
+    # the request is prepared without the session's merge: the headers are the client's own
+    answer(mocked, payload("AddTicketNote"))
+    client.add_ticket_note(7, "Khách hàng đã xác minh & đồng ý")
+    request = mocked.calls[0].request
+    assert request.headers["User-Agent"] == "whmcs-bridge-api-client/1"
+    assert request.headers["Accept"] == "application/json"
+    assert "Cookie" not in request.headers and "Authorization" not in request.headers
+    assert int(request.headers["Content-Length"]) == len(request.body.encode())
+    assert sent(mocked.calls[0])["message"] == "Khách hàng đã xác minh & đồng ý"
+
+
 @pytest.mark.parametrize("url", ["https://whmcs.test", "https://whmcs.test/",
                                  "https://whmcs.test/includes/api.php"])
 def test_url_may_be_root_or_endpoint(url):
