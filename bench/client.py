@@ -10,18 +10,36 @@
     (target ≤ 1.2×).
 
 Each simulator runs in its own process so the client's time and memory are its own.
+
+``--instructions`` counts instead of timing: the CPU instructions one GetTicket costs this
+process, by valgrind's ``callgrind`` (``apt-get install valgrind``). Times on a shared 2-core
+machine move by a third from one run to the next (other tenants, CPU steal) and hide a 10 %
+change in the client; instruction counts are the same for the same code, inputs and hash
+seed whatever the machine is doing. For each way of calling, one child process makes
+``--calls`` calls after five warm-up calls and another only the warm-up; the difference per
+call is printed beside the bare ``http.client`` round trip as a ratio: ``bare`` (POST of the
+same form over one kept-alive connection, body read), ``json`` (plus ``json.loads``),
+``call`` (``WhmcsClient.call``: encoding, requests, the result check) and ``get_ticket``
+(plus the marshmallow load into a ``Ticket``: what every sync read costs before the store).
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import http.client
+import json
 import math
+import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
+import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,7 +49,10 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from whmcs_bridge.api import WhmcsClient
-from whmcs_bridge.sim.config import DEFAULT_IDENTIFIER, DEFAULT_SECRET
+from whmcs_bridge.sim.config import API_PATH, DEFAULT_IDENTIFIER, DEFAULT_SECRET
+
+WAYS = ("bare", "json", "call", "get_ticket")
+WARM = 5
 
 
 @contextmanager
@@ -132,13 +153,84 @@ def peak_while_iterating(url: str, page_size: int) -> tuple[int, int]:
     return count, peak
 
 
+def counted_calls(way: str, calls: int, url: str) -> None:
+    """WARM + ``calls`` GetTicket calls made one way (the child valgrind runs)."""
+    if way in ("bare", "json"):
+        parts = urllib.parse.urlsplit(url)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+
+        def one(tid: int) -> None:
+            conn.request("POST", API_PATH, headers=headers, body=urllib.parse.urlencode([
+                ("ticketid", str(tid)), ("repliessort", "ASC"), ("action", "GetTicket"),
+                ("identifier", DEFAULT_IDENTIFIER), ("secret", DEFAULT_SECRET),
+                ("responsetype", "json")]))
+            body = conn.getresponse().read()
+            if way == "json":
+                json.loads(body)
+    else:
+        client = WhmcsClient(url, DEFAULT_IDENTIFIER, DEFAULT_SECRET, timezone="UTC",
+                             retries=0)
+
+        def one(tid: int) -> None:
+            if way == "call":
+                client.call("GetTicket", ticketid=tid, repliessort="ASC")
+            else:
+                client.get_ticket(tid)
+    for tid in range(1, WARM + 1):
+        one(tid)
+    for tid in range(1, calls + 1):
+        one(tid)
+
+
+def _callgrind(way: str, calls: int, url: str, tmp: str) -> subprocess.Popen[str]:
+    env = dict(os.environ, PYTHONHASHSEED="0")  # the same dict layouts every run
+    return subprocess.Popen(
+        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/cg.{way}.{calls}",
+         sys.executable, __file__, "--child", way, "--calls", str(calls), "--url", url],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def _collected(proc: subprocess.Popen[str]) -> int:
+    _, err = proc.communicate()
+    found = re.search(r"Collected : (\d+)", err)
+    if proc.returncode != 0 or not found:
+        raise SystemExit(f"the valgrind run failed:\n{err[-2000:]}")
+    return int(found.group(1))
+
+
+def bench_instructions(url: str, calls: int) -> None:
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+    cost: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for way in WAYS:  # the two children of a way run at once: one per core
+            warm, more = _callgrind(way, 0, url, tmp), _callgrind(way, calls, url, tmp)
+            cost[way] = (_collected(more) - _collected(warm)) / calls
+    print(f"(d) instructions per GetTicket call in this process (valgrind callgrind, {calls} "
+          f"calls; the simulator's own are not counted):")
+    for way in WAYS:
+        print(f"    {way:11s} {cost[way] / 1e6:6.2f} M   {cost[way] / cost['bare']:5.2f}x bare")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=400)
     parser.add_argument("--tickets", type=int, default=10_000)
     parser.add_argument("--big", type=int, default=100_000)
     parser.add_argument("--page-size", type=int, default=250, help="for the memory run")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions per call with valgrind instead of timing")
+    parser.add_argument("--child", choices=WAYS, help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        counted_calls(args.child, args.calls, args.url)
+        return
+    if args.instructions:
+        with simulator(max(args.calls, 100)) as url:
+            bench_instructions(url, args.calls)
+        return
     print("WHMCS API client benchmark (simulator on 127.0.0.1, a test double, not WHMCS)")
     with simulator(args.tickets) as url:
         bench_overhead(url, args.calls)
