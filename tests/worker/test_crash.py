@@ -40,7 +40,11 @@ EVENTS_AFTER_KILL = 100
 
 
 def post_events(base: str, count: int) -> list[str]:
-    """POST signed events concurrently; return the ids the server accepted (202)."""
+    """POST signed events concurrently; return the ids the server accepted (202).
+
+    The session is closed on return: an idle kept-alive connection holds a slot of the
+    gevent worker's pool, and gunicorn's graceful stop waits for every slot up to
+    graceful_timeout (30 s), as long as the test waits for serve to exit."""
     session = requests.Session()
 
     def one(n: int) -> str | None:
@@ -54,7 +58,7 @@ def post_events(base: str, count: int) -> list[str]:
         assert response.status_code == 202, (response.status_code, response.text)
         return event_id
 
-    with ThreadPoolExecutor(8) as pool:
+    with session, ThreadPoolExecutor(8) as pool:
         return [i for i in pool.map(one, range(count)) if i]
 
 
@@ -124,7 +128,11 @@ def test_worker_killed_mid_run_processes_every_event_once(db_url: str, tmp_path:
         assert first_pid in pids and restarted[0]["pid"] in pids
 
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(30) == 0
+        try:
+            code = proc.wait(30)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"serve did not exit within 30 s of SIGTERM:\n{logs.tail()}")
+        assert code == 0, logs.tail()
         assert logs.messages("worker stopped")  # the restarted worker shut down gracefully
         # serve let gevent patch before anything imported ssl (the web workers are gevent's)
         assert any("Using worker: whmcs_bridge.http_worker.BridgeGeventWorker" in line
