@@ -13,6 +13,7 @@ from tests.api.conftest import ACCESS_KEY, API, IDENTIFIER, SECRET, answer, by_a
 from tests.api.payloads import payload
 from whmcs_bridge.api import Attachment, WhmcsClient
 from whmcs_bridge.api.encoding import decode_serialized
+from whmcs_bridge.api.errors import WhmcsConnectionError
 from whmcs_bridge.config import load_settings
 from whmcs_bridge.settings import Secret
 
@@ -50,6 +51,14 @@ def test_every_call_sends_the_clients_own_headers_and_utf8_form(mocked, client):
                                  "https://whmcs.test/includes/api.php"])
 def test_url_may_be_root_or_endpoint(url):
     assert WhmcsClient(url, "i", "s").url == API
+
+
+@pytest.mark.parametrize("url", ["billing.example.com", "https://bill ing.example.com"])
+def test_a_malformed_url_is_a_connection_error_naming_it(url):
+    # requests refuses these while preparing the request, before any connection
+    with pytest.raises(WhmcsConnectionError) as caught:
+        WhmcsClient(url, "i", "s", retries=0).call("GetAdminDetails")
+    assert "example.com" in str(caught.value) and caught.value.action == "GetAdminDetails"
 
 
 def test_get_tickets_page(mocked, client):

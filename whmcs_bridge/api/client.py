@@ -261,14 +261,15 @@ class WhmcsClient:
                 action, None, f"no answer within {self.timeout:g}s"
                 + (" (after retries)" if read else ""))
 
-        # Prepared whole here and given to Session.send (requests' "prepared requests"):
-        # nothing of the session is merged in, so the session holds nothing to merge (no
-        # headers, auth, hooks; a jar that keeps no cookie; trust_env off). Session.request's
-        # merge was a sixth of a GetTicket's CPU (bench/sync.py --baseline).
-        prepared = requests.PreparedRequest()
-        prepared.prepare(method="POST", url=self.url, headers=self._headers,
-                         data=urllib.parse.urlencode(form))
         try:
+            # Prepared whole here and given to Session.send (requests' "prepared requests"):
+            # nothing of the session is merged in, so the session holds nothing to merge (no
+            # headers, auth, hooks; a jar that keeps no cookie; trust_env off). That merge
+            # was nearly a quarter of a GetTicket's instructions (bench/client.py --instructions).
+            # Inside the try: preparing refuses a malformed url with a RequestException.
+            prepared = requests.PreparedRequest()
+            prepared.prepare(method="POST", url=self.url, headers=self._headers,
+                             data=urllib.parse.urlencode(form))
             response = session.send(prepared, timeout=self.timeout, verify=self.verify_tls,
                                     allow_redirects=False)
         except requests.Timeout:
