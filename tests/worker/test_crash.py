@@ -43,8 +43,8 @@ def post_events(base: str, count: int) -> list[str]:
     """POST signed events concurrently; return the ids the server accepted (202).
 
     The session is closed on return: an idle kept-alive connection holds a slot of the
-    gevent worker's pool, and gunicorn's graceful stop waits for every slot up to
-    graceful_timeout (30 s), as long as the test waits for serve to exit."""
+    gevent worker's pool, and a graceful stop waits for it until the server's keepalive
+    (5 s) ends it."""
     session = requests.Session()
 
     def one(n: int) -> str | None:
