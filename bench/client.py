@@ -17,8 +17,9 @@ machine move by a third from one run to the next (other tenants, CPU steal) and 
 change in the client; instruction counts are the same for the same code, inputs and hash
 seed whatever the machine is doing. For each way of calling, one child process makes
 ``--calls`` calls after five warm-up calls and another only the warm-up; the difference per
-call is printed beside the bare ``http.client`` round trip as a ratio: ``bare`` (POST of the
-same form over one kept-alive connection, body read), ``json`` (plus ``json.loads``),
+call is printed beside the bare ``http.client`` round trip as a ratio: ``bare`` (bench/sync.py's
+``raw_get_tickets``: GetTicket forms POSTed over one kept-alive connection, bodies read),
+``json`` (plus ``json.loads``),
 ``call`` (``WhmcsClient.call``: encoding, requests, the result check) and ``get_ticket``
 (plus the marshmallow load into a ``Ticket``: what every sync read costs before the store).
 """
@@ -27,8 +28,7 @@ from __future__ import annotations
 
 import argparse
 import gc
-import http.client
-import json
+import itertools
 import math
 import os
 import re
@@ -39,7 +39,6 @@ import sys
 import tempfile
 import time
 import tracemalloc
-import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,7 +48,10 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from whmcs_bridge.api import WhmcsClient
-from whmcs_bridge.sim.config import API_PATH, DEFAULT_IDENTIFIER, DEFAULT_SECRET
+from whmcs_bridge.sim.config import DEFAULT_IDENTIFIER, DEFAULT_SECRET
+
+sys.path.insert(1, str(Path(__file__).resolve().parent))
+from sync import raw_get_tickets  # bench/sync.py: its bare round trip is the baseline here
 
 WAYS = ("bare", "json", "call", "get_ticket")
 WARM = 5
@@ -155,32 +157,16 @@ def peak_while_iterating(url: str, page_size: int) -> tuple[int, int]:
 
 def counted_calls(way: str, calls: int, url: str) -> None:
     """WARM + ``calls`` GetTicket calls made one way (the child valgrind runs)."""
+    ids = itertools.chain(range(1, WARM + 1), range(1, calls + 1))
     if way in ("bare", "json"):
-        parts = urllib.parse.urlsplit(url)
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-        headers = {"Content-Type": "application/x-www-form-urlencoded"}
-
-        def one(tid: int) -> None:
-            conn.request("POST", API_PATH, headers=headers, body=urllib.parse.urlencode([
-                ("ticketid", str(tid)), ("repliessort", "ASC"), ("action", "GetTicket"),
-                ("identifier", DEFAULT_IDENTIFIER), ("secret", DEFAULT_SECRET),
-                ("responsetype", "json")]))
-            body = conn.getresponse().read()
-            if way == "json":
-                json.loads(body)
-    else:
-        client = WhmcsClient(url, DEFAULT_IDENTIFIER, DEFAULT_SECRET, timezone="UTC",
-                             retries=0)
-
-        def one(tid: int) -> None:
-            if way == "call":
-                client.call("GetTicket", ticketid=tid, repliessort="ASC")
-            else:
-                client.get_ticket(tid)
-    for tid in range(1, WARM + 1):
-        one(tid)
-    for tid in range(1, calls + 1):
-        one(tid)
+        raw_get_tickets(url, ids, decode=way == "json")  # one connection for all
+        return
+    client = WhmcsClient(url, DEFAULT_IDENTIFIER, DEFAULT_SECRET, timezone="UTC", retries=0)
+    for tid in ids:
+        if way == "call":
+            client.call("GetTicket", ticketid=tid, repliessort="ASC")
+        else:
+            client.get_ticket(tid)
 
 
 def _callgrind(way: str, calls: int, url: str, tmp: str) -> subprocess.Popen[str]:

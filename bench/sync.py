@@ -47,6 +47,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -236,9 +237,10 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> float | None:
     return ratio
 
 
-def raw_get_tickets(url: str, ids: range) -> None:
+def raw_get_tickets(url: str, ids: Iterable[int], *, decode: bool = False) -> None:
     """GetTicket of ``ids`` over one kept-alive connection with nothing but ``http.client``:
-    the least a client can do per call (no parsing of the answer beyond reading it)."""
+    the least a client can do per call (the answer read, and parsed only with ``decode``).
+    ``bench/client.py --instructions`` counts it as its bare round trip."""
     parts = urllib.parse.urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -249,7 +251,9 @@ def raw_get_tickets(url: str, ids: range) -> None:
                 "secret": DEFAULT_SECRET, "responsetype": "json"})
             conn.request("POST", API_PATH, body=body, headers=headers)
             answer = conn.getresponse()
-            answer.read()
+            body = answer.read()
+            if decode:
+                json.loads(body)
             if answer.status != 200:
                 raise SystemExit(f"GetTicket {tid}: HTTP {answer.status}")
     finally:
