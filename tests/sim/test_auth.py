@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -142,6 +143,22 @@ def test_action_and_credential_in_the_query_string(sim):
     both = requests.post(sim.api_url, params={**query, "action": "GetFlyingCars"},
                          data={"action": "GetAdminDetails"}, timeout=10)
     assert both.json()["result"] == "success"  # the body wins, as POST over GET in PHP
+
+
+def test_the_body_is_read_only_as_a_form(fresh_sim):
+    """PHP fills $_POST only from a form body (application/x-www-form-urlencoded, as the
+    sample code's curl sends ``http_build_query``, or multipart): the same fields under
+    another content type are not read, so the credential is missing."""
+    body = urlencode({"action": "GetAdminDetails", "identifier": DEFAULT_IDENTIFIER,
+                      "secret": DEFAULT_SECRET, "responsetype": "json"})
+    form = requests.post(fresh_sim.api_url, data=body, timeout=10, headers={
+        "Content-Type": "application/x-www-form-urlencoded"})
+    assert form.json()["result"] == "success"
+    for content_type in ("text/plain", "application/json"):
+        other = requests.post(fresh_sim.api_url, data=body, timeout=10,
+                              headers={"Content-Type": content_type})
+        assert other.status_code == 403
+        assert other.json() == {"result": "error", "message": "Invalid or missing credentials"}
 
 
 def test_get_admin_users_has_the_documented_shape(sim):
