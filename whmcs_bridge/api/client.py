@@ -26,7 +26,6 @@ from zoneinfo import ZoneInfo
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from whmcs_bridge.api import errors, schemas
@@ -49,6 +48,7 @@ from whmcs_bridge.api.models import (
     Transaction,
     User,
 )
+from whmcs_bridge.api.one_write import OneWriteAdapter
 from whmcs_bridge.api.pagination import iterate_pages
 
 if TYPE_CHECKING:
@@ -166,7 +166,9 @@ class WhmcsClient:
         # The API is stateless; ValidateLogin answers with a PHP session cookie for the
         # *customer*. Never keep or replay it (and keep the jar immutable across threads).
         session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=pool_size)
+        # one write a request (head and form together): see .one_write
+        adapter = OneWriteAdapter(max_retries=retry, pool_connections=1,
+                                  pool_maxsize=pool_size)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         return session
@@ -388,11 +390,24 @@ class WhmcsClient:
     def get_ticket(self, ticketid: int | None = None, *, tid: str | None = None,
                    replies_sort: str = "ASC") -> Ticket:
         """A ticket with replies (``replies[0]`` is the opening message) and notes."""
+        return self.load_ticket(self.get_ticket_answer(ticketid, tid=tid,
+                                                       replies_sort=replies_sort))
+
+    def get_ticket_answer(self, ticketid: int | None = None, *, tid: str | None = None,
+                          replies_sort: str = "ASC") -> dict[str, Any]:
+        """GetTicket's answer as WHMCS sent it: a success (any error raised as by
+        :meth:`call`), not yet loaded. :meth:`load_ticket` makes it a :class:`Ticket`; split
+        for a caller that reads in many threads and loads in one (the sync's reads then hold
+        a request slot only for the round trip)."""
         if ticketid is None and not tid:
             raise ValueError("get_ticket needs ticketid or tid")
-        payload = self.call("GetTicket", ticketid=ticketid, ticketnum=tid if ticketid is None
-                            else None, repliessort=replies_sort)
-        return self._load(schemas.TicketSchema, payload, "GetTicket")
+        return self.call("GetTicket", ticketid=ticketid, ticketnum=tid if ticketid is None
+                         else None, repliessort=replies_sort)
+
+    def load_ticket(self, answer: Mapping[str, Any]) -> Ticket:
+        """A GetTicket answer (:meth:`get_ticket_answer`) loaded; a shape WHMCS's docs do not
+        allow is an InvalidResponseError naming the field."""
+        return self._load(schemas.TicketSchema, answer, "GetTicket")
 
     def open_ticket(self, deptid: int, subject: str, message: str, *,
                     clientid: int | None = None, contactid: int | None = None,
