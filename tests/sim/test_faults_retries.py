@@ -96,3 +96,42 @@ def test_faults_over_http_endpoint(fresh_sim):
 def test_latency_setting_still_answers():
     with run_in_thread(sim_config(latency_ms=5)) as handle:
         assert handle.client(retries=0).get_admin_details().adminid == 1
+
+
+class FakeClock:
+    """``time`` for the simulator's app: the action itself takes ``work`` seconds."""
+
+    def __init__(self, start: float, work: float) -> None:
+        self.now, self.work, self.slept = start, work, []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 6))
+        self.now += seconds
+
+
+@pytest.mark.parametrize(("work", "slept"), [(0.030, 0.070), (0.0, 0.100), (0.250, 0.0)])
+def test_latency_is_the_round_trip_with_the_simulators_work_inside(monkeypatch, work, slept):
+    """The answer leaves latency_ms after the request arrived, not latency_ms plus the
+    simulator's own work (a benchmark's floor is round trips × latency)."""
+    from whmcs_bridge.sim import app as sim_app
+    from whmcs_bridge.sim.config import ARRIVED_KEY, DEFAULT_IDENTIFIER, DEFAULT_SECRET
+
+    clock = FakeClock(1000.0, work)
+    app = sim_app.create_sim_app(sim_config(latency_ms=100))
+    real_dispatch = sim_app._dispatch
+
+    def slow_dispatch(*args, **kwargs):
+        clock.now += clock.work
+        return real_dispatch(*args, **kwargs)
+
+    monkeypatch.setattr(sim_app, "time", clock)
+    monkeypatch.setattr(sim_app, "_dispatch", slow_dispatch)
+    answer = app.test_client().post(
+        "/includes/api.php", environ_base={ARRIVED_KEY: 1000.0},
+        data={"action": "GetAdminDetails", "identifier": DEFAULT_IDENTIFIER,
+              "secret": DEFAULT_SECRET, "responsetype": "json"})
+    assert answer.get_json()["result"] == "success"
+    assert clock.slept == [slept]

@@ -4,7 +4,7 @@ Like WHMCS's ``api.php`` it reads the whole request: ``action`` and the credenti
 in the query string as well as in the form body (the body wins when both have a key, as in
 PHP's ``$_REQUEST``).
 
-Order of checks, as WHMCS: injected faults / latency, a banned IP (``IP Banned``), the IP
+Order of checks, as WHMCS: injected faults, a banned IP (``IP Banned``), the IP
 allow-list (403 ``Invalid IP <ip>`` unless an ``accesskey`` is sent: a wrong one answers
 ``Invalid Access Key``), credentials (``identifier``+``secret``, the same pair in
 ``username``+``password``, or legacy ``username`` + md5 of the admin password; an unknown or
@@ -14,7 +14,8 @@ credential's API role (``Invalid Permissions: API action "<action>" is not allow
 action (``Command Not Found``), then the action itself. Every wrong identifier, secret or
 access key is a failed login: the third within 30 minutes bans the caller's IP for 15
 minutes (``SimConfig.ban_*``; ``DELETE /_sim/bans`` lifts bans). Every response carries an
-``X-Simulator`` header, and ``GET /`` says plainly that this is a test double.
+``X-Simulator`` header, and ``GET /`` says plainly that this is a test double. An API answer
+leaves ``SimConfig.latency_ms`` after its request arrived (the simulator's work included).
 
 ``/_sim/*`` endpoints are for tests and the demo only (recorded e-mails, notifications, posted
 events, fault injection, and the page actions of :mod:`.ui`).
@@ -34,7 +35,7 @@ from flask import Flask, Response, jsonify, request
 from whmcs_bridge.api.encoding import decode_params
 from whmcs_bridge.sim import ui
 from whmcs_bridge.sim.actions import ACTIONS, ActionError, Caller, Params
-from whmcs_bridge.sim.config import API_PATH, BANNER, ApiCredential, SimConfig
+from whmcs_bridge.sim.config import API_PATH, ARRIVED_KEY, BANNER, ApiCredential, SimConfig
 from whmcs_bridge.sim.state import SimState
 
 HEADER_BANNER = BANNER.replace("\u2014", "-")  # HTTP headers are latin-1
@@ -134,6 +135,18 @@ def create_sim_app(config: SimConfig | None = None, *, state: SimState | None = 
 
     @app.post(API_PATH)
     def api() -> Response:
+        # latency_ms is the round trip as WHMCS's server would show it: the answer leaves
+        # latency_ms after the request arrived, the simulator's own work inside it (as a
+        # WHMCS's response time holds its PHP), so a benchmark's floor of round trips ×
+        # latency is what this double really allows
+        due = request.environ.get(ARRIVED_KEY, time.monotonic()) + config.latency_ms / 1000.0
+        try:
+            return _api()
+        finally:
+            if config.latency_ms:
+                time.sleep(max(0.0, due - time.monotonic()))
+
+    def _api() -> Response:
         # the whole request, query string first so the body wins (PHP's $_REQUEST)
         form = decode_params([*request.args.items(multi=True),
                               *request.form.items(multi=True)])
@@ -143,8 +156,6 @@ def create_sim_app(config: SimConfig | None = None, *, state: SimState | None = 
             state.calls[action] += 1
             if request.headers.get("Cookie"):
                 state.calls["_with_cookie"] += 1  # an API client should never send one
-        if config.latency_ms:
-            time.sleep(config.latency_ms / 1000.0)
         kind = state.take_fault(action)
         if kind is None and config.error_rate:
             with rng_lock:

@@ -10,6 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+#: WSGI environ key: ``time.monotonic()`` when the server read the request line (the API's
+#: latency counts from it; without it, from when the app sees the request).
+ARRIVED_KEY = "whmcs_sim.arrived"
 #: Where WHMCS serves its API (and so does the simulator).
 API_PATH = "/includes/api.php"
 

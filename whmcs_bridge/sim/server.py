@@ -9,6 +9,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -18,7 +19,13 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from whmcs_bridge.api import WhmcsClient
 from whmcs_bridge.sim.app import HEADER_BANNER, create_sim_app
-from whmcs_bridge.sim.config import API_PATH, DEFAULT_IDENTIFIER, DEFAULT_SECRET, SimConfig
+from whmcs_bridge.sim.config import (
+    API_PATH,
+    ARRIVED_KEY,
+    DEFAULT_IDENTIFIER,
+    DEFAULT_SECRET,
+    SimConfig,
+)
 from whmcs_bridge.sim.events import EventPoster
 from whmcs_bridge.sim.state import SimState
 
@@ -182,8 +189,9 @@ class KeepAliveServer:
             line = rfile.readline(MAX_LINE + 1)
         if not line:
             return False
+        arrived = time.monotonic()
         try:
-            return self._answer(conn, rfile, addr, line)
+            return self._answer(conn, rfile, addr, line, arrived)
         except _Refused as refused:
             reason = _REASONS[refused.status]
             body = f"{refused.status} {reason}\n".encode()
@@ -192,7 +200,8 @@ class KeepAliveServer:
                          f"X-Simulator: {HEADER_BANNER}\r\n\r\n".encode("latin-1") + body)
             return False
 
-    def _answer(self, conn: socket.socket, rfile: Any, addr: Any, line: bytes) -> bool:
+    def _answer(self, conn: socket.socket, rfile: Any, addr: Any, line: bytes,
+                arrived: float) -> bool:
         if len(line) > MAX_LINE or not line.endswith(b"\n"):
             raise _Refused(414)
         parts = line.decode("latin-1").rstrip("\r\n").split(" ")
@@ -232,7 +241,7 @@ class KeepAliveServer:
             "REMOTE_PORT": str(addr[1]), "CONTENT_LENGTH": str(len(body)),
             "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body),
             "wsgi.errors": sys.stderr, "wsgi.multithread": True, "wsgi.multiprocess": False,
-            "wsgi.run_once": False}
+            "wsgi.run_once": False, ARRIVED_KEY: arrived}
         for key, value in headers.items():
             if key == "CONTENT_TYPE":
                 environ[key] = value
