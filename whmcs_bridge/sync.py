@@ -10,9 +10,11 @@ after the whole listing).
    ticket whose ``lastreply``/status/priority/department differs from what the last GetTicket
    saw (every ticket on ``--full`` or on the first run) is marked ``sync_pending`` and queued
    for reading. The checkpoint (``sync_state``) records the next page offset.
-2. **Fetching** — every pending ticket is re-read with GetTicket; results are written by the
-   calling thread (one writer) and committed in small batches, clearing ``sync_pending``. A
-   failed read leaves the ticket pending for the next run; a refused credential (an
+2. **Fetching** — every pending ticket is re-read with GetTicket. The pool's threads make
+   only the round trips; the answers are loaded and written by the calling thread (one
+   writer), so a worker holds a request slot for its round trip alone, and committed in
+   small batches, clearing ``sync_pending``. A failed read or an answer whose shape does not
+   load leaves the ticket pending for the next run; a refused credential (an
    ``AuthenticationError``) stops the run at once instead, since every other read would be
    refused too.
 
@@ -215,7 +217,7 @@ class _Pipeline:
                         futures[pool.submit(self._page, off)] = (PAGE, off)
                     else:
                         tid = self.reads.popleft()
-                        futures[pool.submit(self.client.get_ticket, tid)] = (READ, tid)
+                        futures[pool.submit(self.client.get_ticket_answer, tid)] = (READ, tid)
                 if not futures:
                     break
                 done, _ = wait(futures, return_when=FIRST_COMPLETED)
@@ -270,7 +272,7 @@ class _Pipeline:
         from whmcs_bridge.api.errors import AuthenticationError, NotFoundError
 
         try:
-            self.ready.append(fut.result())
+            self.ready.append(self.client.load_ticket(fut.result()))
         except AuthenticationError:
             # WHMCS refused the credential: no other ticket can be read, and the client
             # already refuses to try (each try would be one more failed login towards an IP

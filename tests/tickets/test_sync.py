@@ -181,8 +181,11 @@ class Recording:
     def get_tickets(self, **kw: Any) -> Any:
         return self._call("page", kw["limitstart"], self.inner.get_tickets, **kw)
 
-    def get_ticket(self, tid: int) -> Any:
-        return self._call("read", tid, self.inner.get_ticket, tid)
+    def get_ticket_answer(self, tid: int) -> Any:
+        return self._call("read", tid, self.inner.get_ticket_answer, tid)
+
+    def load_ticket(self, answer: Any) -> Any:
+        return self.inner.load_ticket(answer)
 
 
 def test_reads_start_while_pages_are_listed_within_the_concurrency(sqlite_url: str,
@@ -205,3 +208,56 @@ def test_reads_start_while_pages_are_listed_within_the_concurrency(sqlite_url: s
     assert {k for e, k in log[:first_read] if e == "page+"} == {0, 10, 20, 30, 40, 50}
     assert rec.peak <= 3  # one limit for pages and reads together
     assert sorted(k for e, k in log if e == "read+") == sorted(sim.state.tickets)
+
+
+class LoadsOnOneThread:
+    """The simulator's client, recording the thread of each GetTicket load; the answer of
+    ``refused`` has a shape WHMCS's docs do not allow on its first read."""
+
+    def __init__(self, inner: Any, refused: int) -> None:
+        self.inner, self.refused = inner, refused
+        self.load_threads: set[str] = set()
+        self.answer_threads: set[str] = set()
+        self.spoiled = False
+
+    def get_tickets(self, **kw: Any) -> Any:
+        return self.inner.get_tickets(**kw)
+
+    def get_ticket_answer(self, tid: int) -> Any:
+        import threading
+
+        self.answer_threads.add(threading.current_thread().name)
+        answer = self.inner.get_ticket_answer(tid)
+        if tid == self.refused and not self.spoiled:
+            self.spoiled = True
+            answer = {**answer, "replies": {"reply": [{"replyid": "not-a-number"}]}}
+        return answer
+
+    def load_ticket(self, answer: Any) -> Any:
+        import threading
+
+        self.load_threads.add(threading.current_thread().name)
+        return self.inner.load_ticket(answer)
+
+
+def test_reads_load_on_the_writer_and_a_bad_shape_stays_pending(sqlite_url: str,
+                                                                sim: Any) -> None:
+    import threading
+
+    engine = make_engine(sqlite_url)
+    api = LoadsOnOneThread(client(sim), refused=7)
+    try:
+        first = run_sync(engine, make_settings(sqlite_url), api, concurrency=3, page_size=10)
+        with engine.connect() as conn:
+            pending = list(conn.execute(select(tickets.c.id).where(
+                tickets.c.sync_pending.is_(True))).scalars())
+        assert (first.fetched, first.failed, pending) == (59, 1, [7])
+        assert "ticket 7: " in first.errors[0] and "replies" in first.errors[0]
+        # the round trips ran in the pool; every load on the writer (the calling thread)
+        assert api.load_threads == {threading.current_thread().name}
+        assert api.answer_threads and threading.current_thread().name not in api.answer_threads
+        second = run_sync(engine, make_settings(sqlite_url), api, concurrency=3, page_size=10)
+        assert (second.fetched, second.failed) == (1, 0)
+        store_matches_sim(engine, sim)
+    finally:
+        engine.dispose()
