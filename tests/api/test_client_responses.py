@@ -3,6 +3,7 @@ what comes back."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -11,7 +12,7 @@ import pytest
 
 from tests.api.conftest import ACCESS_KEY, API, IDENTIFIER, SECRET, answer, by_action, sent
 from tests.api.payloads import payload
-from whmcs_bridge.api import Attachment, WhmcsClient
+from whmcs_bridge.api import Attachment, InvalidResponseError, ListedTicket, WhmcsClient
 from whmcs_bridge.api.encoding import decode_serialized
 from whmcs_bridge.api.errors import WhmcsConnectionError
 from whmcs_bridge.config import load_settings
@@ -77,6 +78,32 @@ def test_get_tickets_page(mocked, client):
     assert first.attachments[0].filename == "shot.png" and first.attachments[0].index == 0
     assert second.attachments == []
     assert first.deptname is None and first.replies == []
+
+
+def test_listed_tickets_are_the_rows_as_far_as_the_sync_compares(mocked, client):
+    by_action(mocked)
+    full = client.get_tickets(limitstart=0, limitnum=2)
+    page = client.get_listed_tickets(limitstart=0, limitnum=2)
+    form = sent(mocked.calls[1])
+    assert form["action"] == "GetTickets" and form["limitnum"] == "2"
+    assert form["ignore_dept_assignments"] == "1"  # every department, as the sync needs
+    assert (page.total, page.start, page.returned) == (2, 0, 2)
+    for listed, ticket in zip(page.items, full.items, strict=True):
+        assert type(listed) is ListedTicket
+        # the same values get_tickets loads, for every field ListedTicket names
+        for f in dataclasses.fields(ListedTicket):
+            assert getattr(listed, f.name) == getattr(ticket, f.name), f.name
+    assert page.items[0].date == datetime(2024, 5, 1, 10, 0, tzinfo=HCM)
+    assert page.items[1].userid == 0
+
+
+def test_a_listed_row_with_a_bad_field_is_an_error_naming_it(mocked, client):
+    bad = payload("GetTickets")
+    bad["tickets"]["ticket"][0]["lastreply"] = "yesterday"
+    answer(mocked, bad)
+    with pytest.raises(InvalidResponseError) as caught:
+        client.get_listed_tickets()
+    assert "lastreply" in str(caught.value)
 
 
 def test_get_ticket_unifies_ticketid_and_reads_conversation(mocked, client):

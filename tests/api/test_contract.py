@@ -136,3 +136,15 @@ def test_messaging_and_probe(backend):
     details = client.get_admin_details()
     assert isinstance(details, AdminDetails) and details.adminid >= 1
     assert all(isinstance(d, int) for d in details.departments)
+
+
+def test_listed_tickets_agree_with_the_listing(backend):
+    full = backend.client.get_tickets(limitnum=10)
+    page = backend.client.get_listed_tickets(limitnum=10)
+    assert page.total == full.total and len(page.items) == len(full.items) > 0
+    for listed, ticket in zip(page.items, full.items, strict=True):
+        assert (listed.id, listed.tid, listed.status, listed.priority, listed.deptid,
+                listed.userid, listed.date, listed.lastreply) == (
+            ticket.id, ticket.tid, ticket.status, ticket.priority, ticket.deptid,
+            ticket.userid, ticket.date, ticket.lastreply)
+        assert _aware(listed.date) and _aware(listed.lastreply)

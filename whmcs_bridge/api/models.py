@@ -130,6 +130,22 @@ class Ticket:
 
 
 @dataclass
+class ListedTicket:
+    """A GetTickets row as far as a sync compares it (:meth:`WhmcsClient.get_listed_tickets`):
+    what is stored from the listing and what says a ticket must be read again."""
+
+    id: int
+    tid: str = ""
+    subject: str = ""
+    status: str = ""
+    priority: str = ""
+    deptid: int | None = None
+    userid: int = 0
+    date: datetime | None = None
+    lastreply: datetime | None = None
+
+
+@dataclass
 class OpenedTicket:
     """What OpenTicket returns: database id, public number, client access code."""
 
