@@ -143,9 +143,12 @@ class _Pipeline:
     takes the next list page if one is left, else the next pending ticket, so no worker waits
     for the listing to finish: the run costs about ``1 + (pages - 1 + reads) / concurrency``
     round trips. Results are written by the calling thread only (one writer): pages in offset
-    order (the checkpoint is the offset of the first page not yet written), reads in batches
-    of ``COMMIT_EVERY``. A failed page aborts the run with its offset kept; a failed read
-    leaves its ticket pending for the next run.
+    order (the checkpoint is the offset of the first page not yet written), the pool topped
+    up after each so that a page's tickets are read while the next is written, and reads in
+    batches of ``COMMIT_EVERY``. Pages are listed as :class:`~whmcs_bridge.api.ListedTicket`
+    rows (the fields compared, half the load time of full rows): the listing's CPU is what
+    holds the first reads back. A failed page aborts the run with its offset kept; a failed
+    read leaves its ticket pending for the next run.
     """
 
     def __init__(self, engine: Engine, client: Any, settings: Settings, summary: SyncSummary, *,
@@ -173,6 +176,8 @@ class _Pipeline:
         self.read_total: int | None = None  # known once the listing is complete
         self.read_done = 0
         self.start: int | None = None
+        self.futures: dict[Future, tuple[str, int]] = {}  # in the pool: what each one is
+        self.pool: ThreadPoolExecutor | None = None  # while run() runs
 
     def _queue(self, ids: list[int]) -> None:
         for tid in ids:
@@ -181,8 +186,7 @@ class _Pipeline:
                 self.reads.append(tid)
 
     def _page(self, offset: int) -> Any:
-        return self.client.get_tickets(limitstart=offset, limitnum=self.page_size,
-                                       ignore_dept_assignments=True)
+        return self.client.get_listed_tickets(limitstart=offset, limitnum=self.page_size)
 
     def run(self, start: int | None) -> None:
         """List from ``start`` (``None``: the listing is complete) and read every pending
@@ -205,19 +209,11 @@ class _Pipeline:
             self.pages[start] = first
             self.offsets.extend(range(start + self.page_size, self.total, self.page_size))
             self._write_pages()
-        futures: dict[Future, tuple[str, int]] = {}
-        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="sync")
+        self.pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="sync")
+        futures = self.futures
         try:
             while True:
-                # a backlog of one extra task per worker: a worker never idles while this
-                # thread writes; list pages still go first, they are what makes more work
-                while len(futures) < 2 * self.concurrency and (self.offsets or self.reads):
-                    if self.offsets:
-                        off = self.offsets.popleft()
-                        futures[pool.submit(self._page, off)] = (PAGE, off)
-                    else:
-                        tid = self.reads.popleft()
-                        futures[pool.submit(self.client.get_ticket_answer, tid)] = (READ, tid)
+                self._fill()
                 if not futures:
                     break
                 done, _ = wait(futures, return_when=FIRST_COMPLETED)
@@ -236,7 +232,24 @@ class _Pipeline:
                 fut.cancel()
             raise
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+    def _fill(self) -> None:
+        """Top the pool up to a backlog of one extra task per worker, so a worker never
+        idles while this thread writes; list pages first, they are what makes more work.
+        Called again after each page written: a page's tickets go out while the next page
+        is written, not after every page in hand is."""
+        futures, pool = self.futures, self.pool
+        if pool is None:
+            return
+        while len(futures) < 2 * self.concurrency and (self.offsets or self.reads):
+            if self.offsets:
+                off = self.offsets.popleft()
+                futures[pool.submit(self._page, off)] = (PAGE, off)
+            else:
+                tid = self.reads.popleft()
+                futures[pool.submit(self.client.get_ticket_answer, tid)] = (READ, tid)
 
     def _write_pages(self) -> None:
         while self.listing and self.next_offset in self.pages:
@@ -253,6 +266,7 @@ class _Pipeline:
             if self.next_offset >= self.total:
                 self.offsets.clear()  # an empty page ends the listing early
                 self._listing_complete(listed_now=True)
+            self._fill()
 
     def _listing_complete(self, *, listed_now: bool) -> None:
         self.listing = False

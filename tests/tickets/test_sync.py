@@ -178,8 +178,8 @@ class Recording:
                 self.running -= 1
                 self.log.append((kind + "-", key))
 
-    def get_tickets(self, **kw: Any) -> Any:
-        return self._call("page", kw["limitstart"], self.inner.get_tickets, **kw)
+    def get_listed_tickets(self, **kw: Any) -> Any:
+        return self._call("page", kw["limitstart"], self.inner.get_listed_tickets, **kw)
 
     def get_ticket_answer(self, tid: int) -> Any:
         return self._call("read", tid, self.inner.get_ticket_answer, tid)
@@ -220,8 +220,8 @@ class LoadsOnOneThread:
         self.answer_threads: set[str] = set()
         self.spoiled = False
 
-    def get_tickets(self, **kw: Any) -> Any:
-        return self.inner.get_tickets(**kw)
+    def get_listed_tickets(self, **kw: Any) -> Any:
+        return self.inner.get_listed_tickets(**kw)
 
     def get_ticket_answer(self, tid: int) -> Any:
         import threading
@@ -261,3 +261,71 @@ def test_reads_load_on_the_writer_and_a_bad_shape_stays_pending(sqlite_url: str,
         store_matches_sim(engine, sim)
     finally:
         engine.dispose()
+
+
+class HeldSecondPage:
+    """The simulator's client; the page at offset 10 is held until every later page and
+    every read of the first page's tickets is back, so that the pages 10-50 are all in
+    hand at once and written one after another."""
+
+    def __init__(self, inner: Any) -> None:
+        import threading
+
+        self.inner = inner
+        self.lock = threading.Lock()
+        self.pages_back = 0
+        self.reads_back = 0
+        self.rest_back = threading.Event()
+        self.second_ids: set[int] = set()
+        self.second_read = threading.Event()
+
+    def _check(self) -> None:
+        if self.pages_back == 4 and self.reads_back == 10:
+            self.rest_back.set()
+
+    def get_listed_tickets(self, *, limitstart: int, limitnum: int) -> Any:
+        page = self.inner.get_listed_tickets(limitstart=limitstart, limitnum=limitnum)
+        if limitstart == 10:
+            self.second_ids = {t.id for t in page.items}
+            self.rest_back.wait(10)
+        elif limitstart:
+            with self.lock:
+                self.pages_back += 1
+                self._check()
+        return page
+
+    def get_ticket_answer(self, tid: int) -> Any:
+        if tid in self.second_ids:
+            self.second_read.set()
+        answer = self.inner.get_ticket_answer(tid)
+        with self.lock:
+            self.reads_back += 1
+            self._check()
+        return answer
+
+    def load_ticket(self, answer: Any) -> Any:
+        return self.inner.load_ticket(answer)
+
+
+def test_a_written_pages_tickets_go_out_before_the_next_page_is_written(sqlite_url: str,
+                                                                        sim: Any) -> None:
+    """Pages in hand are written one by one; the pool is topped up after each, so a page's
+    tickets are read while the next page is written, not once every page in hand is."""
+    engine = make_engine(sqlite_url)
+    api = HeldSecondPage(client(sim))
+    listed: list[bool] = []
+
+    def progress(phase: str, n: int, total: int | None) -> None:
+        if phase == "listing":
+            listed.append(len(listed) < 2 or api.second_read.wait(10))
+
+    try:
+        summary = run_sync(engine, make_settings(sqlite_url), api, concurrency=3,
+                           page_size=10, progress=progress)
+        assert (summary.listed, summary.fetched, summary.failed) == (60, 60, 0)
+        store_matches_sim(engine, sim)
+    finally:
+        engine.dispose()
+    assert api.rest_back.is_set()  # the pages 10-50 were in hand together
+    # the page at 20 was written after a read of a page-10 ticket had started
+    assert listed == [True] * 6
