@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from whmcs_bridge.tickets import golive
 from whmcs_bridge.tickets.ingest import apply_fetched_batch, signature
@@ -86,10 +86,14 @@ def _checkpoint(engine: Engine) -> dict[str, Any] | None:
 
 def _save(engine: Engine, **values: Any) -> None:
     with engine.begin() as conn:
-        done = conn.execute(update(sync_state).where(sync_state.c.name == NAME)
-                            .values(**values)).rowcount
-        if not done:
-            conn.execute(insert(sync_state).values(name=NAME, **values))
+        _save_in(conn, **values)
+
+
+def _save_in(conn: Connection, **values: Any) -> None:
+    done = conn.execute(update(sync_state).where(sync_state.c.name == NAME)
+                        .values(**values)).rowcount
+    if not done:
+        conn.execute(insert(sync_state).values(name=NAME, **values))
 
 
 def _mark_deleted(engine: Engine, listed: set[int], now: datetime) -> int:
@@ -107,29 +111,28 @@ def _mark_deleted(engine: Engine, listed: set[int], now: datetime) -> int:
     return len(gone)
 
 
-def _mark_page(engine: Engine, items: list[Any], *, full: bool, now: datetime) -> list[int]:
+def _mark_page(conn: Connection, items: list[Any], *, full: bool, now: datetime) -> list[int]:
     """Mark the page's changed tickets pending (creating unknown ones); return their ids."""
     by_id = {t.id: t for t in items}
-    with engine.begin() as conn:
-        known = dict(conn.execute(select(tickets.c.id, tickets.c.fetched_signature)
-                                  .where(tickets.c.id.in_(list(by_id)))).all())
-        new_rows = []
-        stale = []
-        for tid, t in by_id.items():
-            if tid not in known:
-                new_rows.append({
-                    "id": tid, "tid": t.tid, "subject": t.subject,
-                    "priority": t.priority or "Medium", "opened_priority": t.priority,
-                    "status": t.status or "Open", "department_id": t.deptid,
-                    "client_id": t.userid or None, "opened_at": t.date,
-                    "last_reply_at": t.lastreply, "updated_at": now, "sync_pending": True})
-            elif full or known[tid] != signature(t):
-                stale.append(tid)
-        if new_rows:
-            conn.execute(insert(tickets), new_rows)
-        if stale:
-            conn.execute(update(tickets).where(tickets.c.id.in_(stale))
-                         .values(sync_pending=True))
+    known = dict(conn.execute(select(tickets.c.id, tickets.c.fetched_signature)
+                              .where(tickets.c.id.in_(list(by_id)))).all())
+    new_rows = []
+    stale = []
+    for tid, t in by_id.items():
+        if tid not in known:
+            new_rows.append({
+                "id": tid, "tid": t.tid, "subject": t.subject,
+                "priority": t.priority or "Medium", "opened_priority": t.priority,
+                "status": t.status or "Open", "department_id": t.deptid,
+                "client_id": t.userid or None, "opened_at": t.date,
+                "last_reply_at": t.lastreply, "updated_at": now, "sync_pending": True})
+        elif full or known[tid] != signature(t):
+            stale.append(tid)
+    if new_rows:
+        conn.execute(insert(tickets), new_rows)
+    if stale:
+        conn.execute(update(tickets).where(tickets.c.id.in_(stale))
+                     .values(sync_pending=True))
     return [r["id"] for r in new_rows] + stale
 
 
@@ -257,10 +260,13 @@ class _Pipeline:
             self.summary.listed += len(page.items)
             if self.track_listed:
                 self.listed.update(t.id for t in page.items)
-            self._queue(_mark_page(self.engine, page.items, full=self.full, now=self.now))
             assert self.total is not None
-            self.next_offset += self.page_size if page.items else self.total
-            _save(self.engine, next_offset=self.next_offset, updated_at=self.now)
+            # the page's marks and the checkpoint past it commit together
+            with self.engine.begin() as conn:
+                marked = _mark_page(conn, page.items, full=self.full, now=self.now)
+                self.next_offset += self.page_size if page.items else self.total
+                _save_in(conn, next_offset=self.next_offset, updated_at=self.now)
+            self._queue(marked)
             if self.progress:
                 self.progress("listing", len(page.items), self.total)
             if self.next_offset >= self.total:
