@@ -4,9 +4,11 @@ lock every webhook queues for, for as long as the call takes).
 
 :class:`TxGuard` follows every SQLAlchemy transaction begun in each thread (``begin`` /
 ``commit`` / ``rollback`` events on all engines; one opened with
-``execution_options(sqlite_readonly=True)`` is a read and does not count) and wraps
-``requests.Session.send``, which every HTTP call of the bridge goes through — to the WHMCS
-simulator, to a ``responses`` mock, to a chat webhook. A call made by a thread that has a
+``execution_options(sqlite_readonly=True)`` is a read and does not count) and wraps the two
+doors every HTTP call of the bridge goes through: ``requests.Session.send`` (a chat webhook,
+an e-mail API) and the WHMCS client's ``OneWriteAdapter.send`` (the client hands its
+prepared requests to the adapter; the wrapper looks ``HTTPAdapter.send`` up at each call, so
+a ``responses`` mock patched onto it is still what answers). A call made by a thread that has a
 write transaction open is recorded and refused with :class:`HttpInTransaction`; the fixture
 fails the test at teardown with the list, so a handler that swallows the error still fails.
 Test doubles of the WHMCS client call :func:`check` for the same rule.
@@ -22,7 +24,10 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import requests
+from requests.adapters import HTTPAdapter
 from sqlalchemy import Engine, event
+
+from whmcs_bridge.api.one_write import OneWriteAdapter
 
 
 class HttpInTransaction(RuntimeError):
@@ -81,16 +86,29 @@ def guarded() -> Iterator[TxGuard]:
         guard.check(_describe(request))
         return original(session, request, **kwargs)
 
+    outer = OneWriteAdapter.__dict__.get("send")  # an enclosing guard's wrapper
+
+    def adapter_send(adapter: OneWriteAdapter, request: Any, *args: Any, **kwargs: Any) -> Any:
+        guard.check(_describe(request))
+        if outer is not None:
+            return outer(adapter, request, *args, **kwargs)
+        return HTTPAdapter.send(adapter, request, *args, **kwargs)
+
     event.listen(Engine, "begin", guard.on_begin)
     event.listen(Engine, "commit", guard.on_end)
     event.listen(Engine, "rollback", guard.on_end)
     requests.Session.send = send  # type: ignore[method-assign]
+    OneWriteAdapter.send = adapter_send  # type: ignore[method-assign]
     _active.append(guard)
     try:
         yield guard
     finally:
         _active.remove(guard)
         requests.Session.send = original  # type: ignore[method-assign]
+        if outer is None:
+            del OneWriteAdapter.send  # the inherited HTTPAdapter.send again
+        else:
+            OneWriteAdapter.send = outer  # type: ignore[method-assign]
         event.remove(Engine, "begin", guard.on_begin)
         event.remove(Engine, "commit", guard.on_end)
         event.remove(Engine, "rollback", guard.on_end)

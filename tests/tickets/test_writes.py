@@ -235,6 +235,35 @@ def test_the_guard_refuses_http_inside_a_write_transaction(db_url, bridge_factor
     assert "http://127.0.0.1:9/never" in guard.violations[0]
 
 
+def test_the_guard_refuses_a_whmcs_client_call_inside_a_write_transaction(db_url,
+                                                                          bridge_factory):
+    """The client sends through its adapter, not Session.send: the guard watches both, and
+    a ``responses`` mock still answers under it."""
+    import responses
+
+    from whmcs_bridge.api import WhmcsClient, WhmcsConnectionError
+
+    b = bridge_factory(db_url, make_settings(db_url))
+    client = WhmcsClient("http://127.0.0.1:9", "ident", "secret", retries=0)
+    with guarded() as guard:
+        with b.engine.begin() as conn:
+            conn.execute(select(1))
+            with pytest.raises(HttpInTransaction):
+                client.call("GetAdminDetails")
+        with responses.RequestsMock() as mocked:
+            mocked.post("http://127.0.0.1:9/includes/api.php",
+                        json={"result": "success", "adminid": 1})
+            assert client.call("GetAdminDetails")["adminid"] == 1  # no transaction open
+            with b.engine.begin() as conn:
+                conn.execute(select(1))
+                with pytest.raises(HttpInTransaction):
+                    client.call("GetSupportDepartments")
+    with pytest.raises(WhmcsConnectionError):  # the guard gone, the adapter's own send again
+        client.call("GetAdminDetails")
+    assert len(guard.violations) == 2
+    assert all("(action Get" in v for v in guard.violations)
+
+
 # --------------------------------------------------------------------------- the CLI
 
 def run(argv: list[str], capsys: Any) -> tuple[int, str, str]:
