@@ -146,3 +146,43 @@ def test_head_has_no_body_and_the_remote_address_reaches_the_app(served) -> None
         assert json_body(answer)["message"] == "Invalid IP 127.0.0.1"
     finally:
         server.shutdown()
+
+
+def test_the_server_waits_out_the_latency_with_the_answer_built(monkeypatch) -> None:
+    """``whmcs-bridge sim`` waits in the server, after the app has built the answer, so only
+    the write is left when the latency is over (the app sleeps only under another server)."""
+    import time as real_time
+    from types import SimpleNamespace
+
+    from whmcs_bridge.sim import app as sim_app
+    from whmcs_bridge.sim import server as sim_server
+
+    slept: list[float] = []
+
+    def server_sleep(seconds: float) -> None:
+        slept.append(seconds)
+        real_time.sleep(seconds)
+
+    def app_sleep(seconds: float) -> None:
+        raise AssertionError("the app slept under the server that waits itself")
+
+    monkeypatch.setattr(sim_server, "time", SimpleNamespace(monotonic=real_time.monotonic,
+                                                            sleep=server_sleep))
+    monkeypatch.setattr(sim_app, "time", SimpleNamespace(monotonic=real_time.monotonic,
+                                                         sleep=app_sleep))
+    app, _, _ = build_app(SimConfig(tickets=5, clients=3, seed=3, latency_ms=40))
+    server = KeepAliveServer(app, listen("127.0.0.1", 0), idle_timeout=5)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with socket.create_connection(("127.0.0.1", int(server.server_port))) as sock:
+            answer = exchange(sock, b"POST " + API_PATH.encode() + b" HTTP/1.1\r\nHost: x\r\n"
+                              b"Content-Type: application/x-www-form-urlencoded\r\n"
+                              b"Content-Length: " + str(len(FORM)).encode() + b"\r\n\r\n"
+                              + FORM)
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+    assert answer.startswith(b"HTTP/1.1 200")
+    assert json.loads(answer.partition(b"\r\n\r\n")[2])["result"] == "success"
+    assert len(slept) == 1 and 0 < slept[0] <= 0.040  # what was left of the 40 ms

@@ -35,7 +35,14 @@ from flask import Flask, Response, jsonify, request
 from whmcs_bridge.api.encoding import decode_params
 from whmcs_bridge.sim import ui
 from whmcs_bridge.sim.actions import ACTIONS, ActionError, Caller, Params
-from whmcs_bridge.sim.config import API_PATH, ARRIVED_KEY, BANNER, ApiCredential, SimConfig
+from whmcs_bridge.sim.config import (
+    ANSWER_AT_KEY,
+    API_PATH,
+    ARRIVED_KEY,
+    BANNER,
+    ApiCredential,
+    SimConfig,
+)
 from whmcs_bridge.sim.state import SimState
 
 HEADER_BANNER = BANNER.replace("\u2014", "-")  # HTTP headers are latin-1
@@ -144,7 +151,11 @@ def create_sim_app(config: SimConfig | None = None, *, state: SimState | None = 
             return _api()
         finally:
             if config.latency_ms:
-                time.sleep(max(0.0, due - time.monotonic()))
+                deferred = request.environ.get(ANSWER_AT_KEY)
+                if deferred is not None:
+                    deferred.append(due)  # the server waits, the answer built
+                else:
+                    time.sleep(max(0.0, due - time.monotonic()))
 
     def _api() -> Response:
         # the whole request, query string first so the body wins (PHP's $_REQUEST)

@@ -13,6 +13,10 @@ from datetime import UTC, datetime
 #: WSGI environ key: ``time.monotonic()`` when the server read the request line (the API's
 #: latency counts from it; without it, from when the app sees the request).
 ARRIVED_KEY = "whmcs_sim.arrived"
+#: WSGI environ key: a list a server that waits out the latency itself puts there; the app
+#: appends the answer's due time instead of sleeping, and the server sleeps until it with
+#: the answer's bytes ready, so only the write is left after the wait.
+ANSWER_AT_KEY = "whmcs_sim.answer_at"
 #: Where WHMCS serves its API (and so does the simulator).
 API_PATH = "/includes/api.php"
 

@@ -20,6 +20,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from whmcs_bridge.api import WhmcsClient
 from whmcs_bridge.sim.app import HEADER_BANNER, create_sim_app
 from whmcs_bridge.sim.config import (
+    ANSWER_AT_KEY,
     API_PATH,
     ARRIVED_KEY,
     DEFAULT_IDENTIFIER,
@@ -241,7 +242,7 @@ class KeepAliveServer:
             "REMOTE_PORT": str(addr[1]), "CONTENT_LENGTH": str(len(body)),
             "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body),
             "wsgi.errors": sys.stderr, "wsgi.multithread": True, "wsgi.multiprocess": False,
-            "wsgi.run_once": False, ARRIVED_KEY: arrived}
+            "wsgi.run_once": False, ARRIVED_KEY: arrived, ANSWER_AT_KEY: []}
         for key, value in headers.items():
             if key == "CONTENT_TYPE":
                 environ[key] = value
@@ -275,7 +276,12 @@ class KeepAliveServer:
         head.append(f"Content-Length: {length}")
         head.append("Connection: keep-alive" if keep else "Connection: close")
         out = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
-        conn.sendall(out if method == "HEAD" else out + payload)
+        out = out if method == "HEAD" else out + payload
+        for due in environ[ANSWER_AT_KEY]:  # the injected latency, waited out here
+            wait = due - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+        conn.sendall(out)
         return keep
 
     @staticmethod
