@@ -3,10 +3,10 @@
 urllib3 2.x sends a POST as two writes: the head (``endheaders``), then each body chunk. With
 ``TCP_NODELAY`` (urllib3's default) they leave as two segments, so the server wakes up once for
 the head and again for the body, and the client makes two send calls: on the 2-core machine,
-20 ms of latency and 8 parallel reads, one write took the simulator's CPU from 0.70 to 0.57
-ms a request, the sync's from 1.55 to 1.30 ms, and the full sync's ratio to its floor from
-1.25-1.27 to 1.18 (``bench/sync.py``). An API form is a few hundred bytes; WHMCS behind
-Apache or nginx reads it the same way either way.
+20 ms of latency and 8 parallel reads, six alternating ``bench/sync.py`` runs each against
+two writes took the full sync's median ratio to its floor from 1.309 to 1.249 and the
+simulator's CPU from 0.78 to 0.71 ms a request (2026-12-04). An API form is a few hundred
+bytes; WHMCS behind Apache or nginx reads it the same way either way.
 
 Invariant: every byte urllib3 asks to send is sent, in order, before the answer is read. The
 head is held only until the next write (the first body chunk, joined to it when that chunk is
