@@ -3,8 +3,13 @@ or chunks, ``Expect: 100-continue``, closing when asked, and 400 for what is not
 
 from __future__ import annotations
 
+import ctypes
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -186,3 +191,36 @@ def test_the_server_waits_out_the_latency_with_the_answer_built(monkeypatch) -> 
     assert answer.startswith(b"HTTP/1.1 200")
     assert json.loads(answer.partition(b"\r\n\r\n")[2])["result"] == "success"
     assert len(slept) == 1 and 0 < slept[0] <= 0.040  # what was left of the 40 ms
+
+
+def _serve_in_child() -> tuple[subprocess.Popen[str], int]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "whmcs_bridge", "sim", "--port", "0", "--tickets", "5",
+         "--clients", "3"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if "API endpoint:" in line:
+            return proc, int(line.rsplit(":", 1)[1].split("/", 1)[0])
+    raise AssertionError(f"whmcs-bridge sim printed no endpoint (exit {proc.wait()})")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="/proc and tgkill() are Linux's")
+@pytest.mark.parametrize("which", ["main", "connection"])
+def test_sigterm_stops_the_simulator_whichever_thread_takes_it(which: str) -> None:
+    """The kernel hands a process's SIGTERM to any thread; Python's handler runs only in the
+    main thread. Sent to a connection thread (as the kernel may choose), it must still stop
+    the process: it once left the main thread in accept() and the simulator serving."""
+    proc, port = _serve_in_child()
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            assert exchange(sock, post(FORM)).startswith(b"HTTP/1.1 200")  # a kept-alive
+            threads = sorted(int(t) for t in os.listdir(f"/proc/{proc.pid}/task"))
+            target = proc.pid if which == "main" else threads[-1]  # the newest: this one's
+            assert target in threads and (which == "main" or target != proc.pid)
+            assert ctypes.CDLL(None, use_errno=True).tgkill(
+                proc.pid, target, signal.SIGTERM) == 0
+            assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

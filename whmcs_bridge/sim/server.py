@@ -326,19 +326,42 @@ class KeepAliveServer:
 
 
 def serve(app: Any, sock: socket.socket) -> None:
-    """Serve ``app`` on the bound socket ``sock`` until SIGINT/SIGTERM."""
+    """Serve ``app`` on the bound socket ``sock`` until SIGINT/SIGTERM.
+
+    The accept loop runs in its own thread and this (the main) thread waits on the signal
+    wake-up socket: the kernel may hand SIGTERM to any thread, and Python runs its handler
+    only in the main thread, at its next bytecode. A main thread blocked in ``accept()``
+    would then never run it (the simulator kept serving after ``kill``); a wake-up socket
+    is written by the C-level handler in whichever thread took the signal."""
     server = KeepAliveServer(app, sock)
 
     def stop(signum: int, frame: Any) -> None:
         raise SystemExit(0)
 
+    wake_r, wake_w = socket.socketpair()
+    wake_w.setblocking(False)
+
+    def accept() -> None:
+        try:
+            server.serve_forever()
+        finally:  # a failed accept loop ends the process too, not a silent hang
+            with contextlib.suppress(OSError):
+                wake_w.send(b"\0")
+
     signal.signal(signal.SIGTERM, stop)
+    previous = signal.set_wakeup_fd(wake_w.fileno(), warn_on_full_buffer=False)
+    accepting = threading.Thread(target=accept, name="whmcs-sim-accept", daemon=True)
+    accepting.start()
     try:
-        server.serve_forever()
+        while accepting.is_alive():  # a signal's handler raises here, as recv returns
+            wake_r.recv(64)
     except KeyboardInterrupt:
         pass
     finally:
+        signal.set_wakeup_fd(previous)
         server.shutdown()
+        wake_r.close()
+        wake_w.close()
 
 
 def build(config: SimConfig, host: str = "127.0.0.1", port: int = 0) -> SimHandle:
