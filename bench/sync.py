@@ -11,7 +11,9 @@ out of reach whatever the sync does. The load average before and after each run 
 with it, and how long a sleep of the latency really takes on the machine just before (the
 simulator's latency is such a sleep; under load each wake-up waits for a CPU). ``--repeat 3``
 runs the sync three times (fresh simulator and store each) and prints the best and the
-median ratio, since one run on a loaded machine says little.
+median ratio, since one run on a loaded machine says little. ``--neighbours 2`` keeps two
+busy-looping processes running through the runs and the baseline (each wants a whole core):
+a noisy neighbour made to order, to see how the ratio follows the machine's contention.
 
 By default the simulator runs as a separate process (``whmcs-bridge sim``), as a real WHMCS is
 remote: its request handling then does not compete with the sync for this process's GIL.
@@ -28,7 +30,7 @@ machine and the simulator allow at that moment).
 largest to the smallest (goal ≤ 1.2): the sync streams, its memory must not follow N.
 
     python bench/sync.py [--tickets 10000] [--latency-ms 20] [--concurrency 8] [--repeat 3]
-        [--baseline] [--memory-sizes 10000,100000]
+        [--baseline] [--neighbours 1] [--memory-sizes 10000,100000]
 """
 
 from __future__ import annotations
@@ -127,6 +129,18 @@ def simulator(args: argparse.Namespace):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@contextmanager
+def neighbours(count: int):
+    """``count`` processes that each spin on a core until the block ends (for --neighbours)."""
+    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        yield
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
 
 
 def sleep_probe(concurrency: int, latency: float, seconds: float = 1.0) -> float:
@@ -297,6 +311,20 @@ def baseline(args: argparse.Namespace) -> dict[str, float]:
     return {name: took / bare_floor for name, took, _, _ in runs}
 
 
+def timed_runs(args: argparse.Namespace) -> tuple[list[float | None], dict[str, float] | None]:
+    """The ``--repeat`` runs of the sync (and ``--baseline``): their ratios, the baseline's."""
+    ratios = []
+    for i in range(max(args.repeat, 1)):
+        if args.repeat > 1:
+            print(f"run {i + 1} of {args.repeat}:")
+        ratios.append(report(args, run_once(args)))
+    if args.repeat > 1 and None not in ratios:
+        ordered = sorted(ratios)  # type: ignore[type-var]
+        print(f"ratio over {len(ordered)} runs: best {ordered[0]:.3f}, median "
+              f"{ordered[len(ordered) // 2]:.3f}, worst {ordered[-1]:.3f}  (goal ≤ 1.15)")
+    return ratios, baseline(args) if args.baseline else None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tickets", type=int, default=10_000)
@@ -307,6 +335,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1,
                     help="runs of the sync (each against a fresh simulator and store); "
                          "prints each, then the best and the median ratio")
+    ap.add_argument("--neighbours", type=int, default=0,
+                    help="busy-looping processes kept running through the runs and the "
+                         "baseline (a noisy neighbour each)")
     ap.add_argument("--memory-sizes", default="",
                     help="e.g. 10000,100000: peak RSS of a full sync of each, in child processes")
     ap.add_argument("--memory-latency-ms", type=float, default=0.0)
@@ -316,17 +347,11 @@ def main() -> None:
         print(json.dumps(run_once(args)))
         return
 
-    ratios = []
-    for i in range(max(args.repeat, 1)):
-        if args.repeat > 1:
-            print(f"run {i + 1} of {args.repeat}:")
-        ratios.append(report(args, run_once(args)))
-    if args.repeat > 1 and None not in ratios:
-        ordered = sorted(ratios)  # type: ignore[type-var]
-        print(f"ratio over {len(ordered)} runs: best {ordered[0]:.3f}, median "
-              f"{ordered[len(ordered) // 2]:.3f}, worst {ordered[-1]:.3f}  (goal ≤ 1.15)")
-    if args.baseline:
-        base = baseline(args)
+    with neighbours(args.neighbours):
+        if args.neighbours:
+            print(f"{args.neighbours} busy neighbour process(es) running throughout")
+        ratios, base = timed_runs(args)
+    if base is not None:
         bare = base["bare HTTP round trips (http.client)"]
         if None not in ratios:
             best = min(ratios)  # type: ignore[type-var]
