@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from gevent import monkey
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 from gunicorn.glogging import Logger as GunicornBaseLogger
@@ -150,8 +151,19 @@ class BridgeGunicornLogger(GunicornBaseLogger):
             logger.propagate = True
 
 
+#: ``os.waitpid`` as the kernel has it, also where gevent has patched ``os`` (``serve`` does).
+_kernel_waitpid = monkey.get_original("os", "waitpid")
+
+
 class WorkerProcess:
-    """The event worker as a child process of the arbiter, restarted when it dies."""
+    """The event worker as a child process of the arbiter, restarted when it dies.
+
+    Its exit is read by :meth:`_reap`, not by ``Popen.poll``/``wait`` alone: under gevent a
+    Popen learns of its child's exit only from libev's SIGCHLD watcher, and gunicorn's
+    arbiter reaps every child with ``waitpid(-1)``. When the arbiter got there first, the
+    Popen said "running" for ever: a dead worker was never restarted, and a stop waited out
+    its whole timeout (serve then took over 30 s to stop).
+    """
 
     def __init__(self, argv: list[str], env: Mapping[str, str] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -171,12 +183,34 @@ class WorkerProcess:
         self.restart_at = None
         log.info("worker process started", extra={"pid": self.proc.pid})
 
+    def _reap(self) -> int | None:
+        """The worker's exit code once it has exited, else None (also reaps it).
+
+        Asks the Popen, then the kernel for this pid: ``ECHILD`` means someone else (the
+        arbiter) reaped it, its status lost; the exit code is then 0, as the standard
+        library's Popen takes it."""
+        proc = self.proc
+        assert proc is not None
+        code = proc.poll()
+        if code is not None:
+            return code
+        try:
+            pid, status = _kernel_waitpid(proc.pid, os.WNOHANG)
+        except ChildProcessError:
+            code = 0
+        else:
+            if pid == 0:
+                return None
+            code = os.waitstatus_to_exitcode(status)
+        proc.returncode = code
+        return code
+
     def check(self) -> None:
         """Called from the arbiter loop: notice a dead worker, restart it after a delay."""
         if self.stopping or self.proc is None:
             return
         if self.restart_at is None:
-            code = self.proc.poll()  # 0 when the arbiter's waitpid(-1) reaped it first
+            code = self._reap()  # 0 when the arbiter's waitpid(-1) reaped it first
             if code is None:
                 return
             if code == EXIT_WHMCS_REFUSED:  # restarting would be one more failed login
@@ -199,19 +233,21 @@ class WorkerProcess:
     def terminate(self) -> None:
         """Ask the worker to finish its current handler and exit."""
         self.stopping = True
-        if self.proc is not None and self.proc.poll() is None:
+        if self.proc is not None and self._reap() is None:
             self.proc.send_signal(signal.SIGTERM)
 
     def wait(self, timeout: float) -> None:
+        """Until the worker has exited, killing it after ``timeout`` seconds."""
         if self.proc is None:
             return
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            log.error("worker process did not stop in time; killing it",
-                      extra={"pid": self.proc.pid})
-            self.proc.kill()
-            self.proc.wait()
+        deadline = time.monotonic() + timeout
+        while self._reap() is None:
+            if time.monotonic() >= deadline:
+                log.error("worker process did not stop in time; killing it",
+                          extra={"pid": self.proc.pid})
+                self.proc.kill()
+                deadline = float("inf")  # a killed process ends: wait for it
+            time.sleep(0.05)
 
 
 class BridgeArbiter(Arbiter):

@@ -118,9 +118,11 @@ def test_init_then_serve_then_module_settings_from_a_clean_home(sim: Any,
     assert upgraded.returncode == 0, upgraded.stderr
     db = home / ".local" / "share" / "whmcs-bridge" / "bridge.db"
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
-    proc = subprocess.Popen([*base, "serve", "--port", str(port), "--workers", "1"],
-                            env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    served_log = tmp_path / "serve.log"
+    with served_log.open("wb") as log_file:
+        proc = subprocess.Popen([*base, "serve", "--port", str(port), "--workers", "1"],
+                                env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
+                                stderr=log_file, start_new_session=True)
     try:
         url = pasted["Bridge URL"]
 
@@ -146,7 +148,14 @@ def test_init_then_serve_then_module_settings_from_a_clean_home(sim: Any,
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(30)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise AssertionError("serve did not stop within 30 s of SIGTERM; its log ends:\n"
+                                 + served_log.read_text(errors="replace")[-4000:]) from None
 
 
 def test_asks_for_what_the_flags_did_not_give(tmp_path: Path,

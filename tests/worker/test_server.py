@@ -4,6 +4,7 @@ rule that errors stored or logged by the worker never carry a secret."""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 
@@ -70,6 +71,47 @@ def test_worker_process_stops_on_terminate_and_is_not_restarted() -> None:
     proc = wp.proc
     wp.check()
     assert wp.proc is proc and wp.restarts == 0
+
+
+#: Run in a child process patched by gevent as ``serve`` is (the test process is not): a
+#: worker that exits is reaped by someone else's ``waitpid(-1)``, as gunicorn's arbiter reaps,
+#: before gevent's SIGCHLD watcher sees it.
+REAPED_ELSEWHERE = r"""
+from gevent import monkey
+monkey.patch_all()
+import os, sys, time
+from whmcs_bridge.server import WorkerProcess
+
+real_waitpid = monkey.get_original("os", "waitpid")
+wp = WorkerProcess([sys.executable, "-c", "pass"])
+wp.start()
+pid, _ = real_waitpid(wp.proc.pid, 0)  # the arbiter's reap_workers() got there first
+assert pid == wp.proc.pid
+deadline = time.monotonic() + 5
+while wp.restart_at is None and time.monotonic() < deadline:
+    wp.check()
+    time.sleep(0.05)
+print("noticed" if wp.restart_at is not None else "missed")
+wp.stopping, wp.restart_at = False, None
+wp.start()
+real_waitpid(wp.proc.pid, 0)
+started = time.monotonic()
+wp.terminate()
+wp.wait(5)
+print("waited %.1f" % (time.monotonic() - started))
+"""
+
+
+def test_a_worker_reaped_by_the_arbiter_is_still_seen_to_exit() -> None:
+    """Under gevent (``serve`` patches), a Popen learns its child's exit only from libev's
+    SIGCHLD watcher, and gunicorn's arbiter reaps every child with ``waitpid(-1)``: when the
+    arbiter got there first, the dead worker was never restarted, and on shutdown ``wait``
+    ran out its whole timeout (serve then took over 30 s to stop). The supervisor must see
+    the exit either way."""
+    out = subprocess.run([sys.executable, "-c", REAPED_ELSEWHERE], capture_output=True,
+                         text=True, timeout=60, check=True).stdout.split("\n")
+    assert out[0] == "noticed"
+    assert out[1].startswith("waited ") and float(out[1].split()[1]) < 2.0
 
 
 def test_worker_errors_are_scrubbed_of_secrets() -> None:
