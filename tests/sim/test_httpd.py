@@ -224,3 +224,20 @@ def test_sigterm_stops_the_simulator_whichever_thread_takes_it(which: str) -> No
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_failed_accept_loop_ends_serve_with_its_error() -> None:
+    """The accept loop runs beside the main thread: when it fails (here: a socket that was
+    never put to listen), serve must end with that error, not wait on for a signal."""
+    code = ("import socket\n"
+            "from whmcs_bridge.sim import SimConfig\n"
+            "from whmcs_bridge.sim.server import build_app, serve\n"
+            "sock = socket.socket()\n"
+            "sock.bind(('127.0.0.1', 0))\n"
+            "try:\n"
+            "    serve(build_app(SimConfig(tickets=1, clients=1))[0], sock)\n"
+            "except OSError as exc:\n"
+            "    print('raised', type(exc).__name__)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=30)
+    assert done.stdout.strip() == "raised OSError", done.stderr

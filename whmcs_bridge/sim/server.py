@@ -340,20 +340,24 @@ def serve(app: Any, sock: socket.socket) -> None:
 
     wake_r, wake_w = socket.socketpair()
     wake_w.setblocking(False)
+    ended = threading.Event()
+    failed: list[BaseException] = []
 
     def accept() -> None:
         try:
             server.serve_forever()
-        finally:  # a failed accept loop ends the process too, not a silent hang
+        except BaseException as exc:  # re-raised in the main thread, after the shutdown
+            failed.append(exc)
+        finally:  # set before the wake-up: the main thread reads it as soon as recv returns
+            ended.set()
             with contextlib.suppress(OSError):
                 wake_w.send(b"\0")
 
     signal.signal(signal.SIGTERM, stop)
     previous = signal.set_wakeup_fd(wake_w.fileno(), warn_on_full_buffer=False)
-    accepting = threading.Thread(target=accept, name="whmcs-sim-accept", daemon=True)
-    accepting.start()
+    threading.Thread(target=accept, name="whmcs-sim-accept", daemon=True).start()
     try:
-        while accepting.is_alive():  # a signal's handler raises here, as recv returns
+        while not ended.is_set():  # a signal's handler raises here, as recv returns
             wake_r.recv(64)
     except KeyboardInterrupt:
         pass
@@ -362,6 +366,8 @@ def serve(app: Any, sock: socket.socket) -> None:
         server.shutdown()
         wake_r.close()
         wake_w.close()
+    if failed:
+        raise failed[0]
 
 
 def build(config: SimConfig, host: str = "127.0.0.1", port: int = 0) -> SimHandle:
